@@ -1,0 +1,355 @@
+//! Branch and tag patterns with GitHub Actions' filter semantics.
+//!
+//! A [`PatternList`] is a comma-separated list of glob patterns read in order;
+//! the last pattern that matches a name decides whether it is included (a
+//! plain pattern) or excluded (a pattern with a leading `!`). A name that no
+//! pattern matches is not included.
+//!
+//! Syntax, matched against the whole name, case-sensitively:
+//!
+//! * `*` matches any characters except `/`;
+//! * `?` matches one character except `/`;
+//! * `[abc]`, `[a-z]` match one character of the class; `[!abc]` one
+//!   character that is neither in the class nor `/`;
+//! * `**` matches any characters including `/`, also none. As a whole
+//!   leading or inner path component (`**/rc`, `a/**/b`) it also matches no
+//!   component at all, so `**/rc` matches `rc`;
+//! * every other character is literal.
+//!
+//! `globset` cannot express the contract's `**` inside a component (it reads
+//! `v**` as `v*`), so each pattern is translated to a regular expression and
+//! the list is matched in one pass with a [`regex::RegexSet`].
+
+use regex::RegexSet;
+use thiserror::Error;
+
+/// Why a pattern list could not be compiled.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum PatternError {
+    /// The list holds no pattern at all (empty or whitespace only).
+    #[error("holds no pattern")]
+    Empty,
+    /// One entry between commas is empty.
+    #[error("pattern {position} is empty (two commas in a row, or a comma at an end)")]
+    EmptyEntry {
+        /// 1-based position of the entry in the list.
+        position: usize,
+    },
+    /// One pattern is malformed.
+    #[error("pattern {position} `{pattern}` {problem}")]
+    Malformed {
+        /// 1-based position of the entry in the list.
+        position: usize,
+        /// The pattern as written.
+        pattern: String,
+        /// What is wrong with it.
+        problem: &'static str,
+    },
+}
+
+/// One pattern of a list, as written, and whether it excludes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pattern {
+    text: String,
+    negated: bool,
+}
+
+impl Pattern {
+    /// The pattern as written in the configuration, `!` included.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// Whether this pattern excludes the names it matches.
+    pub fn is_negated(&self) -> bool {
+        self.negated
+    }
+}
+
+/// An ordered list of include and exclude patterns.
+#[derive(Debug, Clone)]
+pub struct PatternList {
+    patterns: Vec<Pattern>,
+    set: RegexSet,
+}
+
+/// What a [`PatternList`] says about one name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict<'a> {
+    /// The last matching pattern includes the name.
+    Included(&'a Pattern),
+    /// The last matching pattern excludes the name.
+    Excluded(&'a Pattern),
+    /// No pattern matches the name.
+    Unmatched,
+}
+
+impl PatternList {
+    /// Parses a comma-separated list. Entries are trimmed of surrounding
+    /// white space; an empty list is an error (the caller decides whether an
+    /// empty value means "nothing" before calling this).
+    pub fn parse(list: &str) -> Result<Self, PatternError> {
+        if list.trim().is_empty() {
+            return Err(PatternError::Empty);
+        }
+        let mut patterns = Vec::new();
+        let mut regexes = Vec::new();
+        for (index, entry) in list.split(',').enumerate() {
+            let position = index + 1;
+            let text = entry.trim();
+            if text.is_empty() {
+                return Err(PatternError::EmptyEntry { position });
+            }
+            let malformed = |problem| PatternError::Malformed {
+                position,
+                pattern: text.to_owned(),
+                problem,
+            };
+            let (negated, glob) = match text.strip_prefix('!') {
+                Some(rest) => (true, rest),
+                None => (false, text),
+            };
+            if glob.is_empty() {
+                return Err(malformed(
+                    "excludes nothing: `!` must be followed by a pattern",
+                ));
+            }
+            if glob.chars().any(char::is_control) {
+                return Err(malformed("contains a control character"));
+            }
+            regexes.push(glob_to_regex(glob).map_err(malformed)?);
+            patterns.push(Pattern {
+                text: text.to_owned(),
+                negated,
+            });
+        }
+        // Each regex was validated on its own above, so this can only fail on
+        // size limits; report that against the whole list's last pattern.
+        let set = RegexSet::new(&regexes).map_err(|_| PatternError::Malformed {
+            position: patterns.len(),
+            pattern: patterns.last().map(|p| p.text.clone()).unwrap_or_default(),
+            problem: "makes the pattern list too large to compile",
+        })?;
+        Ok(Self { patterns, set })
+    }
+
+    /// The patterns in the order they were written.
+    pub fn patterns(&self) -> &[Pattern] {
+        &self.patterns
+    }
+
+    /// Decides `name` by the last pattern that matches it.
+    pub fn verdict(&self, name: &str) -> Verdict<'_> {
+        match self.set.matches(name).iter().last() {
+            Some(index) => {
+                let pattern = &self.patterns[index];
+                if pattern.negated {
+                    Verdict::Excluded(pattern)
+                } else {
+                    Verdict::Included(pattern)
+                }
+            }
+            None => Verdict::Unmatched,
+        }
+    }
+}
+
+/// Translates one glob (without its `!`) into an anchored regular expression.
+fn glob_to_regex(glob: &str) -> Result<String, &'static str> {
+    let chars: Vec<char> = glob.chars().collect();
+    let mut regex = String::from("^");
+    let mut i = 0;
+    while i < chars.len() {
+        match chars[i] {
+            '*' if chars.get(i + 1) == Some(&'*') => {
+                let starts_component = i == 0 || chars[i - 1] == '/';
+                if starts_component && chars.get(i + 2) == Some(&'/') {
+                    // `**/` as a whole component: any directories, or none.
+                    regex.push_str("(?:.*/)?");
+                    i += 3;
+                } else {
+                    regex.push_str(".*");
+                    i += 2;
+                }
+                continue;
+            }
+            '*' => regex.push_str("[^/]*"),
+            '?' => regex.push_str("[^/]"),
+            '[' => {
+                i = push_class(&chars, i, &mut regex)?;
+                continue;
+            }
+            literal => regex.push_str(&regex::escape(literal.encode_utf8(&mut [0; 4]))),
+        }
+        i += 1;
+    }
+    regex.push('$');
+    // Validate here so an error names the pattern, not the whole list.
+    regex::Regex::new(&regex).map_err(|_| "cannot be compiled")?;
+    Ok(regex)
+}
+
+/// Translates the class starting at `chars[open] == '['`; returns the index
+/// after its closing `]`. A `]` right after `[` or `[!` is a member.
+fn push_class(chars: &[char], open: usize, regex: &mut String) -> Result<usize, &'static str> {
+    let mut i = open + 1;
+    let negated = chars.get(i) == Some(&'!');
+    if negated {
+        i += 1;
+    }
+    let mut members = String::new();
+    let first = i;
+    loop {
+        let Some(&c) = chars.get(i) else {
+            return Err("has a `[` class that is never closed with `]`");
+        };
+        if c == ']' && i > first {
+            break;
+        }
+        let escape = |c: char| regex::escape(c.encode_utf8(&mut [0; 4]));
+        if chars.get(i + 1) == Some(&'-') && chars.get(i + 2).is_some_and(|&end| end != ']') {
+            let end = chars[i + 2];
+            if end < c {
+                return Err("has a class range whose end comes before its start");
+            }
+            members.push_str(&escape(c));
+            members.push('-');
+            members.push_str(&escape(end));
+            i += 3;
+        } else {
+            members.push_str(&escape(c));
+            i += 1;
+        }
+    }
+    if negated {
+        regex.push_str("[^/");
+    } else {
+        regex.push('[');
+    }
+    regex.push_str(&members);
+    regex.push(']');
+    Ok(i + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn included(list: &str, name: &str) -> bool {
+        let list = PatternList::parse(list).expect("valid pattern list");
+        matches!(list.verdict(name), Verdict::Included(_))
+    }
+
+    #[test]
+    fn literal_names_match_whole_names_only() {
+        assert!(included("master", "master"));
+        assert!(!included("master", "master2"));
+        assert!(!included("master", "old/master"));
+        assert!(!included("master", "Master"));
+    }
+
+    #[test]
+    fn star_stops_at_slashes() {
+        assert!(included("release/*", "release/1.2"));
+        assert!(!included("release/*", "release/1/2"));
+        assert!(!included("release/*", "release"));
+        assert!(included("*", "feature"));
+        assert!(!included("*", "feature/x"));
+        assert!(included("feat*-x", "feat-x"));
+    }
+
+    #[test]
+    fn question_mark_is_one_character_but_not_a_slash() {
+        assert!(included("v?", "v1"));
+        assert!(!included("v?", "v"));
+        assert!(!included("v?", "v12"));
+        assert!(!included("a?b", "a/b"));
+        assert!(included("v?", "vé"));
+    }
+
+    #[test]
+    fn double_star_crosses_slashes() {
+        assert!(included("hotfix/**", "hotfix/a"));
+        assert!(included("hotfix/**", "hotfix/a/b"));
+        assert!(!included("hotfix/**", "hotfix"));
+        assert!(included("**/rc", "rc"));
+        assert!(included("**/rc", "x/y/rc"));
+        assert!(!included("**/rc", "xrc"));
+        assert!(included("v**", "v1/2"));
+        assert!(included("v**", "v"));
+        assert!(included("a/**/b", "a/b"));
+        assert!(included("a/**/b", "a/x/y/b"));
+        assert!(included("**", "any/thing/at/all"));
+        assert!(included("x**/y", "xa/b/y"));
+        assert!(!included("x**/y", "xy"));
+    }
+
+    #[test]
+    fn classes_ranges_and_negated_classes() {
+        assert!(included("v[0-9]", "v7"));
+        assert!(!included("v[0-9]", "va"));
+        assert!(included("[abc]x", "bx"));
+        assert!(included("[!abc]x", "dx"));
+        assert!(!included("[!abc]x", "ax"));
+        assert!(
+            !included("a[!b]c", "a/c"),
+            "a negated class never matches `/`"
+        );
+        assert!(included("[]]", "]"), "`]` first in a class is a member");
+        assert!(included("[a-]", "-"), "a trailing `-` is a member");
+        assert!(included("[^]", "^"), "`^` is literal: `!` negates");
+    }
+
+    #[test]
+    fn other_characters_are_literal() {
+        assert!(included("v1.0", "v1.0"));
+        assert!(!included("v1.0", "v1x0"));
+        assert!(included("a+b(c)|{d}$", "a+b(c)|{d}$"));
+        assert!(included(r"a\b", r"a\b"));
+    }
+
+    #[test]
+    fn last_matching_pattern_wins() {
+        let list = "release/*,!release/old-*";
+        assert!(included(list, "release/1"));
+        assert!(!included(list, "release/old-1"));
+        let list = "!release/old-*,release/*";
+        assert!(included(list, "release/old-1"), "a later include overrides");
+        let parsed = PatternList::parse("release/*, !release/old-*").expect("valid");
+        match parsed.verdict("release/old-1") {
+            Verdict::Excluded(pattern) => assert_eq!(pattern.as_str(), "!release/old-*"),
+            other => panic!("expected an exclusion, got {other:?}"),
+        }
+        assert_eq!(parsed.verdict("main"), Verdict::Unmatched);
+    }
+
+    #[test]
+    fn entries_are_trimmed() {
+        assert!(included(" master , develop ", "develop"));
+    }
+
+    #[test]
+    fn malformed_lists_are_rejected_with_the_position() {
+        assert_eq!(PatternList::parse("").unwrap_err(), PatternError::Empty);
+        assert_eq!(PatternList::parse(" \t ").unwrap_err(), PatternError::Empty);
+        assert_eq!(
+            PatternList::parse("a,,b").unwrap_err(),
+            PatternError::EmptyEntry { position: 2 }
+        );
+        assert_eq!(
+            PatternList::parse("a,").unwrap_err(),
+            PatternError::EmptyEntry { position: 2 }
+        );
+        let error = PatternList::parse("main,v[0-9").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "pattern 2 `v[0-9` has a `[` class that is never closed with `]`"
+        );
+        let error = PatternList::parse("[z-a]").unwrap_err();
+        assert!(error.to_string().contains("range"), "{error}");
+        let error = PatternList::parse("main, !").unwrap_err();
+        assert!(error.to_string().starts_with("pattern 2 `!`"), "{error}");
+        let error = PatternList::parse("ma\u{7}in").unwrap_err();
+        assert!(error.to_string().contains("control character"), "{error}");
+    }
+}

@@ -1,0 +1,191 @@
+//! The StartBuild request for one reference: pure, so that the same push
+//! always produces the same request (and CodeBuild's idempotency token can
+//! deduplicate a redelivered event).
+
+use crate::event::{CommitId, GitRef, PushRecord, RefKind};
+use sha2::{Digest, Sha256};
+
+/// Everything one StartBuild call sends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildRequest {
+    /// The project to start (name or ARN).
+    pub project: String,
+    /// The commit to build.
+    pub source_version: String,
+    /// Derived from (project, repository, ref, commit) only.
+    pub idempotency_token: String,
+    /// PLAINTEXT environment variables for the build, in a fixed order.
+    pub environment: Vec<(&'static str, String)>,
+}
+
+/// Builds the StartBuild request for `reference` at `commit`, pushed in `record`.
+pub fn build_request(
+    project: &str,
+    record: &PushRecord,
+    reference: &GitRef,
+    commit: &CommitId,
+) -> BuildRequest {
+    let mut environment = vec![
+        ("CODECOMMIT_REPOSITORY", record.repository.name.clone()),
+        ("CODECOMMIT_REF", reference.as_str().to_owned()),
+    ];
+    match reference.kind() {
+        RefKind::Branch => {
+            environment.push(("CODECOMMIT_BRANCH", reference.short_name().to_owned()))
+        }
+        RefKind::Tag => environment.push(("CODECOMMIT_TAG", reference.short_name().to_owned())),
+        RefKind::Other => {}
+    }
+    environment.push(("CODECOMMIT_COMMIT", commit.as_str().to_owned()));
+    if let Some(pusher) = &record.pusher {
+        environment.push(("CODECOMMIT_PUSHER_ARN", pusher.clone()));
+    }
+    BuildRequest {
+        project: project.to_owned(),
+        source_version: commit.as_str().to_owned(),
+        idempotency_token: idempotency_token(project, &record.repository.arn, reference, commit),
+        environment,
+    }
+}
+
+/// SHA-256 (hex) of the four values that identify a build. Validated
+/// project names, ARNs, ref names and commit ids never contain NUL, so
+/// NUL-separated fields cannot collide.
+fn idempotency_token(
+    project: &str,
+    repository_arn: &str,
+    reference: &GitRef,
+    commit: &CommitId,
+) -> String {
+    let mut hash = Sha256::new();
+    for field in [
+        "codecommit-build-trigger/1",
+        project,
+        repository_arn,
+        reference.as_str(),
+        commit.as_str(),
+    ] {
+        hash.update(field.as_bytes());
+        hash.update([0]);
+    }
+    hash.finalize()
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{self, Push};
+    use serde_json::json;
+
+    const A: &str = "1111111111111111111111111111111111111111";
+    const B: &str = "2222222222222222222222222222222222222222";
+
+    fn push(repository: &str, pusher: Option<&str>, references: serde_json::Value) -> Push {
+        let mut record = json!({
+            "eventSource": "aws:codecommit",
+            "eventName": "ReferenceChanges",
+            "eventSourceARN": format!("arn:aws:codecommit:us-east-1:123456789012:{repository}"),
+            "codecommit": {"references": references}
+        });
+        if let Some(pusher) = pusher {
+            record["userIdentityARN"] = json!(pusher);
+        }
+        event::parse(&json!({"Records": [record]}).to_string()).expect("valid event")
+    }
+
+    fn request_for(project: &str, push: &Push, index: usize) -> BuildRequest {
+        let record = &push.records[0];
+        let update = &record.references[index];
+        build_request(
+            project,
+            record,
+            &update.reference,
+            update.commit().expect("a commit"),
+        )
+    }
+
+    #[test]
+    fn a_branch_push_sends_the_commit_and_its_description() {
+        let push = push(
+            "my-app",
+            Some("arn:aws:iam::123456789012:user/dev"),
+            json!([{"ref": "refs/heads/feature/x", "commit": A}]),
+        );
+        let request = request_for("my-project", &push, 0);
+        assert_eq!(request.project, "my-project");
+        assert_eq!(request.source_version, A);
+        assert_eq!(
+            request.environment,
+            [
+                ("CODECOMMIT_REPOSITORY", "my-app".to_owned()),
+                ("CODECOMMIT_REF", "refs/heads/feature/x".to_owned()),
+                ("CODECOMMIT_BRANCH", "feature/x".to_owned()),
+                ("CODECOMMIT_COMMIT", A.to_owned()),
+                (
+                    "CODECOMMIT_PUSHER_ARN",
+                    "arn:aws:iam::123456789012:user/dev".to_owned()
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_tag_push_sets_the_tag_and_no_branch_and_no_pusher_when_unknown() {
+        let push = push(
+            "my-app",
+            None,
+            json!([{"ref": "refs/tags/v1.0", "commit": A}]),
+        );
+        let names: Vec<_> = request_for("p1", &push, 0)
+            .environment
+            .iter()
+            .map(|(n, _)| *n)
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "CODECOMMIT_REPOSITORY",
+                "CODECOMMIT_REF",
+                "CODECOMMIT_TAG",
+                "CODECOMMIT_COMMIT"
+            ]
+        );
+    }
+
+    #[test]
+    fn the_token_depends_on_project_repository_ref_and_commit_only() {
+        let base = push(
+            "my-app",
+            Some("arn:aws:iam::123456789012:user/a"),
+            json!([{"ref": "refs/heads/master", "commit": A}, {"ref": "refs/heads/master", "commit": B},
+                   {"ref": "refs/heads/dev", "commit": A}]),
+        );
+        let token = request_for("p1", &base, 0).idempotency_token;
+        assert_eq!(token.len(), 64);
+        assert!(token.bytes().all(|b| b.is_ascii_hexdigit()));
+        // Same push again, pushed by someone else: the same token.
+        let again = push(
+            "my-app",
+            Some("arn:aws:iam::123456789012:user/b"),
+            json!([{"ref": "refs/heads/master", "commit": A}]),
+        );
+        assert_eq!(request_for("p1", &again, 0).idempotency_token, token);
+        // Any of the four values changed: another token.
+        let other_repository = push(
+            "other",
+            None,
+            json!([{"ref": "refs/heads/master", "commit": A}]),
+        );
+        for other in [
+            request_for("p2", &base, 0),
+            request_for("p1", &base, 1),
+            request_for("p1", &base, 2),
+            request_for("p1", &other_repository, 0),
+        ] {
+            assert_ne!(other.idempotency_token, token);
+        }
+    }
+}
