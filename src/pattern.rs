@@ -140,7 +140,7 @@ impl PatternList {
 
     /// Decides `name` by the last pattern that matches it.
     pub fn verdict(&self, name: &str) -> Verdict<'_> {
-        match self.set.matches(name).iter().last() {
+        match self.set.matches(name).iter().next_back() {
             Some(index) => {
                 let pattern = &self.patterns[index];
                 if pattern.negated {

@@ -1,0 +1,237 @@
+//! Lifecycle of a private `moto_server` process, plus CodeBuild client helpers for it.
+
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader, Read};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_sdk_codebuild::config::{Credentials, Region};
+use aws_sdk_codebuild::error::DisplayErrorContext;
+use aws_sdk_codebuild::types::{
+    ArtifactsType, ComputeType, EnvironmentType, Project, ProjectArtifacts, ProjectEnvironment,
+    ProjectSource, SourceType,
+};
+use http_body_util::Empty;
+use hyper::body::Bytes;
+use hyper::Uri;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use tokio::time::Instant;
+
+/// Region every client in the harness uses.
+pub const REGION: &str = "us-east-1";
+/// Source location of the project created by [`create_project`].
+pub const REPOSITORY_URL: &str = "https://git-codecommit.us-east-1.amazonaws.com/v1/repos/my-app";
+/// Service role of the project created by [`create_project`]; moto only accepts roles of
+/// its default account `123456789012`.
+pub const SERVICE_ROLE: &str = "arn:aws:iam::123456789012:role/codebuild-demo";
+/// Build image of the project created by [`create_project`].
+pub const IMAGE: &str = "aws/codebuild/amazonlinux2-x86_64-standard:5.0";
+
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
+const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+const START_ATTEMPTS: usize = 3;
+const STDERR_LINES_KEPT: usize = 200;
+
+/// A running `moto_server` on `127.0.0.1:<free port>`; killed (and reaped) on drop.
+pub struct Moto {
+    child: Child,
+    addr: SocketAddr,
+    stderr: Arc<Mutex<VecDeque<String>>>,
+}
+
+/// Why one attempt to start moto failed.
+enum StartFailure {
+    /// moto exited early, most likely because another process took the port: try again.
+    Exited(String),
+    /// Anything else: retrying would not help.
+    Fatal(String),
+}
+
+impl Moto {
+    /// Start `moto_server` (from `MOTO_SERVER`) and wait until `GET /moto-api/` answers.
+    ///
+    /// Panics with moto's stderr if it does not answer within 30 s.
+    pub async fn start() -> Moto {
+        let bin = super::moto_server_bin();
+        let mut failures = Vec::new();
+        for attempt in 1..=START_ATTEMPTS {
+            match Self::try_start(&bin).await {
+                Ok(moto) => return moto,
+                Err(StartFailure::Exited(message)) => {
+                    failures.push(format!("attempt {attempt}: {message}"));
+                }
+                Err(StartFailure::Fatal(message)) => {
+                    failures.push(format!("attempt {attempt}: {message}"));
+                    break;
+                }
+            }
+        }
+        panic!(
+            "moto_server ({}) did not start:\n{}",
+            bin.display(),
+            failures.join("\n")
+        )
+    }
+
+    async fn try_start(bin: &Path) -> Result<Moto, StartFailure> {
+        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, free_port()));
+        let mut child = Command::new(bin)
+            .args(["-H", "127.0.0.1", "-p", &addr.port().to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|err| StartFailure::Fatal(format!("spawning it failed: {err}")))?;
+        let stderr = Arc::new(Mutex::new(VecDeque::new()));
+        if let Some(pipe) = child.stderr.take() {
+            collect_stderr(pipe, Arc::clone(&stderr));
+        }
+        // From here on, dropping `moto` kills the process on every error path.
+        let mut moto = Moto {
+            child,
+            addr,
+            stderr,
+        };
+
+        let client = Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>();
+        let probe: Uri = format!("{}/moto-api/", moto.endpoint())
+            .parse()
+            .expect("the moto-api probe URI is valid");
+        let deadline = Instant::now() + STARTUP_TIMEOUT;
+        loop {
+            if let Ok(Some(status)) = moto.child.try_wait() {
+                return Err(StartFailure::Exited(format!(
+                    "moto_server exited ({status}) before answering; its stderr:\n{}",
+                    moto.stderr()
+                )));
+            }
+            if let Ok(Ok(_answer)) =
+                tokio::time::timeout(PROBE_TIMEOUT, client.get(probe.clone())).await
+            {
+                return Ok(moto);
+            }
+            if Instant::now() >= deadline {
+                return Err(StartFailure::Fatal(format!(
+                    "moto_server did not answer GET {probe} within {STARTUP_TIMEOUT:?}; its stderr:\n{}",
+                    moto.stderr()
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Base URL of moto, e.g. `http://127.0.0.1:PORT`.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Socket address moto listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The last lines moto wrote to stderr (its request log and any traceback).
+    pub fn stderr(&self) -> String {
+        let lines = self.stderr.lock().expect("moto stderr buffer poisoned");
+        lines
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        // The process may already be gone; either way it must not outlive the test.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A port that was free a moment ago (bind `127.0.0.1:0`, read the port, release it).
+fn free_port() -> u16 {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .expect("binding 127.0.0.1:0 to find a free port");
+    listener
+        .local_addr()
+        .expect("reading the address of the free-port listener")
+        .port()
+}
+
+/// Drain moto's stderr on a thread (so moto never blocks on a full pipe), keeping the tail.
+fn collect_stderr(pipe: impl Read + Send + 'static, buffer: Arc<Mutex<VecDeque<String>>>) {
+    std::thread::spawn(move || {
+        let mut reader = BufReader::new(pipe);
+        let mut line = Vec::new();
+        while matches!(reader.read_until(b'\n', &mut line), Ok(n) if n > 0) {
+            let text = String::from_utf8_lossy(&line).trim_end().to_owned();
+            line.clear();
+            let Ok(mut lines) = buffer.lock() else { return };
+            if lines.len() == STDERR_LINES_KEPT {
+                lines.pop_front();
+            }
+            lines.push_back(text);
+        }
+    });
+}
+
+/// A CodeBuild client for `endpoint` (moto or the proxy): region `us-east-1`, static
+/// credentials `testing`/`testing`.
+pub fn codebuild_client(endpoint: &str) -> aws_sdk_codebuild::Client {
+    let config = aws_sdk_codebuild::Config::builder()
+        .behavior_version_latest()
+        .region(Region::new(REGION))
+        .credentials_provider(Credentials::new(
+            "testing",
+            "testing",
+            None,
+            None,
+            "codecommit-build-trigger-tests",
+        ))
+        .endpoint_url(endpoint)
+        .build();
+    aws_sdk_codebuild::Client::from_conf(config)
+}
+
+/// Create CodeBuild project `name` (CODECOMMIT source [`REPOSITORY_URL`], no artifacts,
+/// small Linux container [`IMAGE`], role [`SERVICE_ROLE`]); panics if moto refuses.
+pub async fn create_project(client: &aws_sdk_codebuild::Client, name: &str) -> Project {
+    let source = ProjectSource::builder()
+        .r#type(SourceType::Codecommit)
+        .location(REPOSITORY_URL)
+        .build()
+        .expect("the project source sets every required field");
+    let artifacts = ProjectArtifacts::builder()
+        .r#type(ArtifactsType::NoArtifacts)
+        .build()
+        .expect("the project artifacts set every required field");
+    let environment = ProjectEnvironment::builder()
+        .r#type(EnvironmentType::LinuxContainer)
+        .image(IMAGE)
+        .compute_type(ComputeType::BuildGeneral1Small)
+        .build()
+        .expect("the project environment sets every required field");
+    let output = client
+        .create_project()
+        .name(name)
+        .source(source)
+        .artifacts(artifacts)
+        .environment(environment)
+        .service_role(SERVICE_ROLE)
+        .send()
+        .await
+        .unwrap_or_else(|err| {
+            panic!(
+                "creating CodeBuild project {name:?} in moto failed: {}",
+                DisplayErrorContext(&err)
+            )
+        });
+    output
+        .project
+        .unwrap_or_else(|| panic!("moto's CreateProject answer for {name:?} has no project"))
+}
