@@ -1,5 +1,6 @@
 //! The function's configuration, read once from the environment at init.
 
+use crate::arn::Arn;
 use crate::pattern::{PatternError, PatternList};
 use thiserror::Error;
 
@@ -107,35 +108,13 @@ fn is_project_name(name: &str) -> bool {
 
 /// `arn:PARTITION:codebuild:REGION:ACCOUNT:project/NAME`.
 fn is_project_arn(arn: &str) -> bool {
-    let mut parts = arn.splitn(6, ':');
-    let (
-        Some("arn"),
-        Some(partition),
-        Some("codebuild"),
-        Some(region),
-        Some(account),
-        Some(resource),
-    ) = (
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-    )
-    else {
-        return false;
-    };
-    partition.starts_with("aws")
-        && !region.is_empty()
-        && region
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && account.len() == 12
-        && account.bytes().all(|b| b.is_ascii_digit())
-        && resource
-            .strip_prefix("project/")
-            .is_some_and(is_project_name)
+    Arn::parse(arn).is_some_and(|arn| {
+        arn.service == "codebuild"
+            && arn
+                .resource
+                .strip_prefix("project/")
+                .is_some_and(is_project_name)
+    })
 }
 
 /// Shortens `text` to at most `max` characters for an error message.

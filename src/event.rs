@@ -8,6 +8,7 @@
 //! which drops the `deleted` flag of a reference (a deleted branch would then
 //! look like a push) and reports type errors without the field's path.
 
+use crate::arn::Arn;
 use crate::config::truncate;
 use serde::Deserialize;
 use std::fmt;
@@ -400,27 +401,15 @@ fn check_ref_name(name: &str) -> Result<(), &'static str> {
 
 /// `arn:PARTITION:codecommit:REGION:ACCOUNT:NAME`.
 fn parse_repository_arn(arn: &str) -> Result<Repository, &'static str> {
-    let mut parts = arn.splitn(6, ':');
-    let (Some("arn"), Some(partition), Some("codecommit"), Some(region), Some(account), Some(name)) = (
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-    ) else {
+    let Some(Arn {
+        service: "codecommit",
+        resource: name,
+    }) = Arn::parse(arn)
+    else {
         return Err(
             "is not a CodeCommit repository ARN (arn:aws:codecommit:REGION:ACCOUNT:REPOSITORY)",
         );
     };
-    let region_ok = !region.is_empty()
-        && region
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    let account_ok = account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit());
-    if !partition.starts_with("aws") || !region_ok || !account_ok {
-        return Err("has an invalid partition, region or account");
-    }
     let name_ok = (1..=100).contains(&name.len())
         && name
             .bytes()

@@ -6,6 +6,7 @@
 //! [`codebuild`], and summarised by [`response`]. [`handler`] runs that
 //! sequence; `main` only wires it to the Lambda runtime.
 
+pub mod arn;
 pub mod codebuild;
 pub mod config;
 pub mod decide;

@@ -1,0 +1,78 @@
+//! Amazon Resource Names: `arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE`.
+
+/// The parts of an ARN whose partition, region and account are well-formed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Arn<'a> {
+    /// `codebuild`, `codecommit`, ...
+    pub service: &'a str,
+    /// The resource part, everything after the account (may contain `:`).
+    pub resource: &'a str,
+}
+
+impl<'a> Arn<'a> {
+    /// Splits `text` into an ARN with a partition starting with `aws`, a
+    /// non-empty region of lowercase letters, digits and `-`, and a 12-digit
+    /// account; `None` for anything else.
+    pub fn parse(text: &'a str) -> Option<Self> {
+        let mut parts = text.splitn(6, ':');
+        let (
+            Some("arn"),
+            Some(partition),
+            Some(service),
+            Some(region),
+            Some(account),
+            Some(resource),
+        ) = (
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+        )
+        else {
+            return None;
+        };
+        let region_ok = !region.is_empty()
+            && region
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        let account_ok = account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit());
+        (partition.starts_with("aws") && region_ok && account_ok)
+            .then_some(Self { service, resource })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn well_formed_arns_split() {
+        let arn =
+            Arn::parse("arn:aws:codebuild:us-east-1:123456789012:project/p:x").expect("valid");
+        assert_eq!(
+            arn,
+            Arn {
+                service: "codebuild",
+                resource: "project/p:x"
+            }
+        );
+        assert!(Arn::parse("arn:aws-us-gov:codecommit:us-gov-west-1:123456789012:repo").is_some());
+    }
+
+    #[test]
+    fn malformed_arns_do_not() {
+        for bad in [
+            "",
+            "arn:aws:codebuild",
+            "arn:aws:codebuild:us-east-1:12345678901:project/p",
+            "arn:aws:codebuild::123456789012:project/p",
+            "arn:aws:codebuild:US-EAST-1:123456789012:project/p",
+            "arn:gcp:codebuild:us-east-1:123456789012:project/p",
+            "nra:aws:codebuild:us-east-1:123456789012:project/p",
+        ] {
+            assert_eq!(Arn::parse(bad), None, "{bad}");
+        }
+    }
+}
