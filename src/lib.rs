@@ -9,6 +9,7 @@
 pub mod arn;
 pub mod codebuild;
 pub mod config;
+pub mod custom_resource;
 pub mod decide;
 pub mod error;
 pub mod event;

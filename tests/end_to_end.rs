@@ -276,7 +276,7 @@ async fn a_malformed_event_fails_naming_the_field_and_starts_nothing() {
     assert!(harness.builds().await.is_empty());
 
     for (event, field) in [
-        (json!({"hello": "world"}), "missing field `Records`"),
+        (json!({"hello": "world"}), "has neither Records"),
         (
             json!({"Records": [{"eventSource": "aws:s3"}]}),
             "Records[0]",
@@ -510,4 +510,41 @@ async fn every_sample_event_gets_a_decision_for_each_reference() {
             + response["skipped"].as_array().expect("skipped").len();
         assert_eq!(answered, references, "{name}: {response}");
     }
+}
+
+#[tokio::test]
+async fn an_eventbridge_event_starts_the_same_build_as_the_trigger_event() {
+    let harness = Harness::builder().env("BRANCHES", "**").start().await;
+    let from_rule = harness
+        .invoke(&sample_event("eventbridge-push-master.json"))
+        .await
+        .expect("an EventBridge push succeeds");
+    let from_trigger = harness
+        .invoke(&sample_event("push-master.json"))
+        .await
+        .expect("success");
+    assert_eq!(from_rule["started"][0]["commit"], MASTER_COMMIT);
+    assert_eq!(from_rule["started"][0]["ref"], "refs/heads/master");
+    let requests = harness.start_build_requests();
+    assert_eq!(requests.len(), 2);
+    assert_eq!(
+        requests[0], requests[1],
+        "a trigger and a rule on one push send identical parameters"
+    );
+    assert_eq!(from_trigger["started"][0]["ref"], "refs/heads/master");
+}
+
+#[tokio::test]
+async fn an_eventbridge_deletion_never_builds() {
+    let harness = Harness::builder().env("BRANCHES", "**").start().await;
+    let response = harness
+        .invoke(&sample_event("eventbridge-delete-branch.json"))
+        .await
+        .expect("success");
+    assert_eq!(response["started"], json!([]));
+    assert_eq!(
+        response["skipped"][0]["reason"],
+        "branch feature/old-spike was deleted"
+    );
+    assert!(harness.start_build_requests().is_empty());
 }

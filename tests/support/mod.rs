@@ -4,6 +4,8 @@
 // Each test binary (and examples/demo.rs) uses a different subset of this module tree.
 #![allow(dead_code)]
 
+pub mod cfn;
+pub mod codecommit;
 pub mod function;
 mod http;
 pub mod moto;
@@ -29,6 +31,11 @@ pub const INIT_TIMEOUT: Duration = Duration::from_secs(20);
 /// Path of the release binary under test (`TRIGGER_BIN`, set by `make test` / `make demo`).
 pub fn trigger_bin() -> PathBuf {
     required_file("TRIGGER_BIN")
+}
+
+/// Path of the release binary of the custom resource (`INSTALLER_BIN`, set by `make test`).
+pub fn installer_bin() -> PathBuf {
+    required_file("INSTALLER_BIN")
 }
 
 /// Path of `moto_server` (`MOTO_SERVER`, set by `make test` / `make demo`).

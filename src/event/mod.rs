@@ -1,16 +1,25 @@
-//! CodeCommit repository-trigger events, parsed and validated into a [`Push`].
+//! CodeCommit push events, parsed and validated into one model of a [`Push`].
+//!
+//! Two sources deliver pushes: repository triggers (`{"Records": [...]}`, see
+//! [`trigger`]) and EventBridge "CodeCommit Repository State Change" events
+//! (see [`eventbridge`]). Both become the same [`Push`], so decisions,
+//! responses and build parameters do not depend on how the push arrived.
 //!
 //! The whole event is validated before anything acts on it: a malformed event
 //! yields one [`InvalidEvent`] naming the record, the reference and the field,
 //! e.g. `Records[0].codecommit.references[2].commit: ...`.
 //!
-//! The event structs are this crate's own rather than `aws_lambda_events`',
-//! which drops the `deleted` flag of a reference (a deleted branch would then
-//! look like a push) and reports type errors without the field's path.
+//! The wire structs are this crate's own rather than `aws_lambda_events`',
+//! which drops the `deleted` flag of a trigger reference (a deleted branch
+//! would then look like a push) and reports type errors without their path.
+
+mod eventbridge;
+mod trigger;
 
 use crate::arn::Arn;
 use crate::config::truncate;
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use std::fmt;
 use thiserror::Error;
 
@@ -19,7 +28,7 @@ pub const MAX_REF_LEN: usize = 1024;
 /// Longest pusher ARN accepted, in bytes.
 const MAX_ARN_LEN: usize = 2048;
 
-/// An event that is not a valid CodeCommit trigger event.
+/// An event that is not a valid CodeCommit push event.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[error("{path}: {problem}")]
 pub struct InvalidEvent {
@@ -29,14 +38,15 @@ pub struct InvalidEvent {
     pub problem: String,
 }
 
-/// One push, as delivered in one event (possibly split over several records).
+/// One push, as delivered in one event (a trigger event may split it over several records).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Push {
     /// The event's records, in order.
     pub records: Vec<PushRecord>,
 }
 
-/// One record of a trigger event: a repository and the references pushed to it.
+/// A repository and the references pushed to it: one record of a trigger
+/// event, or the one reference of an EventBridge event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PushRecord {
     /// The repository pushed to.
@@ -51,26 +61,35 @@ pub struct PushRecord {
     pub references: Vec<RefUpdate>,
 }
 
-/// What caused the event (`eventName`).
+/// What caused the event: a trigger's `eventName` or EventBridge's `detail.event`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EventKind {
-    /// `ReferenceChanges`: a real push.
+    /// Trigger `ReferenceChanges`: a real push.
     ReferenceChanges,
-    /// `TriggerEventTest`: the console's "Test trigger"; carries a real commit.
+    /// Trigger `TriggerEventTest`: the console's "Test trigger"; carries a real commit.
     TriggerEventTest,
+    /// EventBridge `referenceCreated`.
+    ReferenceCreated,
+    /// EventBridge `referenceUpdated`.
+    ReferenceUpdated,
+    /// EventBridge `referenceDeleted`.
+    ReferenceDeleted,
 }
 
 impl EventKind {
-    /// The `eventName` as CodeCommit writes it.
+    /// The name as the event writes it.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::ReferenceChanges => "ReferenceChanges",
             Self::TriggerEventTest => "TriggerEventTest",
+            Self::ReferenceCreated => "referenceCreated",
+            Self::ReferenceUpdated => "referenceUpdated",
+            Self::ReferenceDeleted => "referenceDeleted",
         }
     }
 }
 
-/// A CodeCommit repository, from `eventSourceARN`.
+/// A CodeCommit repository, from its ARN.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Repository {
     /// The repository's name.
@@ -179,191 +198,71 @@ impl fmt::Display for CommitId {
     }
 }
 
-// The wire format. Unknown fields are ignored; types are strict.
+/// The fields that tell the two event sources apart; the rest is read by
+/// the source's own module.
 #[derive(Deserialize)]
-struct RawEvent {
+struct Envelope {
     #[serde(rename = "Records")]
-    records: Vec<RawRecord>,
+    records: Option<Vec<trigger::RawRecord>>,
+    #[serde(rename = "detail-type")]
+    detail_type: Option<String>,
+    source: Option<String>,
+    #[serde(default)]
+    resources: Vec<String>,
+    detail: Option<Box<RawValue>>,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct RawRecord {
-    event_source: String,
-    event_name: String,
-    #[serde(rename = "eventSourceARN")]
-    event_source_arn: String,
-    #[serde(rename = "userIdentityARN", default)]
-    user_identity_arn: Option<String>,
-    #[serde(default)]
-    custom_data: Option<String>,
-    codecommit: RawCodeCommit,
-}
-
-#[derive(Deserialize)]
-struct RawCodeCommit {
-    references: Vec<RawReference>,
-}
-
-#[derive(Deserialize)]
-struct RawReference {
-    #[serde(rename = "ref")]
-    name: String,
-    #[serde(default)]
-    commit: Option<String>,
-    #[serde(default)]
-    created: bool,
-    #[serde(default)]
-    deleted: bool,
-}
-
-/// Parses and validates a CodeCommit trigger event.
+/// Parses and validates a CodeCommit trigger event or EventBridge
+/// "CodeCommit Repository State Change" event.
 pub fn parse(json: &str) -> Result<Push, InvalidEvent> {
     // serde would also read a struct from an array: only an object is an event.
     if !json.trim_start().starts_with('{') {
-        return Err(InvalidEvent {
-            path: "event".into(),
-            problem: "not a CodeCommit trigger event: expected a JSON object with Records".into(),
-        });
+        return Err(not_a_push_event("expected a JSON object"));
     }
+    let envelope: Envelope = deserialize(json, "")?;
+    match (envelope.records, envelope.detail_type) {
+        (Some(records), None) => trigger::validate(records),
+        (None, Some(detail_type)) => eventbridge::validate(
+            &detail_type,
+            envelope.source.as_deref(),
+            &envelope.resources,
+            envelope.detail.as_deref(),
+        ),
+        (Some(_), Some(_)) => Err(not_a_push_event("has both Records and detail-type")),
+        (None, None) => Err(not_a_push_event(
+            "has neither Records (a repository trigger event) nor detail-type (an EventBridge event)",
+        )),
+    }
+}
+
+fn not_a_push_event(problem: &str) -> InvalidEvent {
+    InvalidEvent {
+        path: "event".into(),
+        problem: format!("not a CodeCommit trigger or EventBridge event: {problem}"),
+    }
+}
+
+/// Deserializes `json`, reporting an error at its path below `prefix`.
+fn deserialize<'de, T: Deserialize<'de>>(json: &'de str, prefix: &str) -> Result<T, InvalidEvent> {
     let deserializer = &mut serde_json::Deserializer::from_str(json);
-    let raw: RawEvent = serde_path_to_error::deserialize(deserializer).map_err(|error| {
+    serde_path_to_error::deserialize(deserializer).map_err(|error| {
         let path = error.path().to_string();
         let problem = error.into_inner().to_string();
-        if path == "." {
-            InvalidEvent {
-                path: "event".into(),
-                problem: format!("not a CodeCommit trigger event: {problem}"),
-            }
-        } else {
-            InvalidEvent { path, problem }
+        match (prefix, path.as_str()) {
+            ("", ".") => not_a_push_event(&problem),
+            (prefix, ".") => InvalidEvent {
+                path: prefix.to_owned(),
+                problem,
+            },
+            ("", path) => InvalidEvent {
+                path: path.to_owned(),
+                problem,
+            },
+            (prefix, path) => InvalidEvent {
+                path: format!("{prefix}.{path}"),
+                problem,
+            },
         }
-    })?;
-    if raw.records.is_empty() {
-        return Err(InvalidEvent {
-            path: "Records".into(),
-            problem: "is empty: a trigger event has at least one record".into(),
-        });
-    }
-    let records = raw
-        .records
-        .into_iter()
-        .enumerate()
-        .map(|(index, record)| validate_record(index, record))
-        .collect::<Result<_, _>>()?;
-    Ok(Push { records })
-}
-
-fn validate_record(index: usize, raw: RawRecord) -> Result<PushRecord, InvalidEvent> {
-    let invalid = |field: &str, problem: String| InvalidEvent {
-        path: format!("Records[{index}].{field}"),
-        problem,
-    };
-    if raw.event_source != "aws:codecommit" {
-        return Err(invalid(
-            "eventSource",
-            format!(
-                "is {}, expected \"aws:codecommit\"",
-                quoted(&raw.event_source)
-            ),
-        ));
-    }
-    let kind = match raw.event_name.as_str() {
-        "ReferenceChanges" => EventKind::ReferenceChanges,
-        "TriggerEventTest" => EventKind::TriggerEventTest,
-        other => {
-            return Err(invalid(
-                "eventName",
-                format!(
-                    "is {}, expected \"ReferenceChanges\" or \"TriggerEventTest\"",
-                    quoted(other)
-                ),
-            ))
-        }
-    };
-    let repository = parse_repository_arn(&raw.event_source_arn).map_err(|problem| {
-        invalid(
-            "eventSourceARN",
-            format!("{} {problem}", quoted(&raw.event_source_arn)),
-        )
-    })?;
-    let pusher = match raw.user_identity_arn {
-        Some(arn) if arn.is_empty() => None,
-        Some(arn) => {
-            if !arn.starts_with("arn:")
-                || arn.len() > MAX_ARN_LEN
-                || arn.chars().any(char::is_control)
-            {
-                return Err(invalid(
-                    "userIdentityARN",
-                    format!("{} is not an IAM ARN", quoted(&arn)),
-                ));
-            }
-            Some(arn)
-        }
-        None => None,
-    };
-    if raw.codecommit.references.is_empty() {
-        return Err(invalid(
-            "codecommit.references",
-            "is empty: a record updates at least one reference".into(),
-        ));
-    }
-    let references = raw
-        .codecommit
-        .references
-        .into_iter()
-        .enumerate()
-        .map(|(position, reference)| {
-            validate_reference(reference).map_err(|(field, problem)| {
-                invalid(
-                    &format!("codecommit.references[{position}].{field}"),
-                    problem,
-                )
-            })
-        })
-        .collect::<Result<_, _>>()?;
-    Ok(PushRecord {
-        repository,
-        pusher,
-        kind,
-        custom_data: raw.custom_data,
-        references,
-    })
-}
-
-fn validate_reference(raw: RawReference) -> Result<RefUpdate, (&'static str, String)> {
-    check_ref_name(&raw.name)
-        .map_err(|problem| ("ref", format!("{} {problem}", quoted(&raw.name))))?;
-    let commit = match raw.commit {
-        Some(commit) if is_commit_id(&commit) => Some(CommitId(commit)),
-        Some(commit) => {
-            return Err((
-                "commit",
-                format!(
-                    "{} is not a 40-digit lowercase hexadecimal commit id",
-                    quoted(&commit)
-                ),
-            ))
-        }
-        None => None,
-    };
-    let change = match (raw.deleted, commit) {
-        (true, commit) => RefChange::Deleted { commit },
-        (false, Some(commit)) => RefChange::Pushed {
-            commit,
-            created: raw.created,
-        },
-        (false, None) => {
-            return Err((
-                "commit",
-                "is missing (only a deleted reference may omit it)".into(),
-            ))
-        }
-    };
-    Ok(RefUpdate {
-        reference: GitRef(raw.name),
-        change,
     })
 }
 
@@ -423,6 +322,41 @@ fn parse_repository_arn(arn: &str) -> Result<Repository, &'static str> {
         name: name.to_owned(),
         arn: arn.to_owned(),
     })
+}
+
+/// An optional IAM principal ARN (who pushed); empty counts as absent.
+fn validate_pusher(arn: Option<String>) -> Result<Option<String>, String> {
+    match arn {
+        Some(arn) if arn.is_empty() => Ok(None),
+        Some(arn)
+            if !arn.starts_with("arn:")
+                || arn.len() > MAX_ARN_LEN
+                || arn.chars().any(char::is_control) =>
+        {
+            Err(format!("{} is not an IAM ARN", quoted(&arn)))
+        }
+        arn => Ok(arn),
+    }
+}
+
+/// A commit id from the event.
+fn validate_commit(commit: String) -> Result<CommitId, String> {
+    if is_commit_id(&commit) {
+        Ok(CommitId(commit))
+    } else {
+        Err(format!(
+            "{} is not a 40-digit lowercase hexadecimal commit id",
+            quoted(&commit)
+        ))
+    }
+}
+
+/// A full reference name from the event.
+fn validate_ref(name: String) -> Result<GitRef, String> {
+    match check_ref_name(&name) {
+        Ok(()) => Ok(GitRef(name)),
+        Err(problem) => Err(format!("{} {problem}", quoted(&name))),
+    }
 }
 
 /// A value from the event, quoted and escaped for an error message, shortened
@@ -576,9 +510,16 @@ mod tests {
 
     #[test]
     fn events_of_other_shapes_are_rejected() {
-        assert!(error_of(&json!({}))
-            .starts_with("event: not a CodeCommit trigger event: missing field `Records`"));
-        assert!(error_of(&json!([1, 2])).starts_with("event: not a CodeCommit trigger event"));
+        assert_eq!(
+            error_of(&json!({"hello": "world"})),
+            "event: not a CodeCommit trigger or EventBridge event: has neither Records \
+             (a repository trigger event) nor detail-type (an EventBridge event)"
+        );
+        assert_eq!(
+            error_of(&json!([1, 2])),
+            "event: not a CodeCommit trigger or EventBridge event: expected a JSON object"
+        );
+        assert!(error_of(&json!({"Records": {}})).starts_with("Records: invalid type: map"));
         assert_eq!(
             error_of(&json!({"Records": []})),
             "Records: is empty: a trigger event has at least one record"
