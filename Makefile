@@ -6,16 +6,25 @@ PYTHON  ?= python3
 STAMP   := $(VENV)/.installed
 BIN     := target/release/codecommit-build-trigger
 
-# The harness in tests/support finds the release binary and moto through these.
-export TRIGGER_BIN := $(CURDIR)/$(BIN)
-export MOTO_SERVER := $(CURDIR)/$(VENV)/bin/moto_server
+# The harness in tests/support finds the release binaries and moto through these.
+export TRIGGER_BIN   := $(CURDIR)/$(BIN)
+export INSTALLER_BIN := $(CURDIR)/target/release/trigger-installer
+export MOTO_SERVER   := $(CURDIR)/$(VENV)/bin/moto_server
+# sam and cfn-lint run offline here: no telemetry, any region will do.
+export SAM_CLI_TELEMETRY := 0
+export AWS_DEFAULT_REGION ?= us-east-1
+# sam build runs cargo-lambda, which runs zig: both come from the venv.
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: test demo release venv clean
+.PHONY: test demo package release venv clean
 
-## test: format and lint checks, unit tests, and end-to-end tests of the release binary against moto
+## test: fmt and clippy, template checks, unit tests, and end-to-end tests of the release binaries
 test: venv
 	cargo fmt --check
 	cargo clippy --all-targets --locked -- -D warnings
+	cfn-lint template.yaml
+	sam validate --lint
+	pytest -q tests/template
 	cargo build --release --locked
 	cargo test --locked $(TEST)
 
@@ -24,11 +33,21 @@ demo: venv
 	cargo build --release --locked
 	cargo run --release --locked --quiet --example demo
 
-## release: the function's binary
+## package: the arm64 deployment artifacts, built by `sam build` (cargo-lambda and zig, no Docker)
+package: venv
+	rustup target add aarch64-unknown-linux-gnu
+	sam build
+	@for dir in .aws-sam/build/*/; do \
+	  name=$$(basename "$$dir"); zip=.aws-sam/build/$$name.zip; rm -f "$$zip"; \
+	  $(PYTHON) -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED, compresslevel=9).write(sys.argv[2], "bootstrap")' "$$zip" "$$dir/bootstrap"; \
+	  echo "$$name: $$(stat -c %s "$$zip") bytes zipped, $$(stat -c %s "$$dir/bootstrap") bytes unzipped ($$zip)"; \
+	done
+
+## release: the function's binaries
 release:
 	cargo build --release --locked
 
-## venv: the Python tools the tests use (moto), in .venv
+## venv: the Python tools the tests use (moto, cfn-lint, SAM CLI, cargo-lambda, zig, pytest), in .venv
 venv: $(STAMP)
 
 $(STAMP): tests/requirements.txt
@@ -38,4 +57,4 @@ $(STAMP): tests/requirements.txt
 
 clean:
 	cargo clean
-	rm -rf $(VENV)
+	rm -rf $(VENV) .aws-sam

@@ -763,3 +763,104 @@ async fn renaming_adds_the_new_trigger_and_the_old_goes_with_its_delete() {
         with(other_triggers(), &[our_trigger("new")])
     );
 }
+
+/// Self-test of the fake: the AWS SDK understands its answers and errors, so a failure in
+/// the tests above is the function's, not the fake's.
+#[tokio::test]
+async fn the_fake_codecommit_speaks_the_sdk_protocol() {
+    use aws_sdk_codecommit::config::{BehaviorVersion, Credentials, Region};
+    use aws_sdk_codecommit::error::ProvideErrorMetadata;
+    use aws_sdk_codecommit::types::{RepositoryTrigger, RepositoryTriggerEventEnum};
+
+    let fake = FakeCodeCommit::start().await;
+    let config = aws_sdk_codecommit::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
+        .endpoint_url(fake.endpoint())
+        .build();
+    let client = aws_sdk_codecommit::Client::from_conf(config);
+    fake.add_repository(REPOSITORY, other_triggers());
+
+    let read = client
+        .get_repository_triggers()
+        .repository_name(REPOSITORY)
+        .send()
+        .await
+        .expect("GetRepositoryTriggers on an existing repository succeeds");
+    let names: Vec<&str> = read
+        .triggers()
+        .iter()
+        .map(RepositoryTrigger::name)
+        .collect();
+    assert_eq!(names, ["notify-team", "audit"]);
+    assert_eq!(
+        read.triggers()[0].custom_data(),
+        other_triggers()[0]["customData"].as_str()
+    );
+
+    let trigger = |name: &str| {
+        RepositoryTrigger::builder()
+            .name(name)
+            .destination_arn(DESTINATION)
+            .events(RepositoryTriggerEventEnum::All)
+            .build()
+            .expect("a complete trigger")
+    };
+    client
+        .put_repository_triggers()
+        .repository_name(REPOSITORY)
+        .triggers(trigger("one"))
+        .send()
+        .await
+        .expect("PutRepositoryTriggers succeeds");
+    assert_eq!(
+        fake.triggers(REPOSITORY),
+        Some(vec![
+            json!({"name": "one", "destinationArn": DESTINATION, "events": ["all"]})
+        ])
+    );
+
+    let eleven = (0..11).map(|n| trigger(&format!("t{n}"))).collect();
+    let err = client
+        .put_repository_triggers()
+        .repository_name(REPOSITORY)
+        .set_triggers(Some(eleven))
+        .send()
+        .await
+        .expect_err("11 triggers are too many");
+    assert!(err
+        .as_service_error()
+        .is_some_and(|e| e.is_maximum_repository_triggers_exceeded_exception()));
+
+    let err = client
+        .get_repository_triggers()
+        .repository_name("nope")
+        .send()
+        .await
+        .expect_err("an unknown repository");
+    let service_error = err.as_service_error().expect("a service error");
+    assert!(service_error.is_repository_does_not_exist_exception());
+    assert_eq!(service_error.message(), Some("nope does not exist"));
+
+    fake.deny("GetRepositoryTriggers");
+    let err = client
+        .get_repository_triggers()
+        .repository_name(REPOSITORY)
+        .send()
+        .await
+        .expect_err("denied");
+    assert_eq!(err.code(), Some("AccessDeniedException"));
+
+    assert_eq!(
+        fake.operations(),
+        [
+            "GetRepositoryTriggers",
+            "PutRepositoryTriggers",
+            "PutRepositoryTriggers",
+            "GetRepositoryTriggers",
+            "GetRepositoryTriggers",
+        ]
+    );
+    assert_eq!(fake.calls()[0].1, json!({"repositoryName": REPOSITORY}));
+}
