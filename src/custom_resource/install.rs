@@ -91,14 +91,18 @@ async fn install<S: TriggerStore>(store: &S, spec: &TriggerSpec) -> Result<Strin
              remove one, or deploy with TriggerMode=EventBridge"
         ));
     };
+    let summary = format!(
+        "trigger {} on repository {repository} invokes {}",
+        spec.trigger_name, spec.destination_arn
+    );
+    if triggers == existing {
+        return Ok(format!("{summary} (unchanged)"));
+    }
     store
         .put_triggers(repository, triggers)
         .await
         .map_err(|error| explain(&error, repository, "codecommit:PutRepositoryTriggers"))?;
-    Ok(format!(
-        "trigger {} on repository {repository} invokes {}",
-        spec.trigger_name, spec.destination_arn
-    ))
+    Ok(summary)
 }
 
 async fn remove<S: TriggerStore>(store: &S, physical_id: &str) -> Result<String, String> {
