@@ -2,6 +2,7 @@
 //! the runtime loop.
 
 use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
 use aws_config::BehaviorVersion;
 use codecommit_build_trigger::codebuild::CodeBuild;
 use codecommit_build_trigger::config::Config;
@@ -11,6 +12,7 @@ use lambda_runtime::tracing::error;
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use serde_json::value::RawValue;
 use std::process::ExitCode;
+use std::time::Duration;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
@@ -34,8 +36,17 @@ async fn main() -> ExitCode {
         }
     };
 
+    // Three attempts of at most 5 s each, 20 s in all: inside the template's 30 s timeout, so a
+    // hung endpoint fails the invocation (and Lambda retries it) rather than timing it out.
     let sdk_config = aws_config::defaults(BehaviorVersion::latest())
         .retry_config(RetryConfig::standard().with_max_attempts(3))
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(2))
+                .operation_attempt_timeout(Duration::from_secs(5))
+                .operation_timeout(Duration::from_secs(20))
+                .build(),
+        )
         .load()
         .await;
     let handler = Handler::new(

@@ -132,17 +132,16 @@ async fn branch_patterns_with_globs_and_exclusions_decide() {
 }
 
 #[tokio::test]
-async fn a_deleted_branch_never_builds() {
+async fn a_deleted_branch_never_builds_whichever_way_it_arrives() {
     let harness = Harness::builder().env("BRANCHES", "**").start().await;
-    let response = harness
-        .invoke(&sample_event("delete-branch.json"))
-        .await
-        .expect("success");
-    assert_eq!(response["started"], json!([]));
-    assert_eq!(
-        response["skipped"][0]["reason"],
-        "branch feature/old-spike was deleted"
-    );
+    for event in ["delete-branch.json", "eventbridge-delete-branch.json"] {
+        let response = harness.invoke(&sample_event(event)).await.expect("success");
+        assert_eq!(response["started"], json!([]), "{event}");
+        assert_eq!(
+            response["skipped"][0]["reason"], "branch feature/old-spike was deleted",
+            "{event}"
+        );
+    }
     assert!(harness.start_build_requests().is_empty());
     assert!(harness.builds().await.is_empty());
 }
@@ -534,19 +533,4 @@ async fn an_eventbridge_event_starts_the_same_build_as_the_trigger_event() {
         "a trigger and a rule on one push send identical parameters"
     );
     assert_eq!(from_trigger["started"][0]["ref"], "refs/heads/master");
-}
-
-#[tokio::test]
-async fn an_eventbridge_deletion_never_builds() {
-    let harness = Harness::builder().env("BRANCHES", "**").start().await;
-    let response = harness
-        .invoke(&sample_event("eventbridge-delete-branch.json"))
-        .await
-        .expect("success");
-    assert_eq!(response["started"], json!([]));
-    assert_eq!(
-        response["skipped"][0]["reason"],
-        "branch feature/old-spike was deleted"
-    );
-    assert!(harness.start_build_requests().is_empty());
 }
