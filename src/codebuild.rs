@@ -1,19 +1,34 @@
-//! Starting builds: a small trait the handler is generic over, and its
+//! The CodeBuild calls: a small trait the handler is generic over, and its
 //! implementation on the AWS SDK's CodeBuild client.
 
+use crate::aws::AwsError;
 use crate::request::BuildRequest;
-use aws_sdk_codebuild::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use aws_sdk_codebuild::types::{EnvironmentVariable, EnvironmentVariableType};
+use aws_sdk_codebuild::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_codebuild::types::{
+    Build, EnvironmentVariable, EnvironmentVariableType, SortOrderType, StatusType,
+};
 use std::future::Future;
-use thiserror::Error;
 
-/// Starts CodeBuild builds.
-pub trait BuildStarter: Send + Sync {
+/// How many of a project's most recent builds are read to find earlier
+/// builds of a reference (one `ListBuildsForProject` page).
+pub const RECENT_BUILDS: usize = 100;
+
+/// The CodeBuild calls the function makes.
+pub trait CodeBuildCalls: Send + Sync {
     /// Sends one StartBuild request.
     fn start_build(
         &self,
         request: &BuildRequest,
-    ) -> impl Future<Output = Result<StartedBuild, StartBuildError>> + Send;
+    ) -> impl Future<Output = Result<StartedBuild, AwsError>> + Send;
+
+    /// The project's most recent builds, newest first, at most [`RECENT_BUILDS`].
+    fn recent_builds(
+        &self,
+        project: &str,
+    ) -> impl Future<Output = Result<Vec<PastBuild>, AwsError>> + Send;
+
+    /// Stops a build.
+    fn stop_build(&self, build_id: &str) -> impl Future<Output = Result<(), AwsError>> + Send;
 }
 
 /// A successful StartBuild.
@@ -29,18 +44,46 @@ pub enum StartedBuild {
     AlreadyStarted,
 }
 
-/// A StartBuild that failed after the SDK's retries.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-#[error("{code}: {message}")]
-pub struct StartBuildError {
-    /// The AWS error code (`AccessDeniedException`, ...) or the kind of
-    /// transport failure (`Timeout`, `DispatchFailure`, ...).
-    pub code: String,
-    /// The error's message, with its causes.
-    pub message: String,
+/// What the function needs to know of an earlier build.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PastBuild {
+    /// The build's id.
+    pub id: String,
+    /// The commit (or ref) it built.
+    pub source_version: Option<String>,
+    /// Whether it is still running.
+    pub in_progress: bool,
+    /// Its `CODECOMMIT_REPOSITORY`, when this function started it.
+    pub repository: Option<String>,
+    /// Its `CODECOMMIT_REF`, when this function started it.
+    pub reference: Option<String>,
 }
 
-/// [`BuildStarter`] on the AWS SDK.
+impl PastBuild {
+    fn from_build(build: &Build) -> Option<Self> {
+        let variable = |name: &str| {
+            build
+                .environment()
+                .map(|environment| environment.environment_variables())
+                .unwrap_or_default()
+                .iter()
+                .find(|variable| variable.name() == name)
+                .map(|variable| variable.value().to_owned())
+        };
+        Some(Self {
+            id: build.id()?.to_owned(),
+            source_version: build
+                .resolved_source_version()
+                .or(build.source_version())
+                .map(str::to_owned),
+            in_progress: build.build_status() == Some(&StatusType::InProgress),
+            repository: variable("CODECOMMIT_REPOSITORY"),
+            reference: variable("CODECOMMIT_REF"),
+        })
+    }
+}
+
+/// [`CodeBuildCalls`] on the AWS SDK.
 #[derive(Debug, Clone)]
 pub struct CodeBuild {
     client: aws_sdk_codebuild::Client,
@@ -53,18 +96,19 @@ impl CodeBuild {
     }
 }
 
-impl BuildStarter for CodeBuild {
-    async fn start_build(&self, request: &BuildRequest) -> Result<StartedBuild, StartBuildError> {
+impl CodeBuildCalls for CodeBuild {
+    async fn start_build(&self, request: &BuildRequest) -> Result<StartedBuild, AwsError> {
         let environment = request
             .environment
             .iter()
             .map(|(name, value)| {
                 EnvironmentVariable::builder()
-                    .name(*name)
+                    .name(name)
                     .value(value)
                     .r#type(EnvironmentVariableType::Plaintext)
                     .build()
-                    .map_err(|error| StartBuildError {
+                    .map_err(|error| AwsError {
+                        operation: "StartBuild",
                         code: "InvalidRequest".into(),
                         message: error.to_string(),
                     })
@@ -84,7 +128,8 @@ impl BuildStarter for CodeBuild {
                 Some(id) => Ok(StartedBuild::Started {
                     build_id: id.to_owned(),
                 }),
-                None => Err(StartBuildError {
+                None => Err(AwsError {
+                    operation: "StartBuild",
                     code: "MissingBuildId".into(),
                     message: "StartBuild answered without a build id".into(),
                 }),
@@ -92,32 +137,62 @@ impl BuildStarter for CodeBuild {
             Err(error) => classify(error),
         }
     }
+
+    async fn recent_builds(&self, project: &str) -> Result<Vec<PastBuild>, AwsError> {
+        let name = project
+            .rsplit_once("project/")
+            .map_or(project, |(_, name)| name);
+        let ids = self
+            .client
+            .list_builds_for_project()
+            .project_name(name)
+            .sort_order(SortOrderType::Descending)
+            .send()
+            .await
+            .map_err(|error| AwsError::from_sdk("ListBuildsForProject", error))?
+            .ids
+            .unwrap_or_default();
+        let ids: Vec<_> = ids.into_iter().take(RECENT_BUILDS).collect();
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let builds = self
+            .client
+            .batch_get_builds()
+            .set_ids(Some(ids.clone()))
+            .send()
+            .await
+            .map_err(|error| AwsError::from_sdk("BatchGetBuilds", error))?
+            .builds
+            .unwrap_or_default();
+        // BatchGetBuilds promises no order: keep ListBuildsForProject's, newest first.
+        let mut past: Vec<_> = builds.iter().filter_map(PastBuild::from_build).collect();
+        past.sort_by_key(|build| ids.iter().position(|id| *id == build.id));
+        Ok(past)
+    }
+
+    async fn stop_build(&self, build_id: &str) -> Result<(), AwsError> {
+        self.client
+            .stop_build()
+            .id(build_id)
+            .send()
+            .await
+            .map_err(|error| AwsError::from_sdk("StopBuild", error))?;
+        Ok(())
+    }
 }
 
-fn classify<E, R>(error: SdkError<E, R>) -> Result<StartedBuild, StartBuildError>
+fn classify<E, R>(error: SdkError<E, R>) -> Result<StartedBuild, AwsError>
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
 {
-    let code = match &error {
-        SdkError::ServiceError(service) => {
-            let code = service.err().code().unwrap_or("UnknownServiceError");
-            if is_parameter_mismatch(code, service.err().message().unwrap_or_default()) {
-                return Ok(StartedBuild::AlreadyStarted);
-            }
-            code.to_owned()
-        }
-        SdkError::TimeoutError(_) => "Timeout".to_owned(),
-        SdkError::DispatchFailure(failure) if failure.is_timeout() => "ConnectTimeout".to_owned(),
-        SdkError::DispatchFailure(failure) if failure.is_io() => "ConnectionError".to_owned(),
-        SdkError::DispatchFailure(_) => "DispatchFailure".to_owned(),
-        SdkError::ResponseError(_) => "ResponseError".to_owned(),
-        _ => "ConstructionFailure".to_owned(),
-    };
-    Err(StartBuildError {
-        code,
-        message: DisplayErrorContext(&error).to_string(),
-    })
+    let error = AwsError::from_sdk("StartBuild", error);
+    if is_parameter_mismatch(&error.code, &error.message) {
+        Ok(StartedBuild::AlreadyStarted)
+    } else {
+        Err(error)
+    }
 }
 
 /// CodeBuild's answer to a reused idempotency token with other parameters.
@@ -129,23 +204,6 @@ pub fn is_parameter_mismatch(code: &str, message: &str) -> bool {
     code.starts_with("IdempotentParameterMismatch")
         || (code == "InvalidInputException"
             && (message.contains("idempoten") || message.contains("parameter mismatch")))
-}
-
-/// What a user should do about a failed StartBuild, by error code.
-pub fn advice(code: &str) -> &'static str {
-    match code {
-        "AccessDeniedException" | "AccessDenied" | "UnauthorizedOperation" => {
-            "grant the function's role codebuild:StartBuild on the project's ARN"
-        }
-        "ResourceNotFoundException" => {
-            "check that CODEBUILD_PROJECT names an existing project in the function's account and region"
-        }
-        "AccountLimitExceededException" => {
-            "raise the account's CodeBuild concurrent-build quota or wait for running builds; Lambda retries the event"
-        }
-        "InvalidInputException" => "check the project's source settings and the pushed reference",
-        _ => "Lambda retries the event; the idempotency token keeps started builds from starting twice",
-    }
 }
 
 #[cfg(test)]
@@ -178,17 +236,5 @@ mod tests {
             "ResourceNotFoundException",
             "idempotency"
         ));
-    }
-
-    #[test]
-    fn every_documented_failure_has_specific_advice() {
-        let generic = advice("SomethingElse");
-        for code in [
-            "AccessDeniedException",
-            "ResourceNotFoundException",
-            "AccountLimitExceededException",
-        ] {
-            assert_ne!(advice(code), generic, "{code}");
-        }
     }
 }

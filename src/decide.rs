@@ -1,136 +1,91 @@
-//! The pure decision: which pushed references build, and why (or why not).
+//! The pure decisions: which rules build each pushed reference, and why.
+//!
+//! Two steps around the only I/O: [`plan`] decides all it can from the event
+//! and the configuration and lists the [`Needs`] it has left (commit messages
+//! for skip markers, changed files for path filters); the caller gathers
+//! those [`Facts`]; [`finish`] decides the rest. Nothing is asked of AWS for
+//! a reference that no rule would build.
 
-use crate::config::{Config, BRANCHES, TAGS};
+use crate::config::{Config, PatternField, Rule};
 use crate::event::{CommitId, GitRef, Push, PushRecord, RefChange, RefKind, RefUpdate};
-use crate::pattern::Verdict;
+use crate::facts::{BaseHint, BaseQuery, CommitKey, Facts, Needs};
+use crate::pattern::{PatternList, Verdict};
 use std::collections::HashMap;
-use std::fmt;
+
+/// Commit-message markers that skip a push, matched in any case.
+pub const SKIP_MARKERS: [&str; 4] = ["[skip ci]", "[ci skip]", "[no ci]", "[skip build]"];
+
+/// What [`plan`] could decide, and what it still needs.
+#[derive(Debug)]
+pub struct Plan<'a> {
+    config: &'a Config,
+    references: Vec<Planned<'a>>,
+}
+
+#[derive(Debug)]
+struct Planned<'a> {
+    record: &'a PushRecord,
+    update: &'a RefUpdate,
+    step: Step<'a>,
+}
+
+#[derive(Debug)]
+enum Step<'a> {
+    Skip(String),
+    Candidates {
+        commit: &'a CommitId,
+        rules: Vec<Candidate<'a>>,
+    },
+}
+
+#[derive(Debug)]
+struct Candidate<'a> {
+    rule: &'a Rule,
+    matched: String,
+    base: Option<BaseQuery>,
+}
 
 /// The decision for one reference of a push.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Decision<'a> {
     /// The record the reference came in.
     pub record: &'a PushRecord,
     /// The reference.
     pub update: &'a RefUpdate,
-    /// Build it or not, with the reason.
+    /// Skipped altogether, or what each matching rule decided.
     pub outcome: Outcome<'a>,
 }
 
-/// Whether a reference builds.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A reference's outcome.
+#[derive(Debug, Clone)]
 pub enum Outcome<'a> {
-    /// Start a build of `commit`.
+    /// No rule builds it, for this reason.
+    Skip(String),
+    /// The rules that matched it, each with its own verdict.
+    Rules(Vec<RuleOutcome<'a>>),
+}
+
+/// One matching rule's verdict on a reference.
+#[derive(Debug, Clone)]
+pub struct RuleOutcome<'a> {
+    /// The rule.
+    pub rule: &'a Rule,
+    /// Build `commit` for this reason, or skip for that one.
+    pub verdict: RuleVerdict<'a>,
+}
+
+/// Build or skip, with the reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RuleVerdict<'a> {
+    /// Start the rule's project on `commit`.
     Build {
         /// The commit to build.
         commit: &'a CommitId,
-        /// Why: the pattern that matched and the variable holding it.
-        reason: BuildReason<'a>,
+        /// Why.
+        reason: String,
     },
-    /// Do not build.
-    Skip(SkipReason),
-}
-
-/// The pattern that made a reference build.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BuildReason<'a> {
-    kind: RefKind,
-    name: &'a str,
-    variable: &'static str,
-    pattern: &'a str,
-}
-
-impl fmt::Display for BuildReason<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} {} matches `{}` in {}",
-            kind_word(self.kind),
-            self.name,
-            self.pattern,
-            self.variable
-        )
-    }
-}
-
-/// Why a reference does not build.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SkipReason {
-    /// The push deleted the reference.
-    Deleted {
-        /// Branch, tag or other.
-        kind: RefKind,
-        /// Short name of the reference.
-        name: String,
-    },
-    /// No pattern of the variable matches the name.
-    NoMatch {
-        /// Branch or tag.
-        kind: RefKind,
-        /// Short name of the reference.
-        name: String,
-        /// `BRANCHES` or `TAGS`.
-        variable: &'static str,
-    },
-    /// The last matching pattern is an exclusion.
-    Excluded {
-        /// Branch or tag.
-        kind: RefKind,
-        /// Short name of the reference.
-        name: String,
-        /// `BRANCHES` or `TAGS`.
-        variable: &'static str,
-        /// The excluding pattern, `!` included.
-        pattern: String,
-    },
-    /// A tag, and `TAGS` is empty.
-    TagsDisabled {
-        /// The tag's name.
-        name: String,
-    },
-    /// Neither a branch nor a tag.
-    OtherNamespace {
-        /// The full reference name.
-        reference: String,
-    },
-    /// The same reference and commit came earlier in this event.
-    Duplicate {
-        /// Where it came first: `Records[0].codecommit.references[1]`.
-        first: String,
-    },
-}
-
-impl fmt::Display for SkipReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Deleted { kind, name } => write!(f, "{} {name} was deleted", kind_word(*kind)),
-            Self::NoMatch {
-                kind,
-                name,
-                variable,
-            } => write!(f, "{} {name} does not match {variable}", kind_word(*kind)),
-            Self::Excluded {
-                kind,
-                name,
-                variable,
-                pattern,
-            } => write!(
-                f,
-                "{} {name} is excluded by `{pattern}` in {variable}",
-                kind_word(*kind)
-            ),
-            Self::TagsDisabled { name } => write!(f, "tag {name} is not built: {TAGS} is empty"),
-            Self::OtherNamespace { reference } => {
-                write!(
-                    f,
-                    "{reference} is neither a branch (refs/heads/) nor a tag (refs/tags/)"
-                )
-            }
-            Self::Duplicate { first } => {
-                write!(f, "same reference and commit as {first} of this event")
-            }
-        }
-    }
+    /// Do not, for this reason.
+    Skip(String),
 }
 
 fn kind_word(kind: RefKind) -> &'static str {
@@ -141,11 +96,12 @@ fn kind_word(kind: RefKind) -> &'static str {
     }
 }
 
-/// Decides every reference of `push`, in event order.
-pub fn decide<'a>(config: &'a Config, push: &'a Push) -> Vec<Decision<'a>> {
+/// Decides every reference of `push` as far as the event and configuration
+/// allow, in event order.
+pub fn plan<'a>(config: &'a Config, push: &'a Push) -> Plan<'a> {
     let mut first_seen: HashMap<(&str, &GitRef, Option<&CommitId>), (usize, usize)> =
         HashMap::new();
-    let mut decisions = Vec::new();
+    let mut references = Vec::new();
     for (record_index, record) in push.records.iter().enumerate() {
         for (reference_index, update) in record.references.iter().enumerate() {
             let key = (
@@ -153,244 +109,298 @@ pub fn decide<'a>(config: &'a Config, push: &'a Push) -> Vec<Decision<'a>> {
                 &update.reference,
                 update.commit(),
             );
-            let outcome = match first_seen.get(&key) {
-                Some((r, i)) => Outcome::Skip(SkipReason::Duplicate {
-                    first: format!("Records[{r}].codecommit.references[{i}]"),
-                }),
+            let step = match first_seen.get(&key) {
+                Some((r, i)) => Step::Skip(format!(
+                    "same reference and commit as Records[{r}].codecommit.references[{i}] of this event"
+                )),
                 None => {
                     first_seen.insert(key, (record_index, reference_index));
-                    decide_reference(config, update)
+                    plan_reference(config, record, update)
                 }
             };
-            decisions.push(Decision {
+            references.push(Planned {
                 record,
                 update,
-                outcome,
+                step,
             });
         }
     }
-    decisions
+    Plan { config, references }
 }
 
-fn decide_reference<'a>(config: &'a Config, update: &'a RefUpdate) -> Outcome<'a> {
+fn plan_reference<'a>(
+    config: &'a Config,
+    record: &'a PushRecord,
+    update: &'a RefUpdate,
+) -> Step<'a> {
     let reference = &update.reference;
     let kind = reference.kind();
     let name = reference.short_name();
-    let commit = match &update.change {
+    let (commit, created, previous) = match &update.change {
         RefChange::Deleted { .. } => {
-            return Outcome::Skip(SkipReason::Deleted {
-                kind,
-                name: name.to_owned(),
-            })
+            return Step::Skip(format!("{} {name} was deleted", kind_word(kind)))
         }
-        RefChange::Pushed { commit, .. } => commit,
+        RefChange::Pushed {
+            commit,
+            created,
+            previous,
+        } => (commit, *created, previous),
     };
-    let (patterns, variable) = match kind {
-        RefKind::Branch => (&config.branches, BRANCHES),
-        RefKind::Tag => match &config.tags {
-            Some(tags) => (tags, TAGS),
-            None => {
-                return Outcome::Skip(SkipReason::TagsDisabled {
-                    name: name.to_owned(),
-                })
-            }
-        },
-        RefKind::Other => {
-            return Outcome::Skip(SkipReason::OtherNamespace {
-                reference: reference.as_str().to_owned(),
-            })
+    if kind == RefKind::Other {
+        return Step::Skip(format!(
+            "{reference} is neither a branch (refs/heads/) nor a tag (refs/tags/)"
+        ));
+    }
+    if let (Some(pusher), Some(ignored)) = (&record.pusher, &config.ignored_pushers) {
+        if let Verdict::Included(pattern) = ignored.verdict(pusher) {
+            return Step::Skip(format!(
+                "pushed by {pusher}, which matches `{}` in IGNORE_PUSHERS",
+                pattern.as_str()
+            ));
         }
+    }
+    let mut misses = Vec::new();
+    let mut rules = Vec::new();
+    for rule in &config.rules {
+        match match_rule(rule, &record.repository.name, kind, name) {
+            Ok(matched) => {
+                let base = (kind == RefKind::Branch && rule.filters_paths()).then(|| BaseQuery {
+                    repository: record.repository.name.clone(),
+                    reference: reference.as_str().to_owned(),
+                    commit: commit.clone(),
+                    hint: match previous {
+                        Some(previous) => BaseHint::Previous(previous.clone()),
+                        None if created => BaseHint::NewBranch,
+                        None => BaseHint::LastBuild {
+                            project: rule.project.clone(),
+                        },
+                    },
+                });
+                rules.push(Candidate {
+                    rule,
+                    matched,
+                    base,
+                });
+            }
+            Err(miss) => misses.push(miss),
+        }
+    }
+    if rules.is_empty() {
+        let reason = match misses.as_slice() {
+            [only] => only.clone(),
+            _ => format!(
+                "{} {name} matches no rule: {}",
+                kind_word(kind),
+                misses.join("; ")
+            ),
+        };
+        return Step::Skip(reason);
+    }
+    Step::Candidates { commit, rules }
+}
+
+/// Why `rule` matches the reference, or why not.
+fn match_rule(rule: &Rule, repository: &str, kind: RefKind, name: &str) -> Result<String, String> {
+    if let Some(repositories) = &rule.repositories {
+        if !repositories.includes(repository) {
+            return Err(format!(
+                "repository {repository} does not match {}",
+                rule.label(PatternField::Repositories)
+            ));
+        }
+    }
+    let (patterns, field) = match kind {
+        RefKind::Branch => (&rule.branches, PatternField::Branches),
+        _ => (&rule.tags, PatternField::Tags),
+    };
+    let word = kind_word(kind);
+    let label = rule.label(field);
+    let Some(patterns) = patterns else {
+        return Err(match field {
+            PatternField::Tags if label == crate::config::TAGS => {
+                format!("tag {name} is not built: TAGS is empty")
+            }
+            _ => format!("{word} {name} is not built: {label} is not set"),
+        });
     };
     match patterns.verdict(name) {
-        Verdict::Included(pattern) => Outcome::Build {
-            commit,
-            reason: BuildReason {
-                kind,
-                name,
-                variable,
-                pattern: pattern.as_str(),
-            },
-        },
-        Verdict::Excluded(pattern) => Outcome::Skip(SkipReason::Excluded {
-            kind,
-            name: name.to_owned(),
-            variable,
-            pattern: pattern.as_str().to_owned(),
-        }),
-        Verdict::Unmatched => Outcome::Skip(SkipReason::NoMatch {
-            kind,
-            name: name.to_owned(),
-            variable,
-        }),
+        Verdict::Included(pattern) => Ok(format!(
+            "{word} {name} matches `{}` in {label}",
+            pattern.as_str()
+        )),
+        Verdict::Excluded(pattern) => Err(format!(
+            "{word} {name} is excluded by `{}` in {label}",
+            pattern.as_str()
+        )),
+        Verdict::Unmatched => Err(format!("{word} {name} does not match {label}")),
     }
+}
+
+impl Plan<'_> {
+    /// The facts [`finish`] needs: only for references some rule would build.
+    pub fn needs(&self) -> Needs {
+        let mut needs = Needs::default();
+        for planned in &self.references {
+            let Step::Candidates { commit, rules } = &planned.step else {
+                continue;
+            };
+            if self.config.skip_markers {
+                needs.messages.insert(CommitKey {
+                    repository: planned.record.repository.name.clone(),
+                    commit: (*commit).clone(),
+                });
+            }
+            needs
+                .bases
+                .extend(rules.iter().filter_map(|c| c.base.clone()));
+        }
+        needs
+    }
+}
+
+/// Decides what [`plan`] left open, with the gathered `facts`.
+pub fn finish<'a>(plan: Plan<'a>, facts: &Facts) -> Vec<Decision<'a>> {
+    let config = plan.config;
+    plan.references
+        .into_iter()
+        .map(|planned| {
+            let outcome = match planned.step {
+                Step::Skip(reason) => Outcome::Skip(reason),
+                Step::Candidates { commit, rules } => {
+                    let key = CommitKey {
+                        repository: planned.record.repository.name.clone(),
+                        commit: commit.clone(),
+                    };
+                    let mut notes = Vec::new();
+                    let marker = if config.skip_markers {
+                        match facts.messages.get(&key) {
+                            Some(Ok(message)) => skip_marker(message),
+                            Some(Err(why)) => {
+                                notes.push(format!("skip markers not checked: {why}"));
+                                None
+                            }
+                            None => {
+                                notes.push(
+                                    "skip markers not checked: the commit was not read".to_owned(),
+                                );
+                                None
+                            }
+                        }
+                    } else {
+                        None
+                    };
+                    match marker {
+                        Some(marker) => Outcome::Skip(format!(
+                            "the message of commit {} contains {marker}",
+                            short(commit.as_str())
+                        )),
+                        None => Outcome::Rules(
+                            rules
+                                .into_iter()
+                                .map(|candidate| decide_candidate(candidate, commit, &notes, facts))
+                                .collect(),
+                        ),
+                    }
+                }
+            };
+            Decision {
+                record: planned.record,
+                update: planned.update,
+                outcome,
+            }
+        })
+        .collect()
+}
+
+fn decide_candidate<'a>(
+    candidate: Candidate<'a>,
+    commit: &'a CommitId,
+    notes: &[String],
+    facts: &Facts,
+) -> RuleOutcome<'a> {
+    let Candidate {
+        rule,
+        matched,
+        base,
+    } = candidate;
+    let mut reason = matched;
+    let build = |mut reason: String, extra: Option<String>| {
+        for note in notes.iter().chain(extra.as_ref()) {
+            reason.push_str("; ");
+            reason.push_str(note);
+        }
+        RuleVerdict::Build { commit, reason }
+    };
+    let verdict = match base.map(|query| facts.changes.get(&query)) {
+        None => build(reason, None),
+        Some(None) => build(
+            reason,
+            Some("paths not checked: the changes were not read".to_owned()),
+        ),
+        Some(Some(Err(why))) => build(reason, Some(format!("paths not checked: {why}"))),
+        Some(Some(Ok(changes))) => {
+            let relevant = changes
+                .paths
+                .iter()
+                .filter(|path| counts(rule, path))
+                .count();
+            let since = format!("since {}", short(&changes.base));
+            let total = changes.paths.len();
+            if relevant > 0 {
+                reason.push_str(&format!(
+                    "; {relevant} of {total} files changed {since} {}",
+                    path_filter_words(rule)
+                ));
+                build(reason, None)
+            } else if total == 0 {
+                RuleVerdict::Skip(format!("{reason}, but no file changed {since}"))
+            } else {
+                RuleVerdict::Skip(format!(
+                    "{reason}, but none of the {total} files changed {since} {}",
+                    path_filter_words(rule)
+                ))
+            }
+        }
+    };
+    RuleOutcome { rule, verdict }
+}
+
+/// Whether a changed file counts for `rule`: included by its paths (when
+/// set) and not by its ignored paths.
+fn counts(rule: &Rule, path: &str) -> bool {
+    rule.paths.as_ref().is_none_or(|paths| paths.includes(path))
+        && !rule
+            .paths_ignore
+            .as_ref()
+            .is_some_and(|ignored| ignored.includes(path))
+}
+
+fn path_filter_words(rule: &Rule) -> String {
+    let named = |list: &Option<PatternList>, field, words: &str| {
+        list.as_ref()
+            .map(|_| format!("{words} {}", rule.label(field)))
+    };
+    [
+        named(&rule.paths, PatternField::Paths, "match"),
+        named(&rule.paths_ignore, PatternField::PathsIgnore, "escape"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join(" and ")
+}
+
+/// The first skip marker in `message`, any case.
+fn skip_marker(message: &str) -> Option<&'static str> {
+    let message = message.to_lowercase();
+    SKIP_MARKERS
+        .into_iter()
+        .find(|marker| message.contains(marker))
+}
+
+fn short(commit: &str) -> &str {
+    commit.get(..8).unwrap_or(commit)
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::config::CODEBUILD_PROJECT;
-    use crate::event;
-    use serde_json::json;
-
-    const A: &str = "1111111111111111111111111111111111111111";
-    const B: &str = "2222222222222222222222222222222222222222";
-
-    fn config(branches: Option<&str>, tags: Option<&str>) -> Config {
-        Config::from_lookup(|name| {
-            Ok(match name {
-                CODEBUILD_PROJECT => Some("my-project".into()),
-                BRANCHES => branches.map(str::to_owned),
-                TAGS => tags.map(str::to_owned),
-                _ => None,
-            })
-        })
-        .expect("valid configuration")
-    }
-
-    fn push(references: serde_json::Value) -> Push {
-        let event = json!({"Records": [{
-            "eventSource": "aws:codecommit",
-            "eventName": "ReferenceChanges",
-            "eventSourceARN": "arn:aws:codecommit:us-east-1:123456789012:my-app",
-            "codecommit": {"references": references}
-        }]});
-        event::parse(&event.to_string()).expect("valid event")
-    }
-
-    /// One line per reference: `build <reason>` or `skip <reason>`.
-    fn outcomes(config: &Config, push: &Push) -> Vec<String> {
-        decide(config, push)
-            .iter()
-            .map(|decision| match &decision.outcome {
-                Outcome::Build { commit, reason } => {
-                    format!("build {} {reason}", &commit.as_str()[..4])
-                }
-                Outcome::Skip(reason) => format!("skip {reason}"),
-            })
-            .collect()
-    }
-
-    #[test]
-    fn default_configuration_builds_master_only() {
-        let push = push(json!([
-            {"ref": "refs/heads/master", "commit": A},
-            {"ref": "refs/heads/feature/x", "commit": B},
-            {"ref": "refs/tags/v1.0", "commit": A},
-        ]));
-        assert_eq!(
-            outcomes(&config(None, None), &push),
-            [
-                "build 1111 branch master matches `master` in BRANCHES",
-                "skip branch feature/x does not match BRANCHES",
-                "skip tag v1.0 is not built: TAGS is empty",
-            ]
-        );
-    }
-
-    #[test]
-    fn deletions_never_build_even_when_they_match() {
-        let push = push(json!([
-            {"ref": "refs/heads/master", "deleted": true},
-            {"ref": "refs/tags/v1", "commit": A, "deleted": true},
-        ]));
-        assert_eq!(
-            outcomes(&config(Some("**"), Some("**")), &push),
-            ["skip branch master was deleted", "skip tag v1 was deleted"]
-        );
-    }
-
-    #[test]
-    fn tags_build_when_they_match_tags() {
-        let push = push(json!([
-            {"ref": "refs/tags/v1.2.3", "commit": A, "created": true},
-            {"ref": "refs/tags/nightly", "commit": B},
-            {"ref": "refs/tags/v2-rc", "commit": B},
-        ]));
-        assert_eq!(
-            outcomes(&config(None, Some("v*,!v*-rc")), &push),
-            [
-                "build 1111 tag v1.2.3 matches `v*` in TAGS",
-                "skip tag nightly does not match TAGS",
-                "skip tag v2-rc is excluded by `!v*-rc` in TAGS",
-            ]
-        );
-    }
-
-    #[test]
-    fn branch_patterns_do_not_apply_to_tags_nor_tag_patterns_to_branches() {
-        let push = push(json!([
-            {"ref": "refs/heads/v1", "commit": A},
-            {"ref": "refs/tags/master", "commit": B},
-        ]));
-        assert_eq!(
-            outcomes(&config(Some("master"), Some("v*")), &push),
-            [
-                "skip branch v1 does not match BRANCHES",
-                "skip tag master does not match TAGS"
-            ]
-        );
-    }
-
-    #[test]
-    fn other_namespaces_are_skipped() {
-        let push = push(json!([{"ref": "refs/notes/commits", "commit": A}]));
-        assert_eq!(
-            outcomes(&config(Some("**"), Some("**")), &push),
-            ["skip refs/notes/commits is neither a branch (refs/heads/) nor a tag (refs/tags/)"]
-        );
-    }
-
-    #[test]
-    fn negation_and_order_follow_github_actions() {
-        let push = push(json!([
-            {"ref": "refs/heads/release/1", "commit": A},
-            {"ref": "refs/heads/release/old-1", "commit": A},
-            {"ref": "refs/heads/release/1/hotfix", "commit": A},
-        ]));
-        assert_eq!(
-            outcomes(&config(Some("release/*,!release/old-*"), None), &push),
-            [
-                "build 1111 branch release/1 matches `release/*` in BRANCHES",
-                "skip branch release/old-1 is excluded by `!release/old-*` in BRANCHES",
-                "skip branch release/1/hotfix does not match BRANCHES",
-            ]
-        );
-    }
-
-    #[test]
-    fn a_repeated_reference_is_decided_once() {
-        let push = push(json!([
-            {"ref": "refs/heads/master", "commit": A},
-            {"ref": "refs/heads/master", "commit": A},
-            {"ref": "refs/heads/master", "commit": B},
-        ]));
-        assert_eq!(
-            outcomes(&config(None, None), &push),
-            [
-                "build 1111 branch master matches `master` in BRANCHES",
-                "skip same reference and commit as Records[0].codecommit.references[0] of this event",
-                "build 2222 branch master matches `master` in BRANCHES",
-            ]
-        );
-    }
-
-    #[test]
-    fn every_reference_gets_exactly_one_decision() {
-        let references: Vec<_> = (0..4000)
-            .map(|i| json!({"ref": format!("refs/heads/b{i}"), "commit": A}))
-            .collect();
-        let push = push(json!(references));
-        let config = config(Some("b1*"), None);
-        let decisions = decide(&config, &push);
-        assert_eq!(decisions.len(), 4000);
-        let builds = decisions
-            .iter()
-            .filter(|d| matches!(d.outcome, Outcome::Build { .. }))
-            .count();
-        assert_eq!(
-            builds,
-            1 + 10 + 100 + 1000,
-            "b1, b10-b19, b100-b199, b1000-b1999"
-        );
-    }
-}
+mod tests;

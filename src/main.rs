@@ -1,11 +1,14 @@
-//! The Lambda entry point: logging, configuration and clients at init, then
-//! the runtime loop.
+//! The entry point: under Lambda, logging, configuration and clients at init,
+//! then the runtime loop; on a terminal, `explain EVENT.json`.
 
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::BehaviorVersion;
 use codecommit_build_trigger::codebuild::CodeBuild;
+use codecommit_build_trigger::codecommit::CodeCommit;
 use codecommit_build_trigger::config::Config;
+use codecommit_build_trigger::event;
+use codecommit_build_trigger::explain::explain;
 use codecommit_build_trigger::handler::Handler;
 use codecommit_build_trigger::init_error::report_init_error;
 use lambda_runtime::tracing::error;
@@ -14,10 +17,28 @@ use serde_json::value::RawValue;
 use std::process::ExitCode;
 use std::time::Duration;
 
+const USAGE: &str =
+    "codecommit-build-trigger runs as an AWS Lambda function (AWS_LAMBDA_RUNTIME_API set);
+on a terminal: codecommit-build-trigger explain EVENT.json
+  prints each reference's decision and reason under the configuration in the environment,
+  reading from CodeCommit and CodeBuild what the rules need, never starting or stopping a build";
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
-    lambda_runtime::tracing::init_default_subscriber();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.as_slice() {
+        [command, path] if command == "explain" => explain_file(path).await,
+        [] if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() => serve().await,
+        _ => {
+            eprintln!("{USAGE}");
+            ExitCode::from(2)
+        }
+    }
+}
 
+/// The Lambda function.
+async fn serve() -> ExitCode {
+    lambda_runtime::tracing::init_default_subscriber();
     let config = match Config::from_env() {
         Ok(config) => config,
         Err(problem) => {
@@ -35,7 +56,59 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let handler = handler(config).await;
+    let handler = &handler;
+    let service = service_fn(move |event: LambdaEvent<Box<RawValue>>| async move {
+        handler.handle(event.payload.get()).await
+    });
+    match lambda_runtime::run(service).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            error!(error = %failure, "the Lambda runtime stopped");
+            ExitCode::FAILURE
+        }
+    }
+}
 
+/// `explain EVENT.json`: decisions as JSON on standard output.
+async fn explain_file(path: &str) -> ExitCode {
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(problem) => {
+            eprintln!("invalid configuration: {problem}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let json = match std::fs::read_to_string(path) {
+        Ok(json) => json,
+        Err(problem) => {
+            eprintln!("cannot read {path}: {problem}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let push = match event::parse(&json) {
+        Ok(push) => push,
+        Err(invalid) => {
+            eprintln!("invalid event: {invalid}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let handler = handler(config).await;
+    let lines = explain(&handler.decide(&push).await);
+    match serde_json::to_string_pretty(&lines) {
+        Ok(text) => {
+            println!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(problem) => {
+            eprintln!("cannot print the decisions: {problem}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The handler with its AWS clients, configured once.
+async fn handler(config: Config) -> Handler<CodeBuild, CodeCommit> {
     // Three attempts of at most 5 s each, 20 s in all: inside the template's 30 s timeout, so a
     // hung endpoint fails the invocation (and Lambda retries it) rather than timing it out.
     let sdk_config = aws_config::defaults(BehaviorVersion::latest())
@@ -49,20 +122,9 @@ async fn main() -> ExitCode {
         )
         .load()
         .await;
-    let handler = Handler::new(
+    Handler::new(
         config,
         CodeBuild::new(aws_sdk_codebuild::Client::new(&sdk_config)),
-    );
-    let handler = &handler;
-
-    let service = service_fn(move |event: LambdaEvent<Box<RawValue>>| async move {
-        handler.handle(event.payload.get()).await
-    });
-    match lambda_runtime::run(service).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(failure) => {
-            error!(error = %failure, "the Lambda runtime stopped");
-            ExitCode::FAILURE
-        }
-    }
+        CodeCommit::new(aws_sdk_codecommit::Client::new(&sdk_config)),
+    )
 }

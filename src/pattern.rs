@@ -92,9 +92,17 @@ impl PatternList {
         if list.trim().is_empty() {
             return Err(PatternError::Empty);
         }
+        Self::from_patterns(list.split(','))
+    }
+
+    /// Compiles patterns given one by one (a pattern may then contain `,`).
+    /// Each is trimmed; an empty one is an error, and so is no pattern at all.
+    pub fn from_patterns<'a>(
+        list: impl IntoIterator<Item = &'a str>,
+    ) -> Result<Self, PatternError> {
         let mut patterns = Vec::new();
         let mut regexes = Vec::new();
-        for (index, entry) in list.split(',').enumerate() {
+        for (index, entry) in list.into_iter().enumerate() {
             let position = index + 1;
             let text = entry.trim();
             if text.is_empty() {
@@ -123,14 +131,22 @@ impl PatternList {
                 negated,
             });
         }
+        if patterns.is_empty() {
+            return Err(PatternError::Empty);
+        }
         // Each regex was validated on its own above, so this can only fail on
-        // size limits; report that against the whole list's last pattern.
+        // size limits; report that against the list's last pattern.
         let set = RegexSet::new(&regexes).map_err(|_| PatternError::Malformed {
             position: patterns.len(),
             pattern: patterns.last().map(|p| p.text.clone()).unwrap_or_default(),
             problem: "makes the pattern list too large to compile",
         })?;
         Ok(Self { patterns, set })
+    }
+
+    /// Whether `name` is included: the last pattern matching it is not `!`.
+    pub fn includes(&self, name: &str) -> bool {
+        matches!(self.verdict(name), Verdict::Included(_))
     }
 
     /// The patterns in the order they were written.

@@ -2,6 +2,7 @@
 //! always produces the same request (and CodeBuild's idempotency token can
 //! deduplicate a redelivered event).
 
+use crate::config::Rule;
 use crate::event::{CommitId, GitRef, PushRecord, RefKind};
 use sha2::{Digest, Sha256};
 
@@ -14,17 +15,19 @@ pub struct BuildRequest {
     pub source_version: String,
     /// Derived from (project, repository, ref, commit) only.
     pub idempotency_token: String,
-    /// PLAINTEXT environment variables for the build, in a fixed order.
-    pub environment: Vec<(&'static str, String)>,
+    /// PLAINTEXT environment variables for the build, in a fixed order:
+    /// the `CODECOMMIT_*` variables, then the rule's own.
+    pub environment: Vec<(String, String)>,
 }
 
-/// Builds the StartBuild request for `reference` at `commit`, pushed in `record`.
+/// Builds `rule`'s StartBuild request for `reference` at `commit`, pushed in `record`.
 pub fn build_request(
-    project: &str,
+    rule: &Rule,
     record: &PushRecord,
     reference: &GitRef,
     commit: &CommitId,
 ) -> BuildRequest {
+    let project = rule.project.as_str();
     let mut environment = vec![
         ("CODECOMMIT_REPOSITORY", record.repository.name.clone()),
         ("CODECOMMIT_REF", reference.as_str().to_owned()),
@@ -40,6 +43,11 @@ pub fn build_request(
     if let Some(pusher) = &record.pusher {
         environment.push(("CODECOMMIT_PUSHER_ARN", pusher.clone()));
     }
+    let environment = environment
+        .into_iter()
+        .map(|(name, value)| (name.to_owned(), value))
+        .chain(rule.environment.iter().cloned())
+        .collect();
     BuildRequest {
         project: project.to_owned(),
         source_version: commit.as_str().to_owned(),
@@ -77,34 +85,60 @@ fn idempotency_token(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{self, Push};
+    use crate::config::{CODEBUILD_PROJECT, RULES};
+    use crate::event::Push;
+    use crate::test_support::{config, push};
     use serde_json::json;
 
     const A: &str = "1111111111111111111111111111111111111111";
     const B: &str = "2222222222222222222222222222222222222222";
 
-    fn push(repository: &str, pusher: Option<&str>, references: serde_json::Value) -> Push {
-        let mut record = json!({
-            "eventSource": "aws:codecommit",
-            "eventName": "ReferenceChanges",
-            "eventSourceARN": format!("arn:aws:codecommit:us-east-1:123456789012:{repository}"),
-            "codecommit": {"references": references}
-        });
-        if let Some(pusher) = pusher {
-            record["userIdentityARN"] = json!(pusher);
-        }
-        event::parse(&json!({"Records": [record]}).to_string()).expect("valid event")
-    }
-
     fn request_for(project: &str, push: &Push, index: usize) -> BuildRequest {
+        let config = config(&[(CODEBUILD_PROJECT, project)]);
         let record = &push.records[0];
         let update = &record.references[index];
         build_request(
-            project,
+            &config.rules[0],
             record,
             &update.reference,
             update.commit().expect("a commit"),
         )
+    }
+
+    #[test]
+    fn a_rules_environment_follows_the_codecommit_variables() {
+        let config = config(&[(
+            RULES,
+            r#"[{"name": "api", "project": "api-build", "branches": ["*"], "environment": {"SERVICE": "api"}}]"#,
+        )]);
+        let push = push(
+            "my-app",
+            None,
+            json!([{"ref": "refs/heads/main", "commit": A}]),
+        );
+        let update = &push.records[0].references[0];
+        let request = build_request(
+            &config.rules[0],
+            &push.records[0],
+            &update.reference,
+            update.commit().expect("commit"),
+        );
+        assert_eq!(request.project, "api-build");
+        let names: Vec<_> = request
+            .environment
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "CODECOMMIT_REPOSITORY",
+                "CODECOMMIT_REF",
+                "CODECOMMIT_BRANCH",
+                "CODECOMMIT_COMMIT",
+                "SERVICE"
+            ]
+        );
     }
 
     #[test]
@@ -120,15 +154,16 @@ mod tests {
         assert_eq!(
             request.environment,
             [
-                ("CODECOMMIT_REPOSITORY", "my-app".to_owned()),
-                ("CODECOMMIT_REF", "refs/heads/feature/x".to_owned()),
-                ("CODECOMMIT_BRANCH", "feature/x".to_owned()),
-                ("CODECOMMIT_COMMIT", A.to_owned()),
+                ("CODECOMMIT_REPOSITORY", "my-app"),
+                ("CODECOMMIT_REF", "refs/heads/feature/x"),
+                ("CODECOMMIT_BRANCH", "feature/x"),
+                ("CODECOMMIT_COMMIT", A),
                 (
                     "CODECOMMIT_PUSHER_ARN",
-                    "arn:aws:iam::123456789012:user/dev".to_owned()
+                    "arn:aws:iam::123456789012:user/dev"
                 ),
             ]
+            .map(|(n, v)| (n.to_owned(), v.to_owned()))
         );
     }
 
@@ -139,10 +174,11 @@ mod tests {
             None,
             json!([{"ref": "refs/tags/v1.0", "commit": A}]),
         );
-        let names: Vec<_> = request_for("p1", &push, 0)
+        let request = request_for("p1", &push, 0);
+        let names: Vec<_> = request
             .environment
             .iter()
-            .map(|(n, _)| *n)
+            .map(|(n, _)| n.as_str())
             .collect();
         assert_eq!(
             names,

@@ -17,6 +17,9 @@ pub struct Response {
 pub struct Started {
     /// The project started.
     pub project: String,
+    /// The routing rule that started it (absent for the one-rule shorthand).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
     /// The build's id; absent when an earlier delivery started it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub build_id: Option<String>,
@@ -31,6 +34,10 @@ pub struct Started {
     /// an earlier delivery of this push started the build.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub already_started: bool,
+    /// Older in-progress builds of the same project and ref that this build
+    /// superseded (stopped).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub superseded: Vec<String>,
 }
 
 /// A reference that was not built.
@@ -44,6 +51,12 @@ pub struct Skipped {
     /// The commit the event names, if any (a deletion may name none).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub commit: Option<String>,
+    /// The project a matching rule did not start (absent when no rule matched).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
+    /// That rule (absent when no rule matched, and for the one-rule shorthand).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
     /// Why it was not built.
     pub reason: String,
 }

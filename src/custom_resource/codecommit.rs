@@ -1,27 +1,9 @@
 //! Reading and writing a repository's triggers: a trait the installer is
 //! generic over, and its implementation on the AWS SDK.
 
-use aws_sdk_codecommit::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use crate::aws::AwsError;
 use aws_sdk_codecommit::types::RepositoryTrigger;
 use std::future::Future;
-use thiserror::Error;
-
-/// A failed CodeCommit call.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-#[error("{code}: {message}")]
-pub struct StoreError {
-    /// The AWS error code, or the kind of transport failure.
-    pub code: String,
-    /// The error's message.
-    pub message: String,
-}
-
-impl StoreError {
-    /// The repository does not exist.
-    pub fn is_missing_repository(&self) -> bool {
-        self.code == "RepositoryDoesNotExistException"
-    }
-}
 
 /// A repository's trigger configuration.
 pub trait TriggerStore: Send + Sync {
@@ -29,13 +11,13 @@ pub trait TriggerStore: Send + Sync {
     fn get_triggers(
         &self,
         repository: &str,
-    ) -> impl Future<Output = Result<Vec<RepositoryTrigger>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Vec<RepositoryTrigger>, AwsError>> + Send;
     /// `PutRepositoryTriggers`: replaces all of the repository's triggers.
     fn put_triggers(
         &self,
         repository: &str,
         triggers: Vec<RepositoryTrigger>,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    ) -> impl Future<Output = Result<(), AwsError>> + Send;
 }
 
 /// [`TriggerStore`] on the AWS SDK.
@@ -52,14 +34,14 @@ impl CodeCommit {
 }
 
 impl TriggerStore for CodeCommit {
-    async fn get_triggers(&self, repository: &str) -> Result<Vec<RepositoryTrigger>, StoreError> {
+    async fn get_triggers(&self, repository: &str) -> Result<Vec<RepositoryTrigger>, AwsError> {
         let output = self
             .client
             .get_repository_triggers()
             .repository_name(repository)
             .send()
             .await
-            .map_err(store_error)?;
+            .map_err(|error| AwsError::from_sdk("GetRepositoryTriggers", error))?;
         Ok(output.triggers.unwrap_or_default())
     }
 
@@ -67,36 +49,14 @@ impl TriggerStore for CodeCommit {
         &self,
         repository: &str,
         triggers: Vec<RepositoryTrigger>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<(), AwsError> {
         self.client
             .put_repository_triggers()
             .repository_name(repository)
             .set_triggers(Some(triggers))
             .send()
             .await
-            .map_err(store_error)?;
+            .map_err(|error| AwsError::from_sdk("PutRepositoryTriggers", error))?;
         Ok(())
-    }
-}
-
-fn store_error<E, R>(error: SdkError<E, R>) -> StoreError
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
-{
-    let code = match &error {
-        SdkError::ServiceError(service) => service.err().code().unwrap_or("UnknownServiceError"),
-        SdkError::TimeoutError(_) => "Timeout",
-        SdkError::DispatchFailure(_) => "DispatchFailure",
-        SdkError::ResponseError(_) => "ResponseError",
-        _ => "ConstructionFailure",
-    };
-    let message = match &error {
-        SdkError::ServiceError(service) => service.err().message().unwrap_or_default().to_owned(),
-        _ => DisplayErrorContext(&error).to_string(),
-    };
-    StoreError {
-        code: code.to_owned(),
-        message,
     }
 }

@@ -1,8 +1,9 @@
 //! What the custom resource does for each request, and the answer it gives.
 
-use super::codecommit::{StoreError, TriggerStore};
+use super::codecommit::TriggerStore;
 use super::request::{Action, Request, TriggerSpec};
 use super::triggers::{with_trigger, without_trigger, MAX_TRIGGERS};
+use crate::aws::AwsError;
 use aws_sdk_codecommit::types::{RepositoryTrigger, RepositoryTriggerEventEnum};
 
 /// Prefix of the physical id answered for a Create that failed: a Delete of
@@ -113,7 +114,7 @@ async fn remove<S: TriggerStore>(store: &S, physical_id: &str) -> Result<String,
     };
     let existing = match store.get_triggers(repository).await {
         Ok(existing) => existing,
-        Err(error) if error.is_missing_repository() => {
+        Err(error) if error.code == "RepositoryDoesNotExistException" => {
             return Ok(format!(
                 "repository {repository} no longer exists; nothing to remove"
             ))
@@ -141,7 +142,7 @@ async fn remove<S: TriggerStore>(store: &S, physical_id: &str) -> Result<String,
 }
 
 /// A reason a user can act on.
-fn explain(error: &StoreError, repository: &str, action: &str) -> String {
+fn explain(error: &AwsError, repository: &str, action: &str) -> String {
     match error.code.as_str() {
         "RepositoryDoesNotExistException" => format!(
             "repository {repository} does not exist in this account and region \
@@ -156,7 +157,7 @@ fn explain(error: &StoreError, repository: &str, action: &str) -> String {
              {repository}: {}",
             error.message
         ),
-        _ => format!("{action} on repository {repository} failed: {error}"),
+        _ => format!("{action} on repository {repository} failed: {}: {}", error.code, error.message),
     }
 }
 
@@ -176,12 +177,10 @@ mod tests {
     }
 
     impl TriggerStore for FakeStore {
-        async fn get_triggers(
-            &self,
-            repository: &str,
-        ) -> Result<Vec<RepositoryTrigger>, StoreError> {
+        async fn get_triggers(&self, repository: &str) -> Result<Vec<RepositoryTrigger>, AwsError> {
             if let Some(code) = self.fail_with {
-                return Err(StoreError {
+                return Err(AwsError {
+                    operation: "GetRepositoryTriggers",
                     code: code.into(),
                     message: "denied".into(),
                 });
@@ -191,7 +190,8 @@ mod tests {
                 .expect("lock")
                 .get(repository)
                 .cloned()
-                .ok_or(StoreError {
+                .ok_or(AwsError {
+                    operation: "GetRepositoryTriggers",
                     code: "RepositoryDoesNotExistException".into(),
                     message: format!("{repository} does not exist"),
                 })
@@ -201,7 +201,7 @@ mod tests {
             &self,
             repository: &str,
             triggers: Vec<RepositoryTrigger>,
-        ) -> Result<(), StoreError> {
+        ) -> Result<(), AwsError> {
             *self.puts.lock().expect("lock") += 1;
             self.repositories
                 .lock()

@@ -103,6 +103,7 @@ pub(super) fn validate(
         Some(commit) => Ok(RefChange::Pushed {
             commit: commit.clone(),
             created,
+            previous: if created { None } else { old_commit_id.clone() },
         }),
         None => Err(invalid(
             "detail.commitId",
@@ -197,7 +198,8 @@ mod tests {
         let update = &record.references[0];
         assert_eq!(update.reference.as_str(), "refs/heads/main");
         assert!(
-            matches!(&update.change, RefChange::Pushed { commit, created: false } if commit.as_str() == NEW)
+            matches!(&update.change, RefChange::Pushed { commit, created: false, previous: Some(old) }
+                if commit.as_str() == NEW && old.as_str() == OLD)
         );
     }
 

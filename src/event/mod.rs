@@ -116,6 +116,9 @@ pub enum RefChange {
         commit: CommitId,
         /// The push created the reference.
         created: bool,
+        /// The commit the reference pointed at before, when the event says
+        /// (EventBridge's `oldCommitId`; trigger events never do).
+        previous: Option<CommitId>,
     },
     /// The push deleted the reference.
     Deleted {
@@ -182,10 +185,15 @@ impl fmt::Display for GitRef {
 }
 
 /// A full Git commit id: 40 lowercase hexadecimal digits.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct CommitId(String);
 
 impl CommitId {
+    /// `text` as a commit id, if it is 40 lowercase hexadecimal digits.
+    pub fn parse(text: &str) -> Option<Self> {
+        is_commit_id(text).then(|| Self(text.to_owned()))
+    }
+
     /// The id as 40 hexadecimal digits.
     pub fn as_str(&self) -> &str {
         &self.0

@@ -130,6 +130,7 @@ fn validate_reference(raw: RawReference) -> Result<RefUpdate, (&'static str, Str
         (false, Some(commit)) => RefChange::Pushed {
             commit,
             created: raw.created,
+            previous: None,
         },
         (false, None) => {
             return Err((

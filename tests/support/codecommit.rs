@@ -3,8 +3,14 @@
 //!
 //! moto does not implement repository triggers, so the custom resource tests point
 //! `AWS_ENDPOINT_URL` here instead.
+//!
+//! A repository can also be backed by a real git repository
+//! ([`FakeCodeCommit::add_git_repository`]): `GetRepository`, `GetBranch`, `GetCommit`,
+//! `GetDifferences` and `GetMergeOptions` are then answered by running `git` on it (moto
+//! implements none of them). A repository added with [`FakeCodeCommit::add_repository`]
+//! only behaves as an empty repository for these: no branches, no commits.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -13,24 +19,51 @@ use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::header::HeaderValue;
 use hyper::{Method, Request, StatusCode};
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
 use tokio::task::JoinHandle;
 
+use super::git::{GitDir, GitRepo};
 use super::http::{self, HttpResponse};
 
 /// The `X-Amz-Target` prefix of every CodeCommit operation.
 pub const TARGET_PREFIX: &str = "CodeCommit_20150413.";
 /// The most triggers CodeCommit accepts on one repository.
 pub const MAX_TRIGGERS: usize = 10;
-/// Account the fake pretends to be in (used in error messages only).
+/// The largest `GetDifferences` page (also its size when `MaxResults` is not given).
+pub const MAX_DIFFERENCES_PAGE: usize = 100;
+/// Account the fake pretends to be in (error messages and repository metadata).
 const ACCOUNT: &str = "123456789012";
+/// Region the fake pretends to be in (repository metadata).
+const REGION: &str = "us-east-1";
+/// `creationDate` and `lastModifiedDate` of every repository (epoch seconds).
+const REPOSITORY_DATE: f64 = 1_700_000_000.0;
+/// The operations answered from the repositories' triggers.
+const TRIGGER_OPERATIONS: [&str; 2] = ["GetRepositoryTriggers", "PutRepositoryTriggers"];
+/// The operations answered from a git repository.
+pub const GIT_OPERATIONS: [&str; 5] = [
+    "GetRepository",
+    "GetBranch",
+    "GetCommit",
+    "GetDifferences",
+    "GetMergeOptions",
+];
 
 #[derive(Default)]
 struct State {
     repositories: Mutex<HashMap<String, Vec<Value>>>,
+    git: Mutex<HashMap<String, GitBacking>>,
     calls: Mutex<Vec<(String, Value)>>,
     denied: Mutex<HashSet<String>>,
+    failures: Mutex<HashMap<String, VecDeque<String>>>,
     configuration: AtomicU64,
+}
+
+/// The git repository behind one CodeCommit repository.
+#[derive(Debug, Clone)]
+struct GitBacking {
+    dir: GitDir,
+    default_branch: String,
 }
 
 /// The running fake; its server task (and all its connections) stop on drop.
@@ -112,6 +145,51 @@ impl FakeCodeCommit {
             .expect("fake CodeCommit deny list poisoned")
             .insert(operation.to_owned());
     }
+
+    /// Back repository `name` by `repo`: the git operations ([`GIT_OPERATIONS`]) on `name`
+    /// are answered by running `git` on `repo` at the time of each call, so commits made
+    /// later are seen. `GetRepository` reports `repo`'s [`GitRepo::default_branch`].
+    ///
+    /// `name` also exists for the trigger operations (with no triggers unless
+    /// [`FakeCodeCommit::add_repository`] gave it some). `repo` must outlive the calls:
+    /// once it is dropped its directory is gone and the git operations fail with
+    /// `InternalFailure` (status 500).
+    pub fn add_git_repository(&self, name: &str, repo: &GitRepo) {
+        self.state
+            .repositories
+            .lock()
+            .expect("fake CodeCommit repositories poisoned")
+            .entry(name.to_owned())
+            .or_default();
+        self.state
+            .git
+            .lock()
+            .expect("fake CodeCommit git repositories poisoned")
+            .insert(
+                name.to_owned(),
+                GitBacking {
+                    dir: repo.dir(),
+                    default_branch: repo.default_branch().to_owned(),
+                },
+            );
+    }
+
+    /// Answer the next `times` calls of `operation` (e.g. `GetCommit`) with the error
+    /// `code`, before anything else is checked; later calls are answered normally.
+    ///
+    /// Calls queue up: `fail(op, "A", 1)` then `fail(op, "B", 2)` answers A, B, B. The status
+    /// is 503 for `ServiceUnavailableException`, 500 for `InternalFailure`, 400 otherwise
+    /// (`ThrottlingException` included). The SDK retries throttling and 5xx errors by itself,
+    /// and every attempt consumes one failure.
+    pub fn fail(&self, operation: &str, code: &str, times: usize) {
+        self.state
+            .failures
+            .lock()
+            .expect("fake CodeCommit failures poisoned")
+            .entry(operation.to_owned())
+            .or_default()
+            .extend(std::iter::repeat_n(code.to_owned(), times));
+    }
 }
 
 impl Drop for FakeCodeCommit {
@@ -158,10 +236,19 @@ async fn handle(state: Arc<State>, request: Request<Incoming>) -> HttpResponse {
             ),
         );
     }
-    let known = matches!(
-        operation.as_str(),
-        "GetRepositoryTriggers" | "PutRepositoryTriggers"
-    );
+    if target.starts_with(TARGET_PREFIX) {
+        let injected = state
+            .failures
+            .lock()
+            .expect("fake CodeCommit failures poisoned")
+            .get_mut(&operation)
+            .and_then(VecDeque::pop_front);
+        if let Some(code) = injected {
+            return injected_error(&code);
+        }
+    }
+    let known = TRIGGER_OPERATIONS.contains(&operation.as_str())
+        || GIT_OPERATIONS.contains(&operation.as_str());
     if !target.starts_with(TARGET_PREFIX) || !known {
         return error(
             "UnknownOperationException",
@@ -192,6 +279,10 @@ async fn handle(state: Arc<State>, request: Request<Incoming>) -> HttpResponse {
             "A repository name is required, but was not specified.",
         );
     };
+
+    if GIT_OPERATIONS.contains(&operation.as_str()) {
+        return answer_from_git(&state, operation, repository.to_owned(), body).await;
+    }
 
     let mut repositories = state
         .repositories
@@ -241,18 +332,486 @@ fn ok(body: &Value) -> HttpResponse {
 }
 
 /// An AWS JSON 1.1 error answer (status 400) with code `code`.
-fn error(code: &'static str, message: &str) -> HttpResponse {
+fn error(code: &str, message: &str) -> HttpResponse {
+    error_with_status(StatusCode::BAD_REQUEST, code, message)
+}
+
+/// The answer to a call [`FakeCodeCommit::fail`] queued an error for.
+fn injected_error(code: &str) -> HttpResponse {
+    let status = match code {
+        "ServiceUnavailableException" => StatusCode::SERVICE_UNAVAILABLE,
+        "InternalFailure" => StatusCode::INTERNAL_SERVER_ERROR,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    let message = if code == "ThrottlingException" {
+        "Rate exceeded".to_owned()
+    } else {
+        format!("{code} (injected by the test)")
+    };
+    error_with_status(status, code, &message)
+}
+
+/// An AWS JSON 1.1 error answer with status `status` and code `code`.
+fn error_with_status(status: StatusCode, code: &str, message: &str) -> HttpResponse {
     let body = json!({ "__type": code, "message": message });
-    let mut response = http::response(
-        StatusCode::BAD_REQUEST,
-        "application/x-amz-json-1.1",
-        body.to_string(),
-    );
+    let mut response = http::response(status, "application/x-amz-json-1.1", body.to_string());
     let headers = response.headers_mut();
-    headers.insert("x-amzn-errortype", HeaderValue::from_static(code));
+    headers.insert(
+        "x-amzn-errortype",
+        HeaderValue::from_str(code).expect("an error code is a valid header value"),
+    );
     headers.insert(
         "x-amzn-requestid",
         HeaderValue::from_static("fake-codecommit"),
     );
     response
+}
+
+/// Answer a git operation on `repository` (its name already checked for presence).
+///
+/// git runs on the blocking pool so a slow command never stalls the other connections; a
+/// panic there (git failing unexpectedly) becomes an `InternalFailure` answer (status 500).
+async fn answer_from_git(
+    state: &State,
+    operation: String,
+    repository: String,
+    body: Value,
+) -> HttpResponse {
+    let backing = state
+        .git
+        .lock()
+        .expect("fake CodeCommit git repositories poisoned")
+        .get(&repository)
+        .cloned();
+    let exists = backing.is_some()
+        || state
+            .repositories
+            .lock()
+            .expect("fake CodeCommit repositories poisoned")
+            .contains_key(&repository);
+    if !exists {
+        return error(
+            "RepositoryDoesNotExistException",
+            &format!("{repository} does not exist"),
+        );
+    }
+    let answered = tokio::task::spawn_blocking(move || {
+        let repo = Repository {
+            name: &repository,
+            git: backing.as_ref(),
+        };
+        let answer = match operation.as_str() {
+            "GetRepository" => Ok(get_repository(&repo)),
+            "GetBranch" => get_branch(&repo, &body),
+            "GetCommit" => get_commit(&repo, &body),
+            "GetDifferences" => get_differences(&repo, &body),
+            "GetMergeOptions" => get_merge_options(&repo, &body),
+            other => unreachable!("{other} is not a git operation"),
+        };
+        match answer {
+            Ok(answer) => ok(&answer),
+            Err(rejection) => error(rejection.code, &rejection.message),
+        }
+    })
+    .await;
+    answered.unwrap_or_else(|err| {
+        error_with_status(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalFailure",
+            &format!("the fake CodeCommit failed running git: {err}"),
+        )
+    })
+}
+
+/// A git operation's error answer (status 400), before it is rendered.
+#[derive(Debug)]
+struct Rejection {
+    code: &'static str,
+    message: String,
+}
+
+/// A [`Rejection`] with `code` and `message`.
+fn reject(code: &'static str, message: impl Into<String>) -> Rejection {
+    Rejection {
+        code,
+        message: message.into(),
+    }
+}
+
+/// A repository a git operation is about; `git` is `None` for a repository with triggers
+/// only, which behaves as an empty repository.
+struct Repository<'a> {
+    name: &'a str,
+    git: Option<&'a GitBacking>,
+}
+
+impl Repository<'_> {
+    /// The full id of the commit `revision` names (`git rev-parse --verify`), if any.
+    fn commit_id(&self, revision: &str) -> Option<String> {
+        let git = self.git?;
+        if revision.is_empty() {
+            return None;
+        }
+        let output = git.dir.output(&[
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            "--end-of-options",
+            &format!("{revision}^{{commit}}"),
+        ]);
+        output.status.success().then(|| stdout(&output.stdout))
+    }
+
+    /// Resolve the specifier in `body[field]` (commit id, branch or tag) to a commit id;
+    /// rejected with `required` when it is missing, `unknown` when it names no commit.
+    fn resolve(
+        &self,
+        body: &Value,
+        field: &str,
+        required: &'static str,
+        unknown: &'static str,
+    ) -> Result<String, Rejection> {
+        let Some(specifier) = string_field(body, field) else {
+            return Err(reject(
+                required,
+                format!("{field} is required, but was not specified."),
+            ));
+        };
+        self.commit_id(specifier).ok_or_else(|| {
+            reject(
+                unknown,
+                format!(
+                    "Could not find commit {specifier} in repository {}",
+                    self.name
+                ),
+            )
+        })
+    }
+
+    /// The git repository; only called once a commit resolved, which needs one.
+    fn dir(&self) -> &GitDir {
+        &self
+            .git
+            .expect("a commit resolved in a repository without git")
+            .dir
+    }
+}
+
+/// `body[field]` if it is a non-empty string.
+fn string_field<'a>(body: &'a Value, field: &str) -> Option<&'a str> {
+    body.get(field)
+        .and_then(Value::as_str)
+        .filter(|value| !value.is_empty())
+}
+
+/// A git command's stdout as a trimmed string.
+fn stdout(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).trim().to_owned()
+}
+
+/// `GetRepository`: fixed metadata, with `defaultBranch` only once that branch has a
+/// commit (CodeCommit omits it for an empty repository).
+fn get_repository(repo: &Repository<'_>) -> Value {
+    let name = repo.name;
+    let digest = Sha256::digest(name.as_bytes());
+    let hex: String = digest.iter().map(|byte| format!("{byte:02x}")).collect();
+    let repository_id = format!(
+        "{}-{}-4{}-8{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[13..16],
+        &hex[17..20],
+        &hex[20..32]
+    );
+    let mut metadata = json!({
+        "accountId": ACCOUNT,
+        "repositoryId": repository_id,
+        "repositoryName": name,
+        "Arn": format!("arn:aws:codecommit:{REGION}:{ACCOUNT}:{name}"),
+        "cloneUrlHttp": format!("https://git-codecommit.{REGION}.amazonaws.com/v1/repos/{name}"),
+        "cloneUrlSsh": format!("ssh://git-codecommit.{REGION}.amazonaws.com/v1/repos/{name}"),
+        "lastModifiedDate": REPOSITORY_DATE,
+        "creationDate": REPOSITORY_DATE,
+    });
+    if let Some(git) = repo.git {
+        if repo
+            .commit_id(&format!("refs/heads/{}", git.default_branch))
+            .is_some()
+        {
+            metadata["defaultBranch"] = json!(git.default_branch);
+        }
+    }
+    json!({ "repositoryMetadata": metadata })
+}
+
+/// `GetBranch`: the branch's tip commit.
+fn get_branch(repo: &Repository<'_>, body: &Value) -> Result<Value, Rejection> {
+    let Some(branch) = string_field(body, "branchName") else {
+        return Err(reject(
+            "BranchNameRequiredException",
+            "A branch name is required, but was not specified.",
+        ));
+    };
+    let commit_id = repo
+        .commit_id(&format!("refs/heads/{branch}"))
+        .ok_or_else(|| {
+            reject(
+                "BranchDoesNotExistException",
+                format!("Could not find branch {branch} in repository {}", repo.name),
+            )
+        })?;
+    Ok(json!({ "branch": { "branchName": branch, "commitId": commit_id } }))
+}
+
+/// `GetCommit`: the commit object as `git cat-file commit` prints it.
+fn get_commit(repo: &Repository<'_>, body: &Value) -> Result<Value, Rejection> {
+    let commit_id = repo.resolve(
+        body,
+        "commitId",
+        "CommitIdRequiredException",
+        "CommitIdDoesNotExistException",
+    )?;
+    let output = repo.dir().output(&["cat-file", "commit", &commit_id]);
+    assert!(
+        output.status.success(),
+        "`git cat-file commit {commit_id}` failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let raw = String::from_utf8_lossy(&output.stdout);
+    Ok(json!({ "commit": parse_commit(&commit_id, &raw) }))
+}
+
+/// A raw commit object (headers, blank line, message) as CodeCommit's `Commit` shape.
+fn parse_commit(commit_id: &str, raw: &str) -> Value {
+    // The message is kept byte for byte, with the final newline git stores.
+    let (headers, message) = raw.split_once("\n\n").unwrap_or((raw, ""));
+    let mut commit = Map::new();
+    commit.insert("commitId".to_owned(), json!(commit_id));
+    let mut parents = Vec::new();
+    // Continuation lines (of gpgsig, mergetag) start with a space and never match a key.
+    for line in headers.lines() {
+        let (key, value) = line.split_once(' ').unwrap_or((line, ""));
+        match key {
+            "tree" => {
+                commit.insert("treeId".to_owned(), json!(value));
+            }
+            "parent" => parents.push(json!(value)),
+            "author" | "committer" => {
+                commit.insert(key.to_owned(), user_info(value));
+            }
+            _ => {}
+        }
+    }
+    commit.insert("parents".to_owned(), Value::Array(parents));
+    commit.insert("message".to_owned(), json!(message));
+    commit.insert("additionalData".to_owned(), json!(""));
+    Value::Object(commit)
+}
+
+/// `Name <email> 1700000060 +0000` as CodeCommit's `UserInfo` (the date stays git's
+/// `<epoch seconds> <offset>` string, as CodeCommit gives it).
+fn user_info(identity: &str) -> Value {
+    let open = identity.find('<').unwrap_or(identity.len());
+    let close = identity[open..]
+        .find('>')
+        .map_or(identity.len(), |close| open + close);
+    json!({
+        "name": identity[..open].trim(),
+        "email": identity.get(open + 1..close).unwrap_or(""),
+        "date": identity.get(close + 1..).unwrap_or("").trim(),
+    })
+}
+
+/// `GetDifferences`: `git diff-tree -r --no-renames` between the two commits (from the
+/// empty tree without `beforeCommitSpecifier`), paged by `MaxResults`/`NextToken`.
+///
+/// `beforePath`/`afterPath`, when given, limit the diff to those paths (literal pathspecs;
+/// a directory matches everything below it).
+fn get_differences(repo: &Repository<'_>, body: &Value) -> Result<Value, Rejection> {
+    let after = repo.resolve(
+        body,
+        "afterCommitSpecifier",
+        "CommitRequiredException",
+        "CommitDoesNotExistException",
+    )?;
+    let before = if string_field(body, "beforeCommitSpecifier").is_some() {
+        repo.resolve(
+            body,
+            "beforeCommitSpecifier",
+            "CommitRequiredException",
+            "CommitDoesNotExistException",
+        )?
+    } else {
+        // `--stdin` with stdin closed: the id of the empty tree (git knows that tree
+        // without storing it).
+        repo.dir().run(&["hash-object", "-t", "tree", "--stdin"])
+    };
+    let page_size = match body.get("MaxResults") {
+        None | Some(Value::Null) => MAX_DIFFERENCES_PAGE,
+        Some(value) => value
+            .as_u64()
+            .filter(|&n| n >= 1)
+            .map(|n| {
+                usize::try_from(n).map_or(MAX_DIFFERENCES_PAGE, |n| n.min(MAX_DIFFERENCES_PAGE))
+            })
+            .ok_or_else(|| {
+                reject(
+                    "InvalidMaxResultsException",
+                    format!("MaxResults must be a positive integer, not {value}"),
+                )
+            })?,
+    };
+    let mut paths: Vec<&str> = ["beforePath", "afterPath"]
+        .into_iter()
+        .filter_map(|field| string_field(body, field))
+        .collect();
+    paths.dedup();
+    let differences = diff(repo.dir(), &before, &after, &paths);
+
+    let offset = match string_field(body, "NextToken") {
+        None => 0,
+        Some(token) => token
+            .strip_prefix("page-")
+            .and_then(|offset| offset.parse::<usize>().ok())
+            .filter(|&offset| offset > 0 && offset < differences.len())
+            .ok_or_else(|| {
+                reject(
+                    "InvalidContinuationTokenException",
+                    format!("The continuation token {token:?} is not valid."),
+                )
+            })?,
+    };
+    let end = differences.len().min(offset + page_size);
+    let mut answer = json!({ "differences": &differences[offset..end] });
+    if end < differences.len() {
+        answer["NextToken"] = json!(format!("page-{end}"));
+    }
+    Ok(answer)
+}
+
+/// The changed files between two tree-ishes as CodeCommit `Difference`s, in git's order
+/// (by path).
+fn diff(dir: &GitDir, before: &str, after: &str, paths: &[&str]) -> Vec<Value> {
+    let mut args = vec![
+        "--literal-pathspecs",
+        "diff-tree",
+        "-r",
+        "--no-renames",
+        "--no-abbrev",
+        "--raw",
+        "-z",
+        before,
+        after,
+    ];
+    if !paths.is_empty() {
+        args.push("--");
+        args.extend_from_slice(paths);
+    }
+    let output = dir.output(&args);
+    assert!(
+        output.status.success(),
+        "`git {}` failed: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // `:<old mode> <new mode> <old blob> <new blob> <status>` NUL `<path>` NUL, repeated.
+    let mut fields = output
+        .stdout
+        .split(|&byte| byte == 0)
+        .map(|field| String::from_utf8_lossy(field).into_owned());
+    let mut differences = Vec::new();
+    while let Some(header) = fields.next() {
+        let Some(header) = header.strip_prefix(':') else {
+            continue;
+        };
+        let path = fields.next().expect("git diff-tree printed no path");
+        let parts: Vec<&str> = header.split(' ').collect();
+        let [old_mode, new_mode, old_blob, new_blob, status] = parts[..] else {
+            panic!("unexpected git diff-tree line {header:?}");
+        };
+        let blob =
+            |blob_id: &str, mode: &str| json!({ "blobId": blob_id, "path": path, "mode": mode });
+        let change_type = match status {
+            "A" => "A",
+            "D" => "D",
+            // Content, mode or type changes: CodeCommit only knows A, M and D.
+            _ => "M",
+        };
+        let mut difference = Map::new();
+        if change_type != "A" {
+            difference.insert("beforeBlob".to_owned(), blob(old_blob, old_mode));
+        }
+        if change_type != "D" {
+            difference.insert("afterBlob".to_owned(), blob(new_blob, new_mode));
+        }
+        difference.insert("changeType".to_owned(), json!(change_type));
+        differences.push(Value::Object(difference));
+    }
+    differences
+}
+
+/// `GetMergeOptions`: the merge base from `git merge-base`; fast-forward is offered when
+/// the destination is that base.
+///
+/// Unrelated histories (no merge base) are rejected with `CommitDoesNotExistException`,
+/// its message saying there is no common ancestor.
+fn get_merge_options(repo: &Repository<'_>, body: &Value) -> Result<Value, Rejection> {
+    let source = repo.resolve(
+        body,
+        "sourceCommitSpecifier",
+        "CommitRequiredException",
+        "CommitDoesNotExistException",
+    )?;
+    let destination = repo.resolve(
+        body,
+        "destinationCommitSpecifier",
+        "CommitRequiredException",
+        "CommitDoesNotExistException",
+    )?;
+    let checks = [
+        (
+            "conflictDetailLevel",
+            &["FILE_LEVEL", "LINE_LEVEL"][..],
+            "InvalidConflictDetailLevelException",
+        ),
+        (
+            "conflictResolutionStrategy",
+            &["NONE", "ACCEPT_SOURCE", "ACCEPT_DESTINATION", "AUTOMERGE"][..],
+            "InvalidConflictResolutionStrategyException",
+        ),
+    ];
+    for (field, allowed, code) in checks {
+        if let Some(value) = body.get(field).filter(|value| !value.is_null()) {
+            if !value.as_str().is_some_and(|value| allowed.contains(&value)) {
+                return Err(reject(code, format!("{field} {value} is not valid.")));
+            }
+        }
+    }
+    let output = repo.dir().output(&["merge-base", &source, &destination]);
+    if !output.status.success() {
+        assert!(
+            output.status.code() == Some(1) && output.stderr.is_empty(),
+            "`git merge-base {source} {destination}` failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        return Err(reject(
+            "CommitDoesNotExistException",
+            format!(
+                "Commits {source} and {destination} have no common ancestor in repository {}",
+                repo.name
+            ),
+        ));
+    }
+    let base = stdout(&output.stdout);
+    let mut options = Vec::new();
+    if base == destination {
+        options.push("FAST_FORWARD_MERGE");
+    }
+    options.extend(["SQUASH_MERGE", "THREE_WAY_MERGE"]);
+    Ok(json!({
+        "mergeOptions": options,
+        "sourceCommitId": source,
+        "destinationCommitId": destination,
+        "baseCommitId": base,
+    }))
 }

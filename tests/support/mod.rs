@@ -7,6 +7,7 @@
 pub mod cfn;
 pub mod codecommit;
 pub mod function;
+pub mod git;
 mod http;
 pub mod moto;
 pub mod proxy;

@@ -1,0 +1,527 @@
+//! The function's configuration, read once from the environment at init.
+//!
+//! Either the one-rule shorthand (`CODEBUILD_PROJECT`, `BRANCHES`, `TAGS`,
+//! `PATHS`, `PATHS_IGNORE`, `SUPERSEDE`) or routing rules (`RULES` or
+//! `RULES_FILE`, see [`rules`]); `SKIP_MARKERS` and `IGNORE_PUSHERS` apply to
+//! every rule.
+
+mod rules;
+
+use crate::arn::Arn;
+use crate::pattern::{PatternError, PatternList};
+use thiserror::Error;
+
+/// Variable naming the CodeBuild project to start (shorthand).
+pub const CODEBUILD_PROJECT: &str = "CODEBUILD_PROJECT";
+/// Variable holding the branch patterns (shorthand).
+pub const BRANCHES: &str = "BRANCHES";
+/// Variable holding the tag patterns (shorthand).
+pub const TAGS: &str = "TAGS";
+/// Variable holding the path patterns (shorthand).
+pub const PATHS: &str = "PATHS";
+/// Variable holding the ignored path patterns (shorthand).
+pub const PATHS_IGNORE: &str = "PATHS_IGNORE";
+/// Variable switching superseding on (shorthand).
+pub const SUPERSEDE: &str = "SUPERSEDE";
+/// Variable holding the routing rules as JSON.
+pub const RULES: &str = "RULES";
+/// Variable naming a file that holds the routing rules as JSON.
+pub const RULES_FILE: &str = "RULES_FILE";
+/// Variable switching skip markers off (`false`).
+pub const SKIP_MARKERS: &str = "SKIP_MARKERS";
+/// Variable holding the ARN patterns of pushers whose pushes never build.
+pub const IGNORE_PUSHERS: &str = "IGNORE_PUSHERS";
+/// Branch patterns used when `BRANCHES` is not set.
+pub const DEFAULT_BRANCHES: &str = "master";
+
+/// Variables of the shorthand, which `RULES` replaces.
+const SHORTHAND: [&str; 6] = [
+    CODEBUILD_PROJECT,
+    BRANCHES,
+    TAGS,
+    PATHS,
+    PATHS_IGNORE,
+    SUPERSEDE,
+];
+
+/// A configuration problem, naming the variable at fault.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ConfigError {
+    /// A required variable is not set.
+    #[error(
+        "{0} is not set: set it to the CodeBuild project to start (name or ARN), or give RULES"
+    )]
+    Missing(&'static str),
+    /// A variable is set but its value is not valid Unicode.
+    #[error("{0} is not valid UTF-8")]
+    NotUnicode(&'static str),
+    /// The project is neither a CodeBuild project name nor a project ARN.
+    #[error("{CODEBUILD_PROJECT} `{value}` is not a CodeBuild project name (2 to 255 letters, digits, `-` or `_`, starting with a letter or digit) nor a project ARN (arn:PARTITION:codebuild:REGION:ACCOUNT:project/NAME)")]
+    InvalidProject {
+        /// The value as set (truncated when long).
+        value: String,
+    },
+    /// A pattern list is malformed.
+    #[error("{variable} {source}")]
+    InvalidPatterns {
+        /// The variable holding the list.
+        variable: &'static str,
+        /// What is wrong with the list.
+        source: PatternError,
+    },
+    /// A switch is neither `true` nor `false`.
+    #[error("{variable} `{value}` is neither true nor false")]
+    InvalidSwitch {
+        /// The variable.
+        variable: &'static str,
+        /// The value as set (truncated when long).
+        value: String,
+    },
+    /// Two variables that exclude each other are both set.
+    #[error("{first} and {second} are both set: {hint}")]
+    Conflict {
+        /// One variable.
+        first: &'static str,
+        /// The other.
+        second: &'static str,
+        /// What to do.
+        hint: &'static str,
+    },
+    /// The rules file cannot be read.
+    #[error("{RULES_FILE} `{path}` cannot be read: {problem}")]
+    UnreadableRules {
+        /// The file's path.
+        path: String,
+        /// Why.
+        problem: String,
+    },
+    /// The rules are malformed.
+    #[error("{location}: {problem}")]
+    InvalidRules {
+        /// Where: `RULES[1] (web).paths`.
+        location: String,
+        /// What is wrong there.
+        problem: String,
+    },
+}
+
+/// Validated configuration of the function.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The rules, in order; a push that matches several starts each one's project.
+    pub rules: Vec<Rule>,
+    /// Whether `[skip ci]` and its kin in the pushed head commit's message skip it.
+    pub skip_markers: bool,
+    /// Pushers (IAM ARN patterns) whose pushes never build.
+    pub ignored_pushers: Option<PatternList>,
+}
+
+/// One routing rule: which pushes start which project.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    /// The rule's name (`default` for the shorthand).
+    pub name: String,
+    /// The CodeBuild project to start (name or ARN).
+    pub project: String,
+    /// Repository names the rule applies to; `None`: any.
+    pub repositories: Option<PatternList>,
+    /// Branches that build; `None`: no branch.
+    pub branches: Option<PatternList>,
+    /// Tags that build; `None`: no tag.
+    pub tags: Option<PatternList>,
+    /// A branch push builds only if it changed a file these include; `None`: any file.
+    pub paths: Option<PatternList>,
+    /// Files these include do not count as changes; `None`: every file counts.
+    pub paths_ignore: Option<PatternList>,
+    /// Extra PLAINTEXT variables for the build.
+    pub environment: Vec<(String, String)>,
+    /// Stop older in-progress builds this function started for the same project and ref.
+    pub supersede: bool,
+    origin: RuleOrigin,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RuleOrigin {
+    Shorthand,
+    Rules,
+}
+
+/// The pattern lists of a rule, to name them in reasons.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PatternField {
+    /// `repositories`
+    Repositories,
+    /// `BRANCHES` / `branches`
+    Branches,
+    /// `TAGS` / `tags`
+    Tags,
+    /// `PATHS` / `paths`
+    Paths,
+    /// `PATHS_IGNORE` / `pathsIgnore`
+    PathsIgnore,
+}
+
+impl Rule {
+    /// How a reason names one of this rule's pattern lists: the variable for
+    /// the shorthand (`BRANCHES`), the field and rule otherwise
+    /// (`branches of rule api`).
+    pub fn label(&self, field: PatternField) -> String {
+        match self.origin {
+            RuleOrigin::Shorthand => match field {
+                PatternField::Repositories => "the repository".to_owned(),
+                PatternField::Branches => BRANCHES.to_owned(),
+                PatternField::Tags => TAGS.to_owned(),
+                PatternField::Paths => PATHS.to_owned(),
+                PatternField::PathsIgnore => PATHS_IGNORE.to_owned(),
+            },
+            RuleOrigin::Rules => format!("{} of rule {}", field.rule_field(), self.name),
+        }
+    }
+
+    /// The rule's name as reported, `None` for the one-rule shorthand.
+    pub fn reported_name(&self) -> Option<&str> {
+        (self.origin == RuleOrigin::Rules).then_some(self.name.as_str())
+    }
+
+    /// Whether the rule filters branch pushes by the files they change.
+    pub fn filters_paths(&self) -> bool {
+        self.paths.is_some() || self.paths_ignore.is_some()
+    }
+}
+
+impl Config {
+    /// Reads the configuration from the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| match std::env::var(name) {
+            Ok(value) => Ok(Some(value)),
+            Err(std::env::VarError::NotPresent) => Ok(None),
+            Err(std::env::VarError::NotUnicode(_)) => Err(()),
+        })
+    }
+
+    /// Reads the configuration through `lookup`, which answers `Ok(None)`
+    /// for an unset variable and `Err(())` for a value that is not Unicode.
+    /// A `RULES_FILE` is read from the file system.
+    pub fn from_lookup(
+        lookup: impl Fn(&'static str) -> Result<Option<String>, ()>,
+    ) -> Result<Self, ConfigError> {
+        let var = |name: &'static str| lookup(name).map_err(|()| ConfigError::NotUnicode(name));
+        let patterns = |variable: &'static str| -> Result<Option<PatternList>, ConfigError> {
+            match var(variable)? {
+                Some(list) if !list.trim().is_empty() => PatternList::parse(&list)
+                    .map(Some)
+                    .map_err(|source| ConfigError::InvalidPatterns { variable, source }),
+                _ => Ok(None),
+            }
+        };
+
+        let rules = match (var(RULES)?, var(RULES_FILE)?) {
+            (Some(_), Some(_)) => {
+                return Err(ConfigError::Conflict {
+                    first: RULES,
+                    second: RULES_FILE,
+                    hint: "give the rules in one of them",
+                })
+            }
+            (Some(json), None) => Some(rules::parse(RULES, &json)?),
+            (None, Some(path)) => {
+                let json = std::fs::read_to_string(&path).map_err(|error| {
+                    ConfigError::UnreadableRules {
+                        path: path.clone(),
+                        problem: error.to_string(),
+                    }
+                })?;
+                Some(rules::parse(&format!("{RULES_FILE} {path}"), &json)?)
+            }
+            (None, None) => None,
+        };
+        let rules = match rules {
+            Some(rules) => {
+                let variables = if var(RULES)?.is_some() {
+                    RULES
+                } else {
+                    RULES_FILE
+                };
+                for shorthand in SHORTHAND {
+                    if var(shorthand)?.is_some() {
+                        return Err(ConfigError::Conflict {
+                            first: shorthand,
+                            second: variables,
+                            hint: "give the project and patterns in each rule instead",
+                        });
+                    }
+                }
+                rules
+            }
+            None => vec![shorthand_rule(&var, &patterns)?],
+        };
+        Ok(Self {
+            rules,
+            skip_markers: switch(SKIP_MARKERS, var(SKIP_MARKERS)?, true)?,
+            ignored_pushers: patterns(IGNORE_PUSHERS)?,
+        })
+    }
+}
+
+/// The rule the shorthand variables describe.
+fn shorthand_rule(
+    var: &impl Fn(&'static str) -> Result<Option<String>, ConfigError>,
+    patterns: &impl Fn(&'static str) -> Result<Option<PatternList>, ConfigError>,
+) -> Result<Rule, ConfigError> {
+    let project = var(CODEBUILD_PROJECT)?
+        .map(|value| value.trim().to_owned())
+        .filter(|value| !value.is_empty())
+        .ok_or(ConfigError::Missing(CODEBUILD_PROJECT))?;
+    if !is_project(&project) {
+        return Err(ConfigError::InvalidProject {
+            value: truncate(&project, 300),
+        });
+    }
+    let branches = match var(BRANCHES)? {
+        Some(list) => PatternList::parse(&list),
+        None => PatternList::parse(DEFAULT_BRANCHES),
+    }
+    .map_err(|source| ConfigError::InvalidPatterns {
+        variable: BRANCHES,
+        source,
+    })?;
+    Ok(Rule {
+        name: "default".to_owned(),
+        project,
+        repositories: None,
+        branches: Some(branches),
+        tags: patterns(TAGS)?,
+        paths: patterns(PATHS)?,
+        paths_ignore: patterns(PATHS_IGNORE)?,
+        environment: Vec::new(),
+        supersede: switch(SUPERSEDE, var(SUPERSEDE)?, false)?,
+        origin: RuleOrigin::Shorthand,
+    })
+}
+
+/// `true` or `false` (any case); unset or empty is `default`.
+fn switch(
+    variable: &'static str,
+    value: Option<String>,
+    default: bool,
+) -> Result<bool, ConfigError> {
+    match value.as_deref().map(str::trim) {
+        None | Some("") => Ok(default),
+        Some(v) if v.eq_ignore_ascii_case("true") => Ok(true),
+        Some(v) if v.eq_ignore_ascii_case("false") => Ok(false),
+        Some(v) => Err(ConfigError::InvalidSwitch {
+            variable,
+            value: truncate(v, 100),
+        }),
+    }
+}
+
+/// A CodeBuild project name or project ARN.
+pub(crate) fn is_project(project: &str) -> bool {
+    is_project_name(project) || is_project_arn(project)
+}
+
+/// CodeBuild project names: `[A-Za-z0-9][A-Za-z0-9_-]{1,254}`.
+fn is_project_name(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    (2..=255).contains(&bytes.len())
+        && bytes[0].is_ascii_alphanumeric()
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_')
+}
+
+/// `arn:PARTITION:codebuild:REGION:ACCOUNT:project/NAME`.
+fn is_project_arn(arn: &str) -> bool {
+    Arn::parse(arn).is_some_and(|arn| {
+        arn.service == "codebuild"
+            && arn
+                .resource
+                .strip_prefix("project/")
+                .is_some_and(is_project_name)
+    })
+}
+
+/// Shortens `text` to at most `max` characters for an error message.
+pub(crate) fn truncate(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pattern::Verdict;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&'static str, &str)]) -> Result<Config, ConfigError> {
+        let vars: HashMap<_, _> = vars.iter().map(|(k, v)| (*k, v.to_string())).collect();
+        Config::from_lookup(|name| Ok(vars.get(name).cloned()))
+    }
+
+    fn only_rule(config: &Config) -> &Rule {
+        assert_eq!(config.rules.len(), 1);
+        &config.rules[0]
+    }
+
+    #[test]
+    fn defaults_build_master_and_no_tags_with_skip_markers_on() {
+        let config = config(&[(CODEBUILD_PROJECT, "my-project")]).expect("valid");
+        let rule = only_rule(&config);
+        assert_eq!(rule.project, "my-project");
+        let branches = rule.branches.as_ref().expect("branches");
+        assert!(matches!(branches.verdict("master"), Verdict::Included(_)));
+        assert_eq!(branches.verdict("main"), Verdict::Unmatched);
+        assert!(rule.tags.is_none());
+        assert!(!rule.filters_paths());
+        assert!(!rule.supersede);
+        assert!(config.skip_markers);
+        assert!(config.ignored_pushers.is_none());
+        assert_eq!(rule.label(PatternField::Branches), "BRANCHES");
+    }
+
+    #[test]
+    fn shorthand_paths_switches_and_pushers() {
+        let config = config(&[
+            (CODEBUILD_PROJECT, "p1"),
+            (PATHS, "services/api/**"),
+            (PATHS_IGNORE, "**/*.md"),
+            (SUPERSEDE, "TRUE"),
+            (SKIP_MARKERS, "false"),
+            (
+                IGNORE_PUSHERS,
+                "arn:aws:sts::123456789012:assumed-role/release-bot/*",
+            ),
+        ])
+        .expect("valid");
+        let rule = only_rule(&config);
+        assert!(rule.filters_paths());
+        assert!(rule.supersede);
+        assert!(!config.skip_markers);
+        assert!(config.ignored_pushers.as_ref().is_some_and(
+            |p| p.includes("arn:aws:sts::123456789012:assumed-role/release-bot/build-7")
+        ));
+        let error = self::config(&[(CODEBUILD_PROJECT, "p1"), (SKIP_MARKERS, "off")]).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "SKIP_MARKERS `off` is neither true nor false"
+        );
+    }
+
+    #[test]
+    fn rules_replace_the_shorthand() {
+        let json = r#"[{"name": "api", "project": "api-build", "branches": ["main"]}]"#;
+        let config = config(&[(RULES, json)]).expect("valid");
+        let rule = only_rule(&config);
+        assert_eq!(rule.name, "api");
+        assert_eq!(rule.label(PatternField::Branches), "branches of rule api");
+        let error = self::config(&[(RULES, json), (BRANCHES, "main")]).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "BRANCHES and RULES are both set: give the project and patterns in each rule instead"
+        );
+        let error = self::config(&[(RULES, json), (RULES_FILE, "/x")]).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "RULES and RULES_FILE are both set: give the rules in one of them"
+        );
+    }
+
+    #[test]
+    fn rules_can_come_from_a_file() {
+        let path = std::env::temp_dir().join(format!("rules-{}.json", std::process::id()));
+        std::fs::write(
+            &path,
+            r#"[{"name": "tags", "project": "p1", "tags": ["v*"]}]"#,
+        )
+        .expect("write");
+        let file = path.to_str().expect("UTF-8 path");
+        let config = config(&[(RULES_FILE, file)]).expect("valid");
+        assert_eq!(only_rule(&config).name, "tags");
+        std::fs::remove_file(&path).expect("remove");
+        let error = self::config(&[(RULES_FILE, file)]).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .starts_with(&format!("RULES_FILE `{file}` cannot be read")),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn project_is_required_and_named() {
+        for vars in [vec![], vec![(CODEBUILD_PROJECT, "  ")]] {
+            let error = config(&vars).unwrap_err();
+            assert_eq!(error, ConfigError::Missing(CODEBUILD_PROJECT));
+            assert!(error
+                .to_string()
+                .starts_with("CODEBUILD_PROJECT is not set"));
+        }
+    }
+
+    #[test]
+    fn project_accepts_names_and_arns_only() {
+        for good in [
+            "ab",
+            "My_Project-2",
+            "arn:aws:codebuild:us-east-1:123456789012:project/my-project",
+            "arn:aws-cn:codebuild:cn-north-1:123456789012:project/p1",
+        ] {
+            assert!(config(&[(CODEBUILD_PROJECT, good)]).is_ok(), "{good}");
+        }
+        for bad in [
+            "a",
+            "-leading-dash",
+            "has space",
+            "semi;colon",
+            "arn:aws:codebuild:us-east-1:123:project/p1",
+            "arn:aws:s3:us-east-1:123456789012:project/p1",
+            "arn:aws:codebuild:us-east-1:123456789012:build/p1",
+        ] {
+            let error = config(&[(CODEBUILD_PROJECT, bad)]).unwrap_err();
+            assert!(
+                matches!(error, ConfigError::InvalidProject { .. }),
+                "{bad}: {error}"
+            );
+            assert!(
+                error.to_string().starts_with("CODEBUILD_PROJECT `"),
+                "{error}"
+            );
+        }
+    }
+
+    #[test]
+    fn empty_branches_is_an_error_and_empty_tags_means_none() {
+        let error = config(&[(CODEBUILD_PROJECT, "p1"), (BRANCHES, " ")]).unwrap_err();
+        assert_eq!(error.to_string(), "BRANCHES holds no pattern");
+        let config = config(&[(CODEBUILD_PROJECT, "p1"), (TAGS, "")]).expect("valid");
+        assert!(only_rule(&config).tags.is_none());
+    }
+
+    #[test]
+    fn malformed_patterns_name_the_variable() {
+        let error = config(&[(CODEBUILD_PROJECT, "p1"), (TAGS, "v*,[")]).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "TAGS pattern 2 `[` has a `[` class that is never closed with `]`"
+        );
+        let error = config(&[(CODEBUILD_PROJECT, "p1"), (BRANCHES, "main,,dev")]).unwrap_err();
+        assert!(
+            error.to_string().starts_with("BRANCHES pattern 2 is empty"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn non_unicode_values_name_the_variable() {
+        let error = Config::from_lookup(|name| match name {
+            BRANCHES => Err(()),
+            CODEBUILD_PROJECT => Ok(Some("p1".into())),
+            _ => Ok(None),
+        })
+        .unwrap_err();
+        assert_eq!(error.to_string(), "BRANCHES is not valid UTF-8");
+    }
+}

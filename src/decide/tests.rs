@@ -1,0 +1,480 @@
+use super::*;
+use crate::config::{
+    Config, BRANCHES, CODEBUILD_PROJECT, IGNORE_PUSHERS, PATHS, PATHS_IGNORE, RULES, SKIP_MARKERS,
+    TAGS,
+};
+use crate::facts::Changes;
+use crate::test_support::{config, push};
+use serde_json::json;
+
+const A: &str = "1111111111111111111111111111111111111111";
+const B: &str = "2222222222222222222222222222222222222222";
+const OLD: &str = "0000000000000000000000000000000000000abc";
+
+/// One line per verdict: `build [rule] <reason>` or `skip [rule] <reason>`.
+fn lines(config: &Config, push: &Push, facts: &Facts) -> Vec<String> {
+    finish(plan(config, push), facts)
+        .iter()
+        .flat_map(|decision| match &decision.outcome {
+            Outcome::Skip(reason) => vec![format!("skip {reason}")],
+            Outcome::Rules(outcomes) => outcomes
+                .iter()
+                .map(|o| {
+                    let rule = o
+                        .rule
+                        .reported_name()
+                        .map(|n| format!("[{n}] "))
+                        .unwrap_or_default();
+                    match &o.verdict {
+                        RuleVerdict::Build { commit, reason } => {
+                            format!("build {rule}{} {reason}", &commit.as_str()[..4])
+                        }
+                        RuleVerdict::Skip(reason) => format!("skip {rule}{reason}"),
+                    }
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+/// Shorthand configuration without skip markers, so no facts are needed.
+fn simple(branches: Option<&str>, tags: Option<&str>) -> Config {
+    let mut vars = vec![(CODEBUILD_PROJECT, "my-project"), (SKIP_MARKERS, "false")];
+    vars.extend(branches.map(|b| (BRANCHES, b)));
+    vars.extend(tags.map(|t| (TAGS, t)));
+    config(&vars)
+}
+
+fn decided(config: &Config, references: serde_json::Value) -> Vec<String> {
+    lines(config, &push("my-app", None, references), &Facts::default())
+}
+
+#[test]
+fn default_configuration_builds_master_only() {
+    assert_eq!(
+        decided(
+            &simple(None, None),
+            json!([
+                {"ref": "refs/heads/master", "commit": A},
+                {"ref": "refs/heads/feature/x", "commit": B},
+                {"ref": "refs/tags/v1.0", "commit": A},
+            ])
+        ),
+        [
+            "build 1111 branch master matches `master` in BRANCHES",
+            "skip branch feature/x does not match BRANCHES",
+            "skip tag v1.0 is not built: TAGS is empty",
+        ]
+    );
+}
+
+#[test]
+fn deletions_never_build_even_when_they_match() {
+    assert_eq!(
+        decided(
+            &simple(Some("**"), Some("**")),
+            json!([
+                {"ref": "refs/heads/master", "deleted": true},
+                {"ref": "refs/tags/v1", "commit": A, "deleted": true},
+            ])
+        ),
+        ["skip branch master was deleted", "skip tag v1 was deleted"]
+    );
+}
+
+#[test]
+fn tags_build_when_they_match_tags() {
+    assert_eq!(
+        decided(
+            &simple(None, Some("v*,!v*-rc")),
+            json!([
+                {"ref": "refs/tags/v1.2.3", "commit": A, "created": true},
+                {"ref": "refs/tags/nightly", "commit": B},
+                {"ref": "refs/tags/v2-rc", "commit": B},
+            ])
+        ),
+        [
+            "build 1111 tag v1.2.3 matches `v*` in TAGS",
+            "skip tag nightly does not match TAGS",
+            "skip tag v2-rc is excluded by `!v*-rc` in TAGS",
+        ]
+    );
+}
+
+#[test]
+fn branch_patterns_do_not_apply_to_tags_nor_tag_patterns_to_branches() {
+    assert_eq!(
+        decided(
+            &simple(Some("master"), Some("v*")),
+            json!([{"ref": "refs/heads/v1", "commit": A}, {"ref": "refs/tags/master", "commit": B}])
+        ),
+        [
+            "skip branch v1 does not match BRANCHES",
+            "skip tag master does not match TAGS"
+        ]
+    );
+}
+
+#[test]
+fn other_namespaces_are_skipped() {
+    assert_eq!(
+        decided(
+            &simple(Some("**"), Some("**")),
+            json!([{"ref": "refs/notes/commits", "commit": A}])
+        ),
+        ["skip refs/notes/commits is neither a branch (refs/heads/) nor a tag (refs/tags/)"]
+    );
+}
+
+#[test]
+fn negation_and_order_follow_github_actions() {
+    assert_eq!(
+        decided(
+            &simple(Some("release/*,!release/old-*"), None),
+            json!([
+                {"ref": "refs/heads/release/1", "commit": A},
+                {"ref": "refs/heads/release/old-1", "commit": A},
+                {"ref": "refs/heads/release/1/hotfix", "commit": A},
+            ])
+        ),
+        [
+            "build 1111 branch release/1 matches `release/*` in BRANCHES",
+            "skip branch release/old-1 is excluded by `!release/old-*` in BRANCHES",
+            "skip branch release/1/hotfix does not match BRANCHES",
+        ]
+    );
+}
+
+#[test]
+fn a_repeated_reference_is_decided_once() {
+    assert_eq!(
+        decided(
+            &simple(None, None),
+            json!([
+                {"ref": "refs/heads/master", "commit": A},
+                {"ref": "refs/heads/master", "commit": A},
+                {"ref": "refs/heads/master", "commit": B},
+            ])
+        ),
+        [
+            "build 1111 branch master matches `master` in BRANCHES",
+            "skip same reference and commit as Records[0].codecommit.references[0] of this event",
+            "build 2222 branch master matches `master` in BRANCHES",
+        ]
+    );
+}
+
+#[test]
+fn every_reference_gets_exactly_one_decision() {
+    let references: Vec<_> = (0..4000)
+        .map(|i| json!({"ref": format!("refs/heads/b{i}"), "commit": A}))
+        .collect();
+    let lines = decided(&simple(Some("b1*"), None), json!(references));
+    assert_eq!(lines.len(), 4000);
+    let builds = lines
+        .iter()
+        .filter(|line| line.starts_with("build"))
+        .count();
+    assert_eq!(
+        builds,
+        1 + 10 + 100 + 1000,
+        "b1, b10-b19, b100-b199, b1000-b1999"
+    );
+}
+
+#[test]
+fn ignored_pushers_never_build() {
+    let config = config(&[
+        (CODEBUILD_PROJECT, "p1"),
+        (TAGS, "v*"),
+        (SKIP_MARKERS, "false"),
+        (
+            IGNORE_PUSHERS,
+            "arn:aws:sts::123456789012:assumed-role/release-bot/*",
+        ),
+    ]);
+    let bot = push(
+        "my-app",
+        Some("arn:aws:sts::123456789012:assumed-role/release-bot/build-42"),
+        json!([{"ref": "refs/tags/v1.0.1", "commit": A}]),
+    );
+    assert_eq!(
+        lines(&config, &bot, &Facts::default()),
+        ["skip pushed by arn:aws:sts::123456789012:assumed-role/release-bot/build-42, which matches \
+          `arn:aws:sts::123456789012:assumed-role/release-bot/*` in IGNORE_PUSHERS"]
+    );
+    let person = push(
+        "my-app",
+        Some("arn:aws:iam::123456789012:user/alice"),
+        json!([{"ref": "refs/tags/v1.0.1", "commit": A}]),
+    );
+    assert_eq!(
+        lines(&config, &person, &Facts::default()),
+        ["build 1111 tag v1.0.1 matches `v*` in TAGS"]
+    );
+}
+
+fn key(commit: &str) -> CommitKey {
+    CommitKey {
+        repository: "my-app".into(),
+        commit: CommitId::parse(commit).expect("a commit id"),
+    }
+}
+
+#[test]
+fn skip_markers_need_the_message_of_candidates_only() {
+    let config = config(&[(CODEBUILD_PROJECT, "p1")]);
+    let push = push(
+        "my-app",
+        None,
+        json!([{"ref": "refs/heads/master", "commit": A}, {"ref": "refs/heads/other", "commit": B}]),
+    );
+    let plan = plan(&config, &push);
+    let needs = plan.needs();
+    assert_eq!(
+        needs.messages.into_iter().collect::<Vec<_>>(),
+        [key(A)],
+        "not B: no rule builds it"
+    );
+    assert!(needs.bases.is_empty());
+
+    for (message, expected) in [
+        (
+            "Fix typo [SKIP CI]\n",
+            "skip the message of commit 11111111 contains [skip ci]",
+        ),
+        (
+            "docs [ci skip]",
+            "skip the message of commit 11111111 contains [ci skip]",
+        ),
+        (
+            "wip [No Ci]",
+            "skip the message of commit 11111111 contains [no ci]",
+        ),
+        (
+            "[skip build] only docs",
+            "skip the message of commit 11111111 contains [skip build]",
+        ),
+        (
+            "Add login form\n\nskip ci is not a marker",
+            "build 1111 branch master matches `master` in BRANCHES",
+        ),
+    ] {
+        let mut facts = Facts::default();
+        facts.messages.insert(key(A), Ok(message.to_owned()));
+        assert_eq!(lines(&config, &push, &facts)[0], expected, "{message}");
+    }
+    let mut facts = Facts::default();
+    facts.messages.insert(
+        key(A),
+        Err("GetCommit failed: AccessDeniedException: no".into()),
+    );
+    assert_eq!(
+        lines(&config, &push, &facts)[0],
+        "build 1111 branch master matches `master` in BRANCHES; skip markers not checked: GetCommit failed: \
+         AccessDeniedException: no"
+    );
+}
+
+#[test]
+fn switched_off_skip_markers_need_nothing() {
+    let config = simple(None, None);
+    let push = push(
+        "my-app",
+        None,
+        json!([{"ref": "refs/heads/master", "commit": A}]),
+    );
+    assert_eq!(plan(&config, &push).needs(), Needs::default());
+}
+
+/// A monorepo: two services, each its own rule and project.
+fn monorepo() -> Config {
+    config(&[
+        (SKIP_MARKERS, "false"),
+        (
+            RULES,
+            r#"[{"name": "api", "project": "api-build", "branches": ["main"], "paths": ["services/api/**"]},
+                {"name": "web", "project": "web-build", "branches": ["main"], "paths": ["services/web/**"],
+                 "pathsIgnore": ["**/*.md"]},
+                {"name": "release", "project": "release-build", "tags": ["v*"]}]"#,
+        ),
+    ])
+}
+
+fn changes(query: &BaseQuery, base: &str, paths: &[&str]) -> (BaseQuery, Result<Changes, String>) {
+    (
+        query.clone(),
+        Ok(Changes {
+            base: base.to_owned(),
+            paths: paths.iter().map(|p| p.to_string()).collect(),
+        }),
+    )
+}
+
+#[test]
+fn path_rules_build_only_the_services_that_changed() {
+    let config = monorepo();
+    let push = push(
+        "my-app",
+        None,
+        json!([{"ref": "refs/heads/main", "commit": A}]),
+    );
+    let needs = plan(&config, &push).needs();
+    let queries: Vec<_> = needs.bases.iter().cloned().collect();
+    assert_eq!(
+        queries.len(),
+        2,
+        "one per path rule: each compares with its own project's last build"
+    );
+    assert!(queries
+        .iter()
+        .all(|q| matches!(&q.hint, BaseHint::LastBuild { .. })));
+    let mut facts = Facts::default();
+    for query in &queries {
+        let (q, c) = changes(
+            query,
+            OLD,
+            &[
+                "services/api/src/lib.rs",
+                "services/web/README.md",
+                "docs/x.md",
+            ],
+        );
+        facts.changes.insert(q, c);
+    }
+    assert_eq!(
+        lines(&config, &push, &facts),
+        [
+            "build [api] 1111 branch main matches `main` in branches of rule api; 1 of 3 files changed since \
+             00000000 match paths of rule api",
+            "skip [web] branch main matches `main` in branches of rule web, but none of the 3 files changed since \
+             00000000 match paths of rule web and escape pathsIgnore of rule web",
+        ]
+    );
+}
+
+#[test]
+fn an_unknown_base_builds_and_says_why() {
+    let config = monorepo();
+    let push = push(
+        "my-app",
+        None,
+        json!([{"ref": "refs/heads/main", "commit": A}]),
+    );
+    let mut facts = Facts::default();
+    for query in plan(&config, &push).needs().bases {
+        facts
+            .changes
+            .insert(query, Err("no earlier build of refs/heads/main".into()));
+    }
+    let lines = lines(&config, &push, &facts);
+    assert!(lines.iter().all(|l| l.starts_with("build")), "{lines:?}");
+    assert!(
+        lines[0].ends_with("; paths not checked: no earlier build of refs/heads/main"),
+        "{}",
+        lines[0]
+    );
+}
+
+#[test]
+fn an_empty_change_skips_and_tags_are_not_path_filtered() {
+    let config = monorepo();
+    let push = push(
+        "my-app",
+        None,
+        json!([{"ref": "refs/heads/main", "commit": A}, {"ref": "refs/tags/v2.0.0", "commit": A}]),
+    );
+    let mut facts = Facts::default();
+    for query in plan(&config, &push).needs().bases {
+        let (q, c) = changes(&query, A, &[]);
+        facts.changes.insert(q, c);
+    }
+    assert_eq!(
+        lines(&config, &push, &facts),
+        [
+            "skip [api] branch main matches `main` in branches of rule api, but no file changed since 11111111",
+            "skip [web] branch main matches `main` in branches of rule web, but no file changed since 11111111",
+            "build [release] 1111 tag v2.0.0 matches `v*` in tags of rule release",
+        ]
+    );
+}
+
+#[test]
+fn the_base_comes_from_the_event_when_it_can() {
+    let config = config(&[
+        (CODEBUILD_PROJECT, "p1"),
+        (BRANCHES, "**"),
+        (PATHS_IGNORE, "docs/**"),
+        (SKIP_MARKERS, "false"),
+    ]);
+    let created = push(
+        "my-app",
+        None,
+        json!([{"ref": "refs/heads/new", "commit": A, "created": true}]),
+    );
+    let hints: Vec<_> = plan(&config, &created)
+        .needs()
+        .bases
+        .into_iter()
+        .map(|q| q.hint)
+        .collect();
+    assert_eq!(hints, [BaseHint::NewBranch]);
+    let eventbridge = json!({
+        "detail-type": "CodeCommit Repository State Change", "source": "aws.codecommit",
+        "resources": ["arn:aws:codecommit:us-east-1:123456789012:my-app"],
+        "detail": {"event": "referenceUpdated", "repositoryName": "my-app", "referenceType": "branch",
+                   "referenceFullName": "refs/heads/main", "commitId": A, "oldCommitId": B}
+    });
+    let updated = crate::event::parse(&eventbridge.to_string()).expect("valid");
+    let hints: Vec<_> = plan(&config, &updated)
+        .needs()
+        .bases
+        .into_iter()
+        .map(|q| q.hint)
+        .collect();
+    assert!(matches!(hints.as_slice(), [BaseHint::Previous(c)] if c.as_str() == B));
+}
+
+#[test]
+fn several_rules_explain_why_none_matched() {
+    let config = monorepo();
+    assert_eq!(
+        decided(&config, json!([{"ref": "refs/heads/dev", "commit": A}])),
+        ["skip branch dev matches no rule: branch dev does not match branches of rule api; branch dev does not \
+          match branches of rule web; branch dev is not built: branches of rule release is not set"]
+    );
+}
+
+#[test]
+fn rules_can_be_limited_to_repositories() {
+    let config = config(&[
+        (SKIP_MARKERS, "false"),
+        (
+            RULES,
+            r#"[{"name": "only-app", "project": "p1", "repositories": ["my-app"], "branches": ["**"]}]"#,
+        ),
+    ]);
+    let other = push(
+        "other-repo",
+        None,
+        json!([{"ref": "refs/heads/main", "commit": A}]),
+    );
+    assert_eq!(
+        lines(&config, &other, &Facts::default()),
+        ["skip repository other-repo does not match repositories of rule only-app"]
+    );
+}
+
+#[test]
+fn paths_and_ignored_paths_combine() {
+    let config = config(&[
+        (CODEBUILD_PROJECT, "p1"),
+        (SKIP_MARKERS, "false"),
+        (PATHS, "src/**"),
+        (PATHS_IGNORE, "**/*.md"),
+    ]);
+    let rule = &config.rules[0];
+    assert!(counts(rule, "src/main.rs"));
+    assert!(!counts(rule, "src/README.md"));
+    assert!(!counts(rule, "docs/guide.txt"));
+}

@@ -1,0 +1,240 @@
+use super::*;
+use crate::codebuild::PastBuild;
+use crate::config::{BRANCHES, CODEBUILD_PROJECT, RULES, SKIP_MARKERS};
+use crate::test_support::{config, record, FakeCodeBuild, FakeCodeCommit};
+use serde_json::json;
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+
+const A: &str = "1111111111111111111111111111111111111111";
+const OLD: &str = "0000000000000000000000000000000000000abc";
+
+fn handler(
+    codebuild: FakeCodeBuild,
+    codecommit: FakeCodeCommit,
+) -> Handler<FakeCodeBuild, FakeCodeCommit> {
+    let config = config(&[(CODEBUILD_PROJECT, "my-project"), (BRANCHES, "master,dev")]);
+    Handler::new(config, codebuild, codecommit)
+}
+
+fn event(refs: &[&str]) -> String {
+    let references: Vec<_> = refs
+        .iter()
+        .map(|r| json!({"ref": r, "commit": A}))
+        .collect();
+    json!({"Records": [record("my-app", None, json!(references))]}).to_string()
+}
+
+fn with_message(message: &str) -> FakeCodeCommit {
+    FakeCodeCommit {
+        messages: HashMap::from([(A.to_owned(), message.to_owned())]),
+        ..FakeCodeCommit::default()
+    }
+}
+
+#[tokio::test]
+async fn starts_what_matches_and_lists_the_rest() {
+    let handler = handler(FakeCodeBuild::default(), with_message("Add a feature"));
+    let response = handler
+        .handle(&event(&[
+            "refs/heads/master",
+            "refs/heads/x",
+            "refs/heads/dev",
+        ]))
+        .await
+        .expect("success");
+    let value = serde_json::to_value(&response).expect("serializable");
+    assert_eq!(
+        value,
+        json!({
+            "started": [
+                {"project": "my-project", "buildId": "my-project:11111111", "repository": "my-app",
+                 "ref": "refs/heads/master", "commit": A},
+                {"project": "my-project", "buildId": "my-project:11111111", "repository": "my-app",
+                 "ref": "refs/heads/dev", "commit": A},
+            ],
+            "skipped": [
+                {"repository": "my-app", "ref": "refs/heads/x", "commit": A,
+                 "reason": "branch x does not match BRANCHES"},
+            ]
+        })
+    );
+    assert_eq!(handler.codebuild.requests.lock().expect("lock").len(), 2);
+    assert_eq!(
+        *handler.codecommit.calls.lock().expect("lock"),
+        [format!("GetCommit {A}")],
+        "one message read for the one commit both references point at"
+    );
+}
+
+#[tokio::test]
+async fn one_failure_does_not_stop_the_others_and_fails_the_invocation() {
+    let codebuild = FakeCodeBuild {
+        fail: vec!["refs/heads/master"],
+        ..FakeCodeBuild::default()
+    };
+    let handler = handler(codebuild, with_message("x"));
+    let error = handler
+        .handle(&event(&["refs/heads/master", "refs/heads/dev"]))
+        .await
+        .expect_err("a failed start fails the invocation");
+    assert_eq!(error.error_type(), "StartBuildFailed");
+    let message = error.to_string();
+    assert!(
+        message.starts_with(&format!(
+            "StartBuild failed for 1 reference(s): my-app refs/heads/master at {A} (AccessDeniedException)"
+        )),
+        "{message}"
+    );
+    assert_eq!(
+        handler.codebuild.requests.lock().expect("lock").len(),
+        2,
+        "dev was still attempted"
+    );
+}
+
+#[tokio::test]
+async fn a_parameter_mismatch_is_reported_as_already_started() {
+    let codebuild = FakeCodeBuild {
+        mismatch: vec!["refs/heads/master"],
+        ..FakeCodeBuild::default()
+    };
+    let handler = handler(codebuild, with_message("x"));
+    let response = handler
+        .handle(&event(&["refs/heads/master"]))
+        .await
+        .expect("success");
+    let value = serde_json::to_value(&response).expect("serializable");
+    assert_eq!(
+        value["started"],
+        json!([{"project": "my-project", "repository": "my-app", "ref": "refs/heads/master",
+                "commit": A, "alreadyStarted": true}])
+    );
+}
+
+#[tokio::test]
+async fn an_invalid_event_starts_nothing_and_reads_nothing() {
+    let handler = handler(FakeCodeBuild::default(), FakeCodeCommit::default());
+    let mut event: serde_json::Value =
+        serde_json::from_str(&event(&["refs/heads/master"])).expect("json");
+    event["Records"][0]["codecommit"]["references"]
+        .as_array_mut()
+        .expect("array")
+        .push(json!({"ref": "refs/heads/dev", "commit": "nope"}));
+    let error = handler
+        .handle(&event.to_string())
+        .await
+        .expect_err("invalid");
+    assert_eq!(error.error_type(), "InvalidEvent");
+    assert!(
+        error
+            .to_string()
+            .contains("Records[0].codecommit.references[1].commit"),
+        "{error}"
+    );
+    assert!(handler.codebuild.requests.lock().expect("lock").is_empty());
+    assert!(handler.codecommit.calls.lock().expect("lock").is_empty());
+}
+
+#[tokio::test]
+async fn a_skip_marker_skips_every_rule_with_one_read() {
+    let config = config(&[(
+        RULES,
+        r#"[{"name": "a", "project": "pa", "branches": ["master"]}, {"name": "b", "project": "pb", "branches": ["*"]}]"#,
+    )]);
+    let handler = Handler::new(
+        config,
+        FakeCodeBuild::default(),
+        with_message("Update docs [skip ci]"),
+    );
+    let response = handler
+        .handle(&event(&["refs/heads/master"]))
+        .await
+        .expect("success");
+    assert!(response.started.is_empty());
+    assert_eq!(
+        response.skipped[0].reason,
+        "the message of commit 11111111 contains [skip ci]"
+    );
+    assert_eq!(handler.codecommit.calls.lock().expect("lock").len(), 1);
+}
+
+#[tokio::test]
+async fn without_path_rules_and_skip_markers_codecommit_is_never_called() {
+    let config = config(&[(CODEBUILD_PROJECT, "p1"), (SKIP_MARKERS, "false")]);
+    let handler = Handler::new(config, FakeCodeBuild::default(), FakeCodeCommit::default());
+    let response = handler
+        .handle(&event(&["refs/heads/master"]))
+        .await
+        .expect("success");
+    assert_eq!(response.started.len(), 1);
+    assert!(handler.codecommit.calls.lock().expect("lock").is_empty());
+    assert_eq!(handler.codebuild.history_reads.load(Ordering::SeqCst), 0);
+}
+
+fn past(id: &str, version: &str, reference: &str, in_progress: bool) -> PastBuild {
+    PastBuild {
+        id: id.to_owned(),
+        source_version: Some(version.to_owned()),
+        in_progress,
+        repository: Some("my-app".to_owned()),
+        reference: Some(reference.to_owned()),
+    }
+}
+
+#[tokio::test]
+async fn a_monorepo_push_starts_only_the_changed_services_build_and_supersedes_its_older_build() {
+    let config = config(&[
+        (SKIP_MARKERS, "false"),
+        (
+            RULES,
+            r#"[{"name": "api", "project": "api-build", "branches": ["master"], "paths": ["services/api/**"],
+                 "supersede": true, "environment": {"SERVICE": "api"}},
+                {"name": "web", "project": "web-build", "branches": ["master"], "paths": ["services/web/**"]}]"#,
+        ),
+    ]);
+    let codebuild = FakeCodeBuild {
+        history: vec![
+            past("api-build:running", OLD, "refs/heads/master", true),
+            past("api-build:other-ref", OLD, "refs/heads/dev", true),
+        ],
+        ..FakeCodeBuild::default()
+    };
+    let codecommit = FakeCodeCommit {
+        diffs: HashMap::from([(
+            (OLD.to_owned(), A.to_owned()),
+            vec!["services/api/src/main.rs".to_owned()],
+        )]),
+        ..FakeCodeCommit::default()
+    };
+    let handler = Handler::new(config, codebuild, codecommit);
+    let response = handler
+        .handle(&event(&["refs/heads/master"]))
+        .await
+        .expect("success");
+    let value = serde_json::to_value(&response).expect("serializable");
+    assert_eq!(value["started"][0]["project"], "api-build");
+    assert_eq!(value["started"][0]["rule"], "api");
+    assert_eq!(
+        value["started"][0]["superseded"],
+        json!(["api-build:running"])
+    );
+    assert_eq!(value["skipped"][0]["project"], "web-build");
+    assert_eq!(value["skipped"][0]["rule"], "web");
+    assert_eq!(
+        *handler.codebuild.stopped.lock().expect("lock"),
+        ["api-build:running"],
+        "only the same ref's in-progress build"
+    );
+    let requests = handler.codebuild.requests.lock().expect("lock");
+    assert_eq!(requests.len(), 1);
+    assert_eq!(
+        requests[0].environment.last(),
+        Some(&("SERVICE".to_owned(), "api".to_owned()))
+    );
+    assert_eq!(
+        *handler.codecommit.calls.lock().expect("lock"),
+        [format!("GetDifferences {OLD}..{A}")],
+        "both rules compare with the same earlier build: one diff"
+    );
+}

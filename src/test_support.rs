@@ -1,0 +1,169 @@
+//! Helpers shared by the unit tests.
+
+use crate::config::Config;
+use crate::event::{self, Push};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+
+/// A configuration from the given variables only; panics if it is invalid.
+pub fn config(vars: &[(&'static str, &str)]) -> Config {
+    let vars: HashMap<_, _> = vars.iter().map(|(k, v)| (*k, v.to_string())).collect();
+    Config::from_lookup(|name| Ok(vars.get(name).cloned())).expect("valid configuration")
+}
+
+/// One trigger record of a push to `repository` by `pusher`.
+pub fn record(repository: &str, pusher: Option<&str>, references: Value) -> Value {
+    let mut record = json!({
+        "eventSource": "aws:codecommit",
+        "eventName": "ReferenceChanges",
+        "eventSourceARN": format!("arn:aws:codecommit:us-east-1:123456789012:{repository}"),
+        "codecommit": {"references": references}
+    });
+    if let Some(pusher) = pusher {
+        record["userIdentityARN"] = json!(pusher);
+    }
+    record
+}
+
+/// A parsed trigger event of one record; panics if it is invalid.
+pub fn push(repository: &str, pusher: Option<&str>, references: Value) -> Push {
+    let event = json!({"Records": [record(repository, pusher, references)]});
+    event::parse(&event.to_string()).expect("valid event")
+}
+
+/// An in-memory CodeBuild that records what it is asked.
+#[derive(Default)]
+pub struct FakeCodeBuild {
+    /// Every StartBuild request, in order.
+    pub requests: std::sync::Mutex<Vec<crate::request::BuildRequest>>,
+    /// Refs (`CODECOMMIT_REF`) whose StartBuild fails with AccessDeniedException.
+    pub fail: Vec<&'static str>,
+    /// Refs whose StartBuild answers a parameter mismatch.
+    pub mismatch: Vec<&'static str>,
+    /// What `recent_builds` answers, newest first.
+    pub history: Vec<crate::codebuild::PastBuild>,
+    /// How many times the history was read.
+    pub history_reads: std::sync::atomic::AtomicUsize,
+    /// Builds stopped, in order.
+    pub stopped: std::sync::Mutex<Vec<String>>,
+}
+
+impl crate::codebuild::CodeBuildCalls for FakeCodeBuild {
+    async fn start_build(
+        &self,
+        request: &crate::request::BuildRequest,
+    ) -> Result<crate::codebuild::StartedBuild, crate::aws::AwsError> {
+        self.requests.lock().expect("lock").push(request.clone());
+        let reference = request
+            .environment
+            .iter()
+            .find(|(name, _)| name == "CODECOMMIT_REF")
+            .map(|(_, value)| value.as_str())
+            .unwrap_or_default();
+        if self.fail.contains(&reference) {
+            return Err(crate::aws::AwsError {
+                operation: "StartBuild",
+                code: "AccessDeniedException".into(),
+                message: "not allowed".into(),
+            });
+        }
+        if self.mismatch.contains(&reference) {
+            return Ok(crate::codebuild::StartedBuild::AlreadyStarted);
+        }
+        Ok(crate::codebuild::StartedBuild::Started {
+            build_id: format!("{}:{}", request.project, &request.source_version[..8]),
+        })
+    }
+
+    async fn recent_builds(
+        &self,
+        _project: &str,
+    ) -> Result<Vec<crate::codebuild::PastBuild>, crate::aws::AwsError> {
+        self.history_reads
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(self.history.clone())
+    }
+
+    async fn stop_build(&self, build_id: &str) -> Result<(), crate::aws::AwsError> {
+        self.stopped.lock().expect("lock").push(build_id.to_owned());
+        Ok(())
+    }
+}
+
+/// An in-memory CodeCommit: messages by commit, changed paths by
+/// (before, after), and a log of the calls made.
+#[derive(Default)]
+pub struct FakeCodeCommit {
+    /// Commit messages by commit id.
+    pub messages: HashMap<String, String>,
+    /// Changed paths by (before, after).
+    pub diffs: HashMap<(String, String), Vec<String>>,
+    /// The repository's default branch.
+    pub default_branch: Option<String>,
+    /// Merge bases by pushed commit.
+    pub merge_bases: HashMap<String, String>,
+    /// Every call, as `Operation commit`.
+    pub calls: std::sync::Mutex<Vec<String>>,
+}
+
+impl FakeCodeCommit {
+    fn missing(operation: &'static str) -> crate::aws::AwsError {
+        crate::aws::AwsError {
+            operation,
+            code: "CommitDoesNotExistException".into(),
+            message: "no such commit".into(),
+        }
+    }
+
+    fn log(&self, call: String) {
+        self.calls.lock().expect("lock").push(call);
+    }
+}
+
+impl crate::codecommit::CodeCommitReads for FakeCodeCommit {
+    async fn commit_message(
+        &self,
+        _repository: &str,
+        commit: &crate::event::CommitId,
+    ) -> Result<String, crate::aws::AwsError> {
+        self.log(format!("GetCommit {}", commit.as_str()));
+        self.messages
+            .get(commit.as_str())
+            .cloned()
+            .ok_or_else(|| Self::missing("GetCommit"))
+    }
+
+    async fn changed_paths(
+        &self,
+        _repository: &str,
+        before: &str,
+        after: &crate::event::CommitId,
+    ) -> Result<Vec<String>, crate::aws::AwsError> {
+        self.log(format!("GetDifferences {before}..{}", after.as_str()));
+        self.diffs
+            .get(&(before.to_owned(), after.as_str().to_owned()))
+            .cloned()
+            .ok_or_else(|| Self::missing("GetDifferences"))
+    }
+
+    async fn default_branch(
+        &self,
+        _repository: &str,
+    ) -> Result<Option<String>, crate::aws::AwsError> {
+        self.log("GetRepository".to_owned());
+        Ok(self.default_branch.clone())
+    }
+
+    async fn merge_base(
+        &self,
+        _repository: &str,
+        commit: &crate::event::CommitId,
+        _branch: &str,
+    ) -> Result<String, crate::aws::AwsError> {
+        self.log(format!("GetMergeOptions {}", commit.as_str()));
+        self.merge_bases
+            .get(commit.as_str())
+            .cloned()
+            .ok_or_else(|| Self::missing("GetMergeOptions"))
+    }
+}
