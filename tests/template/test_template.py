@@ -18,17 +18,98 @@ FUNCTIONS = {name: r for name, r in RESOURCES.items() if r["Type"] == "AWS::Serv
 ROLES = {name: r for name, r in RESOURCES.items() if r["Type"] == "AWS::IAM::Role"}
 
 
-def statements(role):
+DEFAULTS = {name: p.get("Default") for name, p in TEMPLATE["Parameters"].items()}
+
+
+def condition(name, params):
+    return evaluate(TEMPLATE["Conditions"][name], params)
+
+
+def evaluate(expression, params):
+    """Evaluates a condition expression for the given parameter values."""
+    (function, argument), = expression.items()
+    if function == "Fn::Equals":
+        left, right = (resolve(a, params) for a in argument)
+        return left == right
+    if function == "Fn::Not":
+        return not evaluate(argument[0], params)
+    if function == "Fn::Or":
+        return any(evaluate(a, params) for a in argument)
+    if function == "Fn::And":
+        return all(evaluate(a, params) for a in argument)
+    if function == "Condition":
+        return condition(argument, params)
+    raise AssertionError(f"unexpected condition {expression}")
+
+
+def resolve(value, params):
+    """Resolves Fn::If and parameter Refs; leaves other intrinsics as they are."""
+    if isinstance(value, list):
+        resolved = [resolve(v, params) for v in value]
+        return [v for v in resolved if v != NO_VALUE]
+    if isinstance(value, dict):
+        if "Fn::If" in value:
+            name, yes, no = value["Fn::If"]
+            return resolve(yes if condition(name, params) else no, params)
+        if "Condition" in value and len(value) == 1:
+            return evaluate(value, params)
+        if value == {"Ref": "AWS::NoValue"}:
+            return NO_VALUE
+        if set(value) == {"Ref"} and value["Ref"] in params:
+            return params[value["Ref"]]
+        return {k: resolve(v, params) for k, v in value.items()}
+    return value
+
+
+NO_VALUE = object()
+
+
+def parameters(**overrides):
+    params = dict(DEFAULTS)
+    params.update(RepositoryName="my-app", ProjectName="my-project")
+    params.update(overrides)
+    return params
+
+
+def statements(role, params=None):
+    """The role's statements as deployed with these parameters (defaults if None)."""
+    params = params or parameters()
     for policy in role["Properties"].get("Policies", []):
-        yield from policy["PolicyDocument"]["Statement"]
+        for statement in resolve(policy["PolicyDocument"]["Statement"], params):
+            yield statement
+
+
+def every_statement(role):
+    """Every statement any parameters could produce, both sides of each Fn::If."""
+    def branches(value):
+        if isinstance(value, dict) and "Fn::If" in value:
+            _, yes, no = value["Fn::If"]
+            return branches(yes) + branches(no)
+        if isinstance(value, list):
+            return [combination for item in value for combination in branches(item)] or [[]]
+        return [value]
+    for policy in role["Properties"].get("Policies", []):
+        for statement in policy["PolicyDocument"]["Statement"]:
+            for variant in branches(statement):
+                if variant != {"Ref": "AWS::NoValue"}:
+                    yield variant
+
+
+def leaves(value):
+    if isinstance(value, dict) and "Fn::If" in value:
+        _, yes, no = value["Fn::If"]
+        return leaves(yes) + leaves(no)
+    if isinstance(value, list):
+        return [leaf for item in value for leaf in leaves(item)]
+    return [value]
 
 
 def as_list(value):
     return value if isinstance(value, list) else [value]
 
 
-def actions_of(role):
-    return sorted(a for s in statements(role) for a in as_list(s["Action"]))
+def actions_of(role, params=None):
+    return sorted(a for s in statements(role, params) for a in as_list(s["Action"]))
 
 
 def test_every_function_has_its_own_explicit_role():
@@ -42,31 +123,83 @@ def test_every_function_has_its_own_explicit_role():
 
 
 @pytest.mark.parametrize("role", sorted(ROLES))
-def test_no_policy_allows_everything(role):
-    for statement in statements(ROLES[role]):
+def test_no_policy_allows_everything_whatever_the_parameters(role):
+    for statement in every_statement(ROLES[role]):
         assert statement["Effect"] == "Allow"
-        for action in as_list(statement["Action"]):
+        for action in leaves(statement["Action"]):
             assert "*" not in action, f"{role}: wildcard action {action}"
-        for resource in as_list(statement["Resource"]):
+        for resource in leaves(statement["Resource"]):
             assert resource != "*", f"{role}: {statement['Sid']} on every resource"
             text = resource if isinstance(resource, str) else str(resource)
             assert "*" not in text, f"{role}: wildcard resource {resource}"
 
 
+PROJECT_ARN = {"Fn::Sub": "arn:${AWS::Partition}:codebuild:${AWS::Region}:${AWS::AccountId}:project/${ProjectName}"}
+REPOSITORY_ARN = {"Fn::Sub": "arn:${AWS::Partition}:codecommit:${AWS::Region}:${AWS::AccountId}:${RepositoryName}"}
+
+
 def test_the_trigger_function_may_start_one_project_and_write_its_logs_and_queue_only():
     role = ROLES["TriggerFunctionRole"]
-    assert actions_of(role) == ["codebuild:StartBuild", "logs:CreateLogStream", "logs:PutLogEvents", "sqs:SendMessage"]
-    by_sid = {s["Sid"]: s for s in statements(role)}
-    assert by_sid["StartBuildsOfThisProjectOnly"]["Resource"] == {
-        "Fn::Sub": "arn:${AWS::Partition}:codebuild:${AWS::Region}:${AWS::AccountId}:project/${ProjectName}"
-    }
+    bare = parameters(SkipMarkers="false")
+    assert actions_of(role, bare) == [
+        "codebuild:StartBuild", "logs:CreateLogStream", "logs:PutLogEvents", "sqs:SendMessage"
+    ]
+    by_sid = {s["Sid"]: s for s in statements(role, bare)}
+    assert by_sid["StartBuildsOfTheseProjectsOnly"]["Resource"] == PROJECT_ARN
     assert by_sid["WriteOwnLogs"]["Resource"] == {"Fn::GetAtt": ["TriggerLogGroup", "Arn"]}
     assert by_sid["KeepFailedEvents"]["Resource"] == {"Fn::GetAtt": ["FailedEventsQueue", "Arn"]}
 
 
-def test_only_the_installer_touches_the_repository_and_only_that_one():
-    codecommit_roles = [name for name, role in ROLES.items() if any(a.startswith("codecommit:") for a in actions_of(role))]
-    assert codecommit_roles == ["TriggerInstallerRole"]
+def test_each_feature_adds_exactly_its_permissions():
+    role = ROLES["TriggerFunctionRole"]
+    base = {"codebuild:StartBuild", "logs:CreateLogStream", "logs:PutLogEvents", "sqs:SendMessage"}
+
+    def extra(**overrides):
+        params = parameters(**overrides)
+        found = {}
+        for statement in statements(role, params):
+            for action in as_list(statement["Action"]):
+                if action not in base:
+                    found[action] = statement["Resource"]
+        return found
+
+    assert extra(SkipMarkers="false") == {}
+    assert extra() == {"codecommit:GetCommit": REPOSITORY_ARN}, "skip markers are on by default"
+    path_reads = {"codecommit:GetDifferences", "codecommit:GetRepository", "codecommit:GetMergeOptions"}
+    history = {"codebuild:ListBuildsForProject", "codebuild:BatchGetBuilds"}
+    with_paths = extra(SkipMarkers="false", PathPatterns="services/api/**")
+    assert set(with_paths) == path_reads | history
+    assert all(with_paths[a] == REPOSITORY_ARN for a in path_reads)
+    assert all(with_paths[a] == PROJECT_ARN for a in history)
+    assert set(extra(SkipMarkers="false", PathIgnorePatterns="**/*.md", TriggerMode="EventBridge")) == path_reads, (
+        "EventBridge events name the previous commit: no build history needed"
+    )
+    assert extra(SkipMarkers="false", Supersede="true") == {
+        "codebuild:ListBuildsForProject": PROJECT_ARN,
+        "codebuild:BatchGetBuilds": PROJECT_ARN,
+        "codebuild:StopBuild": PROJECT_ARN,
+    }
+    arns = ["arn:aws:codebuild:us-east-1:123456789012:project/api", "arn:aws:codebuild:us-east-1:123456789012:project/web"]
+    with_rules = parameters(SkipMarkers="false", Rules='[{"name": "a"}]', RuleProjectArns=arns)
+    start = [s for s in statements(role, with_rules) if s["Action"] == "codebuild:StartBuild"]
+    assert start[0]["Resource"] == arns
+
+
+def test_rules_replace_the_shorthand_variables():
+    function = FUNCTIONS["TriggerFunction"]["Properties"]
+    variables = resolve(function["Environment"]["Variables"], parameters(Rules="[]x", RuleProjectArns=["a"]))
+    assert {k for k, v in variables.items() if v is not NO_VALUE} == {"RULES", "SKIP_MARKERS", "IGNORE_PUSHERS"}
+    variables = resolve(function["Environment"]["Variables"], parameters())
+    assert "RULES" not in {k for k, v in variables.items() if v is not NO_VALUE}
+
+
+def test_only_the_installer_touches_the_repositorys_triggers_and_only_that_one():
+    writers = [
+        name
+        for name, role in ROLES.items()
+        if any("RepositoryTriggers" in a for s in every_statement(role) for a in leaves(s["Action"]))
+    ]
+    assert writers == ["TriggerInstallerRole"]
     role = ROLES["TriggerInstallerRole"]
     assert actions_of(role) == [
         "codecommit:GetRepositoryTriggers",
@@ -162,16 +295,21 @@ def test_the_trigger_function_outlasts_the_sdks_retries():
 
 
 def test_configuration_defaults_follow_the_contract():
-    parameters = TEMPLATE["Parameters"]
-    assert parameters["BranchPatterns"]["Default"] == "master"
-    assert parameters["TagPatterns"]["Default"] == ""
-    assert parameters["TriggerMode"]["Default"] == "CodeCommitTrigger"
+    assert parameters_default("BranchPatterns") == "master"
+    assert parameters_default("TagPatterns") == ""
+    assert parameters_default("TriggerMode") == "CodeCommitTrigger"
     variables = FUNCTIONS["TriggerFunction"]["Properties"]["Environment"]["Variables"]
-    assert variables == {
-        "CODEBUILD_PROJECT": {"Ref": "ProjectName"},
-        "BRANCHES": {"Ref": "BranchPatterns"},
-        "TAGS": {"Ref": "TagPatterns"},
-    }
+    resolved = resolve(variables, parameters(BranchPatterns="main", TagPatterns="v*"))
+    assert resolved["CODEBUILD_PROJECT"] == "my-project"
+    assert resolved["BRANCHES"] == "main"
+    assert resolved["TAGS"] == "v*"
+    assert resolved["SKIP_MARKERS"] == "true"
+    assert parameters_default("SkipMarkers") == "true"
+    assert parameters_default("Supersede") == "false"
+
+
+def parameters_default(name):
+    return TEMPLATE["Parameters"][name]["Default"]
 
 
 def test_outputs_name_the_function_the_queue_and_the_trigger():
