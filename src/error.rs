@@ -11,6 +11,12 @@ pub enum HandlerError {
     /// The event is not a valid CodeCommit trigger event; nothing was started.
     #[error("invalid CodeCommit trigger event: {0}; nothing was started")]
     InvalidEvent(#[from] InvalidEvent),
+    /// The event comes from a repository the function does not serve; nothing was started.
+    #[error("repository {arn} is not in ALLOWED_REPOSITORIES: the event is refused and nothing was started")]
+    RepositoryNotAllowed {
+        /// The repository's ARN, from the event.
+        arn: String,
+    },
     /// Some builds could not be started (the others were).
     #[error("{}", StartFailures(.0))]
     StartBuildFailed(Vec<FailedStart>),
@@ -53,6 +59,7 @@ impl HandlerError {
     pub fn error_type(&self) -> &'static str {
         match self {
             Self::InvalidEvent(_) => "InvalidEvent",
+            Self::RepositoryNotAllowed { .. } => "RepositoryNotAllowed",
             Self::StartBuildFailed(_) => "StartBuildFailed",
         }
     }

@@ -58,6 +58,20 @@ impl<B: CodeBuildCalls, C: CodeCommitReads> Handler<B, C> {
         let push = event::parse(event_json).inspect_err(|invalid| {
             error!(error = %invalid, "invalid event: nothing was started");
         })?;
+        if let Some(allowed) = &self.config.allowed_repositories {
+            if let Some(record) = push
+                .records
+                .iter()
+                .find(|r| !allowed.includes(&r.repository.arn))
+            {
+                let arn = record.repository.arn.clone();
+                error!(
+                    repository = arn,
+                    "event from a repository not in ALLOWED_REPOSITORIES: nothing was started"
+                );
+                return Err(HandlerError::RepositoryNotAllowed { arn });
+            }
+        }
         let decisions = self.decide(&push).await;
 
         let mut response = Response::default();

@@ -534,3 +534,41 @@ async fn an_eventbridge_event_starts_the_same_build_as_the_trigger_event() {
     );
     assert_eq!(from_trigger["started"][0]["ref"], "refs/heads/master");
 }
+
+#[tokio::test]
+async fn an_event_from_a_repository_not_allowed_is_refused() {
+    let harness = Harness::builder()
+        .env(
+            "ALLOWED_REPOSITORIES",
+            "arn:aws:codecommit:us-east-1:123456789012:other-app",
+        )
+        .start()
+        .await;
+    for event in ["push-master.json", "eventbridge-push-master.json"] {
+        let error = harness
+            .invoke(&sample_event(event))
+            .await
+            .expect_err("another repository's event is refused");
+        assert_eq!(error.error_type, "RepositoryNotAllowed", "{event}");
+        assert!(
+            error
+                .error_message
+                .contains("arn:aws:codecommit:us-east-1:123456789012:my-app"),
+            "{}",
+            error.error_message
+        );
+    }
+    assert!(harness.start_build_requests().is_empty());
+    let allowed = Harness::builder()
+        .env(
+            "ALLOWED_REPOSITORIES",
+            "arn:aws:codecommit:us-east-1:123456789012:my-app",
+        )
+        .start()
+        .await;
+    allowed
+        .invoke(&sample_event("push-master.json"))
+        .await
+        .expect("the allowed repository builds");
+    assert_eq!(allowed.start_build_requests().len(), 1);
+}

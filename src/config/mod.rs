@@ -3,7 +3,7 @@
 //! Either the one-rule shorthand (`CODEBUILD_PROJECT`, `BRANCHES`, `TAGS`,
 //! `PATHS`, `PATHS_IGNORE`, `SUPERSEDE`) or routing rules (`RULES` or
 //! `RULES_FILE`, see [`rules`]); `SKIP_MARKERS` and `IGNORE_PUSHERS` apply to
-//! every rule.
+//! every rule; `ALLOWED_REPOSITORIES` guards the whole function.
 
 mod rules;
 
@@ -31,6 +31,8 @@ pub const RULES_FILE: &str = "RULES_FILE";
 pub const SKIP_MARKERS: &str = "SKIP_MARKERS";
 /// Variable holding the ARN patterns of pushers whose pushes never build.
 pub const IGNORE_PUSHERS: &str = "IGNORE_PUSHERS";
+/// Variable holding the ARN patterns of the repositories whose events are accepted.
+pub const ALLOWED_REPOSITORIES: &str = "ALLOWED_REPOSITORIES";
 /// Branch patterns used when `BRANCHES` is not set.
 pub const DEFAULT_BRANCHES: &str = "master";
 
@@ -114,6 +116,8 @@ pub struct Config {
     pub skip_markers: bool,
     /// Pushers (IAM ARN patterns) whose pushes never build.
     pub ignored_pushers: Option<PatternList>,
+    /// Repositories (ARN patterns) whose events are accepted; `None`: any.
+    pub allowed_repositories: Option<PatternList>,
 }
 
 /// One routing rule: which pushes start which project.
@@ -259,6 +263,7 @@ impl Config {
             rules,
             skip_markers: switch(SKIP_MARKERS, var(SKIP_MARKERS)?, true)?,
             ignored_pushers: patterns(IGNORE_PUSHERS)?,
+            allowed_repositories: patterns(ALLOWED_REPOSITORIES)?,
         })
     }
 }

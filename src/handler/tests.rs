@@ -238,3 +238,27 @@ async fn a_monorepo_push_starts_only_the_changed_services_build_and_supersedes_i
         "both rules compare with the same earlier build: one diff"
     );
 }
+
+#[tokio::test]
+async fn events_from_other_repositories_are_refused_before_anything_is_read() {
+    let config = config(&[
+        (CODEBUILD_PROJECT, "p1"),
+        (
+            crate::config::ALLOWED_REPOSITORIES,
+            "arn:aws:codecommit:us-east-1:123456789012:other",
+        ),
+    ]);
+    let handler = Handler::new(config, FakeCodeBuild::default(), with_message("x"));
+    let error = handler
+        .handle(&event(&["refs/heads/master"]))
+        .await
+        .expect_err("refused");
+    assert_eq!(error.error_type(), "RepositoryNotAllowed");
+    assert_eq!(
+        error.to_string(),
+        "repository arn:aws:codecommit:us-east-1:123456789012:my-app is not in ALLOWED_REPOSITORIES: the event \
+         is refused and nothing was started"
+    );
+    assert!(handler.codebuild.requests.lock().expect("lock").is_empty());
+    assert!(handler.codecommit.calls.lock().expect("lock").is_empty());
+}

@@ -2,21 +2,51 @@
 //!
 //! The function under test talks to AWS through this proxy (`AWS_ENDPOINT_URL`), so tests
 //! can see exactly which API calls it made and make chosen calls fail.
+//!
+//! # Completing moto's CodeBuild
+//!
+//! moto 5.2.5 answers every CodeBuild call the function makes (`StartBuild`,
+//! `ListBuildsForProject`, `BatchGetBuilds`, `StopBuild`), but not as CodeBuild does in three
+//! ways the function relies on. The proxy rewrites moto's successful answers to close them:
+//!
+//! - **Environment overrides.** moto drops a StartBuild's `environmentVariablesOverride`.
+//!   The proxy remembers each forwarded StartBuild's overrides under the build id in moto's
+//!   answer, and puts them into that build's `environment.environmentVariables`
+//!   (`{"name", "value", "type"}`, `type` as sent, `PLAINTEXT` if not) in every answer that
+//!   holds the build (`StartBuild`, `StopBuild`, `BatchGetBuilds`), as CodeBuild reports a
+//!   build's effective environment.
+//! - **Build status.** moto reports a build `SUCCEEDED` the first time `BatchGetBuilds`
+//!   reads it. A build started through the proxy is reported `IN_PROGRESS` until a
+//!   `StopBuild` for it was forwarded (then `STOPPED`) or the test calls
+//!   [`Proxy::finish_build`] (then `SUCCEEDED`); the first of the two decides. Builds the proxy
+//!   did not see start keep moto's status.
+//! - **Sort order.** moto's `ListBuildsForProject` ignores `sortOrder` and lists the oldest
+//!   build first. CodeBuild sorts newest first unless `sortOrder` is `ASCENDING`, so the
+//!   proxy reverses moto's list unless the request asked for `ASCENDING`. (moto never pages
+//!   the list; the harness starts far fewer than 100 builds a project.)
+//!
+//! `StopBuild` itself is moto's: it knows every build id, answers `ResourceNotFoundException`
+//! for an unknown one, and marks the build stopped. Faulted requests are never forwarded, so
+//! they change nothing here.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
-use hyper::header::{HeaderMap, HeaderName, HeaderValue};
+use hyper::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_LENGTH};
 use hyper::{Request, StatusCode, Uri, Version};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
-use serde_json::Value;
+use serde_json::{json, Value};
 use tokio::task::JoinHandle;
 
 use super::http::{self, HttpResponse};
+
+/// The `X-Amz-Target` prefix of every CodeBuild operation; only these answers are rewritten.
+pub const CODEBUILD_TARGET_PREFIX: &str = "CodeBuild_20161006.";
 
 /// Headers that describe one hop, not the message; never forwarded.
 const HOP_BY_HOP: &[&str] = &[
@@ -97,11 +127,42 @@ fn operation_of(target: &str) -> &str {
         .map_or(target, |(_, operation)| operation)
 }
 
+/// The status the proxy reports for a build started through it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BuildStatus {
+    /// Started, neither stopped nor finished yet.
+    InProgress,
+    /// A `StopBuild` for it was forwarded.
+    Stopped,
+    /// The test called [`Proxy::finish_build`].
+    Succeeded,
+}
+
+impl BuildStatus {
+    /// CodeBuild's `buildStatus` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BuildStatus::InProgress => "IN_PROGRESS",
+            BuildStatus::Stopped => "STOPPED",
+            BuildStatus::Succeeded => "SUCCEEDED",
+        }
+    }
+}
+
+/// What the proxy knows of a build started through it.
+#[derive(Debug, Clone)]
+struct Tracked {
+    /// The StartBuild's `environmentVariablesOverride`, as CodeBuild reports variables.
+    environment: Vec<Value>,
+    status: BuildStatus,
+}
+
 struct Shared {
     upstream: SocketAddr,
     client: Client<HttpConnector, Full<Bytes>>,
     recorded: Mutex<Vec<Recorded>>,
     faults: Mutex<Vec<Fault>>,
+    builds: Mutex<HashMap<String, Tracked>>,
 }
 
 impl Shared {
@@ -131,6 +192,119 @@ impl Shared {
             });
         fault
     }
+
+    /// Rewrite moto's successful JSON answer to `operation` (whose request body was
+    /// `request`) as CodeBuild would have answered; see the module docs.
+    fn emulate(&self, operation: &str, request: &Value, answer: &mut Value) {
+        let mut builds = self.builds.lock().expect("proxy build states poisoned");
+        match operation {
+            "StartBuild" => {
+                let id = answer
+                    .pointer("/build/id")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned);
+                if let Some(id) = id {
+                    let environment = request
+                        .get("environmentVariablesOverride")
+                        .and_then(Value::as_array)
+                        .map(|variables| variables.iter().map(reported_variable).collect())
+                        .unwrap_or_default();
+                    builds.insert(
+                        id,
+                        Tracked {
+                            environment,
+                            status: BuildStatus::InProgress,
+                        },
+                    );
+                }
+                if let Some(build) = answer.get_mut("build") {
+                    patch_build(&builds, build);
+                }
+            }
+            "StopBuild" => {
+                let id = request.get("id").and_then(Value::as_str);
+                if let Some(tracked) = id.and_then(|id| builds.get_mut(id)) {
+                    if tracked.status == BuildStatus::InProgress {
+                        tracked.status = BuildStatus::Stopped;
+                    }
+                }
+                if let Some(build) = answer.get_mut("build") {
+                    patch_build(&builds, build);
+                }
+            }
+            "BatchGetBuilds" => {
+                if let Some(found) = answer.get_mut("builds").and_then(Value::as_array_mut) {
+                    for build in found {
+                        patch_build(&builds, build);
+                    }
+                }
+            }
+            "ListBuildsForProject" => {
+                let ascending =
+                    request.get("sortOrder").and_then(Value::as_str) == Some("ASCENDING");
+                if !ascending {
+                    if let Some(ids) = answer.get_mut("ids").and_then(Value::as_array_mut) {
+                        ids.reverse();
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// One variable of a StartBuild's `environmentVariablesOverride` as CodeBuild reports it in
+/// a build's environment.
+fn reported_variable(variable: &Value) -> Value {
+    json!({
+        "name": variable.get("name").cloned().unwrap_or(Value::Null),
+        "value": variable.get("value").cloned().unwrap_or(Value::Null),
+        "type": variable
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or("PLAINTEXT"),
+    })
+}
+
+/// Give `build` (one build object of a CodeBuild answer) the status and environment the
+/// proxy knows for it; builds it does not know stay as moto describes them.
+fn patch_build(builds: &HashMap<String, Tracked>, build: &mut Value) {
+    let Some(tracked) = build
+        .get("id")
+        .and_then(Value::as_str)
+        .and_then(|id| builds.get(id))
+    else {
+        return;
+    };
+    let Some(object) = build.as_object_mut() else {
+        return;
+    };
+    let in_progress = tracked.status == BuildStatus::InProgress;
+    object.insert("buildStatus".to_owned(), json!(tracked.status.as_str()));
+    object.insert("buildComplete".to_owned(), json!(!in_progress));
+    if in_progress {
+        object.insert("currentPhase".to_owned(), json!("BUILD"));
+        object.remove("endTime");
+    } else {
+        object.insert("currentPhase".to_owned(), json!("COMPLETED"));
+    }
+    let environment = object.entry("environment").or_insert_with(|| json!({}));
+    if let Some(environment) = environment.as_object_mut() {
+        let variables = environment
+            .entry("environmentVariables")
+            .or_insert_with(|| json!([]));
+        if !variables.is_array() {
+            *variables = json!([]);
+        }
+        let variables = variables
+            .as_array_mut()
+            .expect("environmentVariables was just made an array");
+        // An override replaces the project's variable of the same name.
+        for variable in &tracked.environment {
+            variables.retain(|existing| existing.get("name") != variable.get("name"));
+            variables.push(variable.clone());
+        }
+    }
 }
 
 /// The running proxy; its server task (and all its connections) stop on drop.
@@ -149,6 +323,7 @@ impl Proxy {
             client: Client::builder(TokioExecutor::new()).build_http(),
             recorded: Mutex::new(Vec::new()),
             faults: Mutex::new(Vec::new()),
+            builds: Mutex::new(HashMap::new()),
         });
         let handler_state = Arc::clone(&shared);
         let server = http::serve(listener, move |request| {
@@ -178,6 +353,44 @@ impl Proxy {
             .lock()
             .expect("proxy recordings poisoned")
             .clone()
+    }
+
+    /// The JSON bodies of the recorded requests for `operation` (e.g. `StopBuild`), in order.
+    pub fn requests_of(&self, operation: &str) -> Vec<Value> {
+        self.requests()
+            .into_iter()
+            .filter(|request| request.operation() == operation)
+            .map(|request| request.body)
+            .collect()
+    }
+
+    /// Let build `id` (started through the proxy) finish: from now on it is reported
+    /// `SUCCEEDED`, unless a `StopBuild` already stopped it.
+    ///
+    /// Panics if the proxy never saw the build start.
+    pub fn finish_build(&self, id: &str) {
+        let mut builds = self
+            .shared
+            .builds
+            .lock()
+            .expect("proxy build states poisoned");
+        let Some(tracked) = builds.get_mut(id) else {
+            panic!("build {id} was not started through the proxy");
+        };
+        if tracked.status == BuildStatus::InProgress {
+            tracked.status = BuildStatus::Succeeded;
+        }
+    }
+
+    /// The status the proxy reports for build `id`; `None` if it was not started through
+    /// the proxy.
+    pub fn build_status(&self, id: &str) -> Option<BuildStatus> {
+        self.shared
+            .builds
+            .lock()
+            .expect("proxy build states poisoned")
+            .get(id)
+            .map(|tracked| tracked.status)
     }
 
     /// Answer the next `fault.times` matching requests with `fault` instead of forwarding them.
@@ -218,12 +431,16 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> HttpResponse
         }
     };
 
-    if let Some(target) = parts.headers.get("x-amz-target") {
-        let target = String::from_utf8_lossy(target.as_bytes()).into_owned();
-        if let Some(fault) = shared.record(&target, &body) {
+    let target = parts
+        .headers
+        .get("x-amz-target")
+        .map(|target| String::from_utf8_lossy(target.as_bytes()).into_owned());
+    if let Some(target) = &target {
+        if let Some(fault) = shared.record(target, &body) {
             return fault.response();
         }
     }
+    let request_json = serde_json::from_slice::<Value>(&body).ok();
 
     let path = parts.uri.path_and_query().map_or("/", |path| path.as_str());
     parts.uri = match format!("http://{}{path}", shared.upstream).parse::<Uri>() {
@@ -264,6 +481,24 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> HttpResponse
     };
     strip_hop_by_hop(&mut parts.headers);
     parts.version = Version::HTTP_11;
+    let body = match (&target, &request_json) {
+        (Some(target), Some(request))
+            if parts.status.is_success() && target.starts_with(CODEBUILD_TARGET_PREFIX) =>
+        {
+            match serde_json::from_slice::<Value>(&body) {
+                Ok(mut answer) => {
+                    shared.emulate(operation_of(target), request, &mut answer);
+                    let rewritten = Bytes::from(answer.to_string());
+                    parts
+                        .headers
+                        .insert(CONTENT_LENGTH, HeaderValue::from(rewritten.len()));
+                    rewritten
+                }
+                Err(_) => body,
+            }
+        }
+        _ => body,
+    };
     HttpResponse::from_parts(parts, Full::new(body))
 }
 

@@ -188,7 +188,9 @@ def test_each_feature_adds_exactly_its_permissions():
 def test_rules_replace_the_shorthand_variables():
     function = FUNCTIONS["TriggerFunction"]["Properties"]
     variables = resolve(function["Environment"]["Variables"], parameters(Rules="[]x", RuleProjectArns=["a"]))
-    assert {k for k, v in variables.items() if v is not NO_VALUE} == {"RULES", "SKIP_MARKERS", "IGNORE_PUSHERS"}
+    assert {k for k, v in variables.items() if v is not NO_VALUE} == {
+        "RULES", "SKIP_MARKERS", "IGNORE_PUSHERS", "ALLOWED_REPOSITORIES"
+    }
     variables = resolve(function["Environment"]["Variables"], parameters())
     assert "RULES" not in {k for k, v in variables.items() if v is not NO_VALUE}
 
@@ -304,6 +306,7 @@ def test_configuration_defaults_follow_the_contract():
     assert resolved["BRANCHES"] == "main"
     assert resolved["TAGS"] == "v*"
     assert resolved["SKIP_MARKERS"] == "true"
+    assert resolved["ALLOWED_REPOSITORIES"] == REPOSITORY_ARN, "only the wired repository's events are served"
     assert parameters_default("SkipMarkers") == "true"
     assert parameters_default("Supersede") == "false"
 
