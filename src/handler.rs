@@ -12,9 +12,16 @@ use crate::request::build_request;
 use crate::response::{Response, Skipped, Started};
 use futures_util::stream::{self, StreamExt};
 use lambda_runtime::tracing::{error, info, warn};
+use std::time::Duration;
+use tokio::time::{timeout_at, Instant};
 
 /// How many StartBuild calls run at once for a push of many references.
 const CONCURRENT_STARTS: usize = 8;
+/// Time kept back at the end of an invocation to answer Lambda.
+const ANSWER_MARGIN: Duration = Duration::from_secs(1);
+/// Time kept for starting builds after reading what the decisions need:
+/// one StartBuild attempt.
+const START_RESERVE: Duration = Duration::from_secs(6);
 
 /// The function: configuration plus the AWS calls it makes.
 #[derive(Debug)]
@@ -42,10 +49,24 @@ impl<B: CodeBuildCalls, C: CodeCommitReads> Handler<B, C> {
     }
 
     /// Decides every reference of `push`, reading (never writing) what the
-    /// rules need from CodeCommit and CodeBuild.
-    pub async fn decide<'a>(&'a self, push: &'a Push) -> Vec<Decision<'a>> {
+    /// rules need from CodeCommit and CodeBuild. Reads still running at
+    /// `deadline` are abandoned: their facts count as unknown, and unknown
+    /// facts build.
+    pub async fn decide<'a>(
+        &'a self,
+        push: &'a Push,
+        deadline: Option<Instant>,
+    ) -> Vec<Decision<'a>> {
         let plan = plan(&self.config, push);
-        let facts = gather(&plan.needs(), &self.codecommit, &self.codebuild).await;
+        let needs = plan.needs();
+        let reads = gather(&needs, &self.codecommit, &self.codebuild);
+        let facts = match deadline {
+            None => reads.await,
+            Some(deadline) => timeout_at(deadline, reads).await.unwrap_or_else(|_| {
+                warn!("no time left to read what the rules need: deciding without it");
+                Default::default()
+            }),
+        };
         finish(plan, &facts)
     }
 
@@ -53,8 +74,13 @@ impl<B: CodeBuildCalls, C: CodeCommitReads> Handler<B, C> {
     ///
     /// Every reference is decided; every build wanted is attempted even when
     /// another fails. Any failed start fails the invocation, naming each
-    /// failed reference, so that Lambda retries the (idempotent) event.
-    pub async fn handle(&self, event_json: &str) -> Result<Response, HandlerError> {
+    /// failed reference, so that Lambda retries the (idempotent) event. No
+    /// call (retries included) runs past `deadline`, the invocation's end.
+    pub async fn handle(
+        &self,
+        event_json: &str,
+        deadline: Option<Instant>,
+    ) -> Result<Response, HandlerError> {
         let push = event::parse(event_json).inspect_err(|invalid| {
             error!(error = %invalid, "invalid event: nothing was started");
         })?;
@@ -72,7 +98,10 @@ impl<B: CodeBuildCalls, C: CodeCommitReads> Handler<B, C> {
                 return Err(HandlerError::RepositoryNotAllowed { arn });
             }
         }
-        let decisions = self.decide(&push).await;
+        let answer_by = deadline.map(|deadline| deadline - ANSWER_MARGIN);
+        let decisions = self
+            .decide(&push, answer_by.map(|at| at - START_RESERVE))
+            .await;
 
         let mut response = Response::default();
         let mut wanted = Vec::new();
@@ -108,7 +137,20 @@ impl<B: CodeBuildCalls, C: CodeCommitReads> Handler<B, C> {
 
         let results: Vec<_> = stream::iter(wanted)
             .map(|wanted| async move {
-                let result = self.start(&wanted).await;
+                let result = match answer_by {
+                    None => self.start(&wanted).await,
+                    Some(at) => timeout_at(at, self.start(&wanted))
+                        .await
+                        .unwrap_or_else(|_| {
+                            Err(AwsError {
+                                operation: "StartBuild",
+                                code: "InvocationDeadline".into(),
+                                message:
+                                    "the invocation's time ran out before StartBuild succeeded"
+                                        .into(),
+                            })
+                        }),
+                };
                 (wanted, result)
             })
             .buffered(CONCURRENT_STARTS)

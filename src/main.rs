@@ -15,7 +15,8 @@ use lambda_runtime::tracing::error;
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use serde_json::value::RawValue;
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
+use tokio::time::Instant;
 
 const USAGE: &str =
     "codecommit-build-trigger runs as an AWS Lambda function (AWS_LAMBDA_RUNTIME_API set);
@@ -59,7 +60,14 @@ async fn serve() -> ExitCode {
     let handler = handler(config).await;
     let handler = &handler;
     let service = service_fn(move |event: LambdaEvent<Box<RawValue>>| async move {
-        handler.handle(event.payload.get()).await
+        let remaining = event
+            .context
+            .deadline()
+            .duration_since(SystemTime::now())
+            .unwrap_or_default();
+        handler
+            .handle(event.payload.get(), Some(Instant::now() + remaining))
+            .await
     });
     match lambda_runtime::run(service).await {
         Ok(()) => ExitCode::SUCCESS,
@@ -94,7 +102,7 @@ async fn explain_file(path: &str) -> ExitCode {
         }
     };
     let handler = handler(config).await;
-    let lines = explain(&handler.decide(&push).await);
+    let lines = explain(&handler.decide(&push, None).await);
     match serde_json::to_string_pretty(&lines) {
         Ok(text) => {
             println!("{text}");

@@ -36,11 +36,10 @@ fn with_message(message: &str) -> FakeCodeCommit {
 async fn starts_what_matches_and_lists_the_rest() {
     let handler = handler(FakeCodeBuild::default(), with_message("Add a feature"));
     let response = handler
-        .handle(&event(&[
-            "refs/heads/master",
-            "refs/heads/x",
-            "refs/heads/dev",
-        ]))
+        .handle(
+            &event(&["refs/heads/master", "refs/heads/x", "refs/heads/dev"]),
+            None,
+        )
         .await
         .expect("success");
     let value = serde_json::to_value(&response).expect("serializable");
@@ -75,7 +74,7 @@ async fn one_failure_does_not_stop_the_others_and_fails_the_invocation() {
     };
     let handler = handler(codebuild, with_message("x"));
     let error = handler
-        .handle(&event(&["refs/heads/master", "refs/heads/dev"]))
+        .handle(&event(&["refs/heads/master", "refs/heads/dev"]), None)
         .await
         .expect_err("a failed start fails the invocation");
     assert_eq!(error.error_type(), "StartBuildFailed");
@@ -101,7 +100,7 @@ async fn a_parameter_mismatch_is_reported_as_already_started() {
     };
     let handler = handler(codebuild, with_message("x"));
     let response = handler
-        .handle(&event(&["refs/heads/master"]))
+        .handle(&event(&["refs/heads/master"]), None)
         .await
         .expect("success");
     let value = serde_json::to_value(&response).expect("serializable");
@@ -122,7 +121,7 @@ async fn an_invalid_event_starts_nothing_and_reads_nothing() {
         .expect("array")
         .push(json!({"ref": "refs/heads/dev", "commit": "nope"}));
     let error = handler
-        .handle(&event.to_string())
+        .handle(&event.to_string(), None)
         .await
         .expect_err("invalid");
     assert_eq!(error.error_type(), "InvalidEvent");
@@ -148,7 +147,7 @@ async fn a_skip_marker_skips_every_rule_with_one_read() {
         with_message("Update docs [skip ci]"),
     );
     let response = handler
-        .handle(&event(&["refs/heads/master"]))
+        .handle(&event(&["refs/heads/master"]), None)
         .await
         .expect("success");
     assert!(response.started.is_empty());
@@ -164,7 +163,7 @@ async fn without_path_rules_and_skip_markers_codecommit_is_never_called() {
     let config = config(&[(CODEBUILD_PROJECT, "p1"), (SKIP_MARKERS, "false")]);
     let handler = Handler::new(config, FakeCodeBuild::default(), FakeCodeCommit::default());
     let response = handler
-        .handle(&event(&["refs/heads/master"]))
+        .handle(&event(&["refs/heads/master"]), None)
         .await
         .expect("success");
     assert_eq!(response.started.len(), 1);
@@ -209,7 +208,7 @@ async fn a_monorepo_push_starts_only_the_changed_services_build_and_supersedes_i
     };
     let handler = Handler::new(config, codebuild, codecommit);
     let response = handler
-        .handle(&event(&["refs/heads/master"]))
+        .handle(&event(&["refs/heads/master"]), None)
         .await
         .expect("success");
     let value = serde_json::to_value(&response).expect("serializable");
@@ -250,7 +249,7 @@ async fn events_from_other_repositories_are_refused_before_anything_is_read() {
     ]);
     let handler = Handler::new(config, FakeCodeBuild::default(), with_message("x"));
     let error = handler
-        .handle(&event(&["refs/heads/master"]))
+        .handle(&event(&["refs/heads/master"]), None)
         .await
         .expect_err("refused");
     assert_eq!(error.error_type(), "RepositoryNotAllowed");
@@ -261,4 +260,50 @@ async fn events_from_other_repositories_are_refused_before_anything_is_read() {
     );
     assert!(handler.codebuild.requests.lock().expect("lock").is_empty());
     assert!(handler.codecommit.calls.lock().expect("lock").is_empty());
+}
+
+/// Answers StartBuild only after a long wait.
+struct SlowCodeBuild;
+
+impl crate::codebuild::CodeBuildCalls for SlowCodeBuild {
+    async fn start_build(
+        &self,
+        _request: &crate::request::BuildRequest,
+    ) -> Result<crate::codebuild::StartedBuild, AwsError> {
+        tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+        Ok(crate::codebuild::StartedBuild::AlreadyStarted)
+    }
+
+    async fn recent_builds(&self, _project: &str) -> Result<Vec<PastBuild>, AwsError> {
+        Ok(Vec::new())
+    }
+
+    async fn stop_build(&self, _build_id: &str) -> Result<(), AwsError> {
+        Ok(())
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn nothing_runs_past_the_invocations_deadline() {
+    let config = config(&[(CODEBUILD_PROJECT, "p1"), (SKIP_MARKERS, "false")]);
+    let handler = Handler::new(config, SlowCodeBuild, FakeCodeCommit::default());
+    let started = tokio::time::Instant::now();
+    let deadline = started + std::time::Duration::from_secs(30);
+    let error = handler
+        .handle(&event(&["refs/heads/master"]), Some(deadline))
+        .await
+        .expect_err("the start could not finish in time");
+    assert!(
+        error.to_string().contains("(InvocationDeadline)"),
+        "{error}"
+    );
+    let answered = tokio::time::Instant::now();
+    assert!(
+        answered < deadline,
+        "answered with time left to post the error"
+    );
+    assert!(
+        answered >= deadline - std::time::Duration::from_secs(2),
+        "used the time it had"
+    );
 }

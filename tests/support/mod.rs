@@ -1,5 +1,7 @@
 //! End-to-end test harness: the real `codecommit-build-trigger` binary, driven through a
-//! local Lambda Runtime API emulator, calling CodeBuild in moto through a recording proxy.
+//! local Lambda Runtime API emulator, calling CodeBuild in moto through a recording proxy
+//! and CodeCommit at a fake endpoint ([`codecommit::FakeCodeCommit`]) whose repositories can
+//! be real git repositories ([`git::GitRepo`]).
 
 // Each test binary (and examples/demo.rs) uses a different subset of this module tree.
 #![allow(dead_code)]
@@ -28,6 +30,11 @@ pub const PROJECT: &str = "demo-project";
 pub const INVOKE_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long [`HarnessBuilder::start`] waits for the function to finish init.
 pub const INIT_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long [`Harness::run_cli`] waits for the binary to exit.
+pub const CLI_TIMEOUT: Duration = Duration::from_secs(30);
+/// The SDK's service-specific endpoint variable for CodeCommit, which the harness points at
+/// its [`codecommit::FakeCodeCommit`] (CodeBuild keeps `AWS_ENDPOINT_URL`, the proxy).
+pub const CODECOMMIT_ENDPOINT_VAR: &str = "AWS_ENDPOINT_URL_CODECOMMIT";
 
 /// Path of the release binary under test (`TRIGGER_BIN`, set by `make test` / `make demo`).
 pub fn trigger_bin() -> PathBuf {
@@ -91,14 +98,25 @@ pub struct Harness {
     pub project: String,
     /// A CodeBuild client talking to moto directly (not through the proxy).
     pub codebuild: aws_sdk_codebuild::Client,
+    /// The fake CodeCommit endpoint the function calls (`AWS_ENDPOINT_URL_CODECOMMIT`).
+    pub codecommit: codecommit::FakeCodeCommit,
+    /// The git repositories behind the fake's repositories, by repository name.
+    git: Vec<(String, git::GitRepo)>,
+    /// The function's environment, as spawned.
+    env: Vec<(String, String)>,
 }
 
-/// Configures a [`Harness`]: function environment and whether the project exists.
-#[derive(Debug, Clone)]
+/// Configures a [`Harness`]: function environment, CodeBuild projects and the git
+/// repositories the fake CodeCommit serves.
+#[derive(Debug)]
 pub struct HarnessBuilder {
     /// Environment changes on top of the defaults: `Some` sets, `None` removes.
     overrides: Vec<(String, Option<String>)>,
     create_project: bool,
+    /// Projects created in moto besides [`PROJECT`].
+    projects: Vec<String>,
+    /// Repositories for the fake CodeCommit, by name.
+    git: Vec<(String, git::GitRepo)>,
 }
 
 impl Harness {
@@ -107,6 +125,56 @@ impl Harness {
         HarnessBuilder {
             overrides: Vec::new(),
             create_project: true,
+            projects: Vec::new(),
+            git: Vec::new(),
+        }
+    }
+
+    /// The git repository behind the fake CodeCommit's repository `name`; commits made on it
+    /// are seen by the fake's next call. Panics if the builder was given none of that name.
+    pub fn git(&self, name: &str) -> &git::GitRepo {
+        self.git
+            .iter()
+            .find(|(repository, _)| repository == name)
+            .map(|(_, repo)| repo)
+            .unwrap_or_else(|| panic!("the harness has no git repository {name:?}"))
+    }
+
+    /// The function's environment, as it was spawned.
+    pub fn environment(&self) -> &[(String, String)] {
+        &self.env
+    }
+
+    /// Run the release binary on a terminal, as a user would: with `args`, the function's
+    /// environment without `AWS_LAMBDA_RUNTIME_API`, stdin closed. Waits for it to exit
+    /// ([`CLI_TIMEOUT`] at most, then panics) and returns its output.
+    ///
+    /// It runs as a Tokio child process, so the proxy and the fake CodeCommit (tasks of the
+    /// test's runtime) keep answering it meanwhile.
+    pub async fn run_cli(&self, args: &[&str]) -> std::process::Output {
+        let mut command = tokio::process::Command::new(trigger_bin());
+        command.env_clear();
+        if let Some(path) = std::env::var_os("PATH") {
+            command.env("PATH", path);
+        }
+        command
+            .envs(
+                self.env
+                    .iter()
+                    .filter(|(key, _)| key != "AWS_LAMBDA_RUNTIME_API")
+                    .map(|(key, value)| (key, value)),
+            )
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .kill_on_drop(true);
+        match tokio::time::timeout(CLI_TIMEOUT, command.output()).await {
+            Ok(output) => output.unwrap_or_else(|err| {
+                panic!("running {} {args:?} failed: {err}", trigger_bin().display())
+            }),
+            Err(_) => panic!(
+                "{} {args:?} did not exit within {CLI_TIMEOUT:?}",
+                trigger_bin().display()
+            ),
         }
     }
 
@@ -145,13 +213,20 @@ impl Harness {
     /// The builds that exist in moto for `self.project`, oldest first (empty if the
     /// project does not exist).
     pub async fn builds(&self) -> Vec<Build> {
+        self.builds_of(&self.project).await
+    }
+
+    /// The builds that exist in moto for `project`, oldest first (empty if the project does
+    /// not exist), as moto describes them: without the proxy's completions (environment,
+    /// status; see [`proxy`]).
+    pub async fn builds_of(&self, project: &str) -> Vec<Build> {
         let mut ids = Vec::new();
         let mut next_token = None;
         loop {
             let page = match self
                 .codebuild
                 .list_builds_for_project()
-                .project_name(&self.project)
+                .project_name(project)
                 .sort_order(SortOrderType::Ascending)
                 .set_next_token(next_token)
                 .send()
@@ -166,8 +241,7 @@ impl Harness {
                     return Vec::new()
                 }
                 Err(err) => panic!(
-                    "ListBuildsForProject {} in moto failed: {}",
-                    self.project,
+                    "ListBuildsForProject {project} in moto failed: {}",
                     DisplayErrorContext(&err)
                 ),
             };
@@ -254,8 +328,34 @@ impl HarnessBuilder {
         self
     }
 
+    /// Configure routing rules: `RULES` = `rules` as JSON, and no `CODEBUILD_PROJECT` (the
+    /// function refuses both at once).
+    pub fn rules(self, rules: &Value) -> Self {
+        self.without("CODEBUILD_PROJECT")
+            .env("RULES", &rules.to_string())
+    }
+
+    /// Also create CodeBuild project `name` in moto (besides [`PROJECT`]).
+    pub fn project(mut self, name: &str) -> Self {
+        self.projects.push(name.to_owned());
+        self
+    }
+
+    /// Serve `repo` as CodeCommit repository `name` from the fake endpoint
+    /// ([`codecommit::FakeCodeCommit::add_git_repository`]); the harness keeps `repo` (and its
+    /// directory) alive as long as itself. Reach it again with [`Harness::git`].
+    pub fn git_repository(mut self, name: &str, repo: git::GitRepo) -> Self {
+        self.git.push((name.to_owned(), repo));
+        self
+    }
+
     /// The function's environment: the defaults, then the overrides in call order.
-    fn environment(&self, runtime_api: &str, aws_endpoint: &str) -> Vec<(String, String)> {
+    fn environment(
+        &self,
+        runtime_api: &str,
+        aws_endpoint: &str,
+        codecommit_endpoint: &str,
+    ) -> Vec<(String, String)> {
         let defaults = [
             ("AWS_LAMBDA_RUNTIME_API", runtime_api),
             ("AWS_LAMBDA_FUNCTION_NAME", "codecommit-build-trigger"),
@@ -270,6 +370,7 @@ impl HarnessBuilder {
             ("AWS_ACCESS_KEY_ID", "testing"),
             ("AWS_SECRET_ACCESS_KEY", "testing"),
             ("AWS_ENDPOINT_URL", aws_endpoint),
+            (CODECOMMIT_ENDPOINT_VAR, codecommit_endpoint),
             ("CODEBUILD_PROJECT", PROJECT),
             ("AWS_LAMBDA_LOG_FORMAT", "json"),
             ("AWS_EC2_METADATA_DISABLED", "true"),
@@ -287,8 +388,9 @@ impl HarnessBuilder {
         env
     }
 
-    /// Start moto (with the project unless [`HarnessBuilder::without_project`]), the proxy,
-    /// the Runtime API emulator and the function.
+    /// Start moto (with the project unless [`HarnessBuilder::without_project`], and the
+    /// [`HarnessBuilder::project`]s), the proxy, the fake CodeCommit (serving the
+    /// [`HarnessBuilder::git_repository`]s), the Runtime API emulator and the function.
     ///
     /// Returns once the function first polls `/next` (init finished), posts an init error,
     /// or exits; panics if none of these happens within 20 s.
@@ -299,9 +401,20 @@ impl HarnessBuilder {
         if self.create_project {
             moto::create_project(&codebuild, PROJECT).await;
         }
+        for project in &self.projects {
+            moto::create_project(&codebuild, project).await;
+        }
         let proxy = proxy::Proxy::start(moto.addr()).await;
+        let codecommit = codecommit::FakeCodeCommit::start().await;
+        for (name, repo) in &self.git {
+            codecommit.add_git_repository(name, repo);
+        }
         let runtime = runtime_api::RuntimeApi::start().await;
-        let env = self.environment(&runtime.addr().to_string(), &proxy.endpoint());
+        let env = self.environment(
+            &runtime.addr().to_string(),
+            &proxy.endpoint(),
+            &codecommit.endpoint(),
+        );
         let function = function::Function::spawn(&bin, &env);
         let harness = Harness {
             moto,
@@ -310,6 +423,9 @@ impl HarnessBuilder {
             function,
             project: PROJECT.to_owned(),
             codebuild,
+            codecommit,
+            git: self.git,
+            env,
         };
 
         let deadline = Instant::now() + INIT_TIMEOUT;
