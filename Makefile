@@ -16,7 +16,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 # sam build runs cargo-lambda, which runs zig: both come from the venv.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: test demo package release venv clean
+.PHONY: test demo package fuzz release venv clean
 
 ## test: fmt and clippy, template checks, unit tests, and end-to-end tests of the release binaries
 test: venv
@@ -32,6 +32,10 @@ test: venv
 demo: venv
 	cargo build --release --locked
 	cargo run --release --locked --quiet --example demo
+
+## fuzz: the property-based fuzzing of event parsing and decisions, 30 s for each of its two generators
+fuzz:
+	FUZZ_SECONDS=30 cargo test --locked --test fuzz -- --nocapture
 
 ## package: the arm64 deployment artifacts, built by `sam build` (cargo-lambda and zig, no Docker)
 package: venv

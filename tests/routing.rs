@@ -180,7 +180,11 @@ fn skipped_rule(response: &Value, rule: &str) -> Value {
         .into_iter()
         .filter(|entry| entry["rule"] == rule)
         .collect();
-    assert_eq!(found.len(), 1, "one skipped entry of rule {rule}: {response}");
+    assert_eq!(
+        found.len(),
+        1,
+        "one skipped entry of rule {rule}: {response}"
+    );
     found[0].clone()
 }
 
@@ -426,7 +430,10 @@ async fn hundreds_of_changed_files_are_read_page_by_page() {
 
     let repo = harness.git(REPOSITORY);
     for n in 0..349 {
-        repo.write(&format!("docs/generated/page-{n:03}.txt"), &format!("{n}\n"));
+        repo.write(
+            &format!("docs/generated/page-{n:03}.txt"),
+            &format!("{n}\n"),
+        );
     }
     repo.write("services/api/src/handler.rs", "pub fn handle() {}\n");
     let bulk = repo.commit("Regenerate the docs and add a handler");
@@ -658,7 +665,10 @@ async fn a_skip_marker_in_the_head_commit_skips_the_push() {
         ("Fix a typo [SKIP CI]", "[skip ci]"),
         ("Docs only [ci skip]", "[ci skip]"),
         ("WIP [No Ci]", "[no ci]"),
-        ("Bump the version\n\nNothing to test. [skip build]", "[skip build]"),
+        (
+            "Bump the version\n\nNothing to test. [skip build]",
+            "[skip build]",
+        ),
     ] {
         repo.write("notes.txt", message);
         let commit = repo.commit(message);
@@ -669,10 +679,7 @@ async fn a_skip_marker_in_the_head_commit_skips_the_push() {
         assert_eq!(skips.len(), 1, "{message}: {response}");
         assert_eq!(
             reason(&skips[0]),
-            format!(
-                "the message of commit {} contains {marker}",
-                short(&commit)
-            ),
+            format!("the message of commit {} contains {marker}", short(&commit)),
             "{message}"
         );
         let reads = &codecommit_calls(&harness, "GetCommit")[calls_before..];
@@ -1165,7 +1172,10 @@ async fn codecommit_is_not_called_for_a_push_no_rule_matches() {
     );
     assert_eq!(skips[0].get("rule"), None);
     assert_eq!(harness.codecommit.calls(), Vec::new());
-    assert!(harness.proxy.requests().is_empty(), "no CodeBuild call either");
+    assert!(
+        harness.proxy.requests().is_empty(),
+        "no CodeBuild call either"
+    );
 }
 
 // ---------------------------------------------------------------------------------------
