@@ -572,3 +572,44 @@ async fn an_event_from_a_repository_not_allowed_is_refused() {
         .expect("the allowed repository builds");
     assert_eq!(allowed.start_build_requests().len(), 1);
 }
+
+#[tokio::test]
+async fn info_logs_hold_neither_credentials_nor_whole_events() {
+    const SECRET: &str = "wJalrXUtnFEMI-K7MDENG-bPxRfiCYzEXAMPLEKEY";
+    let harness = Harness::builder()
+        .env("AWS_SECRET_ACCESS_KEY", SECRET)
+        .env("AWS_SESSION_TOKEN", "session-token-that-must-not-leak")
+        .start()
+        .await;
+    harness
+        .invoke(&sample_event("push-master.json"))
+        .await
+        .expect("success");
+    harness
+        .invoke(&sample_event("malformed.json"))
+        .await
+        .expect_err("invalid");
+    let output = format!(
+        "{}\n{}",
+        harness.function.stdout_lines().join("\n"),
+        harness.function.stderr()
+    );
+    assert!(output.contains("decision"), "the decisions are logged");
+    for secret in [SECRET, "session-token-that-must-not-leak"] {
+        assert!(
+            !output.contains(secret),
+            "a credential leaked into the logs"
+        );
+    }
+    // Fields only a whole event carries.
+    for field in [
+        "eventTriggerConfigId",
+        "0d17d6a4-efeb-46f3-b3ab-a63741badeb8",
+        "customData",
+    ] {
+        assert!(
+            !output.contains(field),
+            "{field} leaked: whole events are not logged at INFO"
+        );
+    }
+}
