@@ -21,6 +21,7 @@ pub mod explain;
 pub mod facts;
 pub mod handler;
 pub mod init_error;
+pub mod kept_events;
 pub mod pattern;
 pub mod request;
 pub mod response;

@@ -1,0 +1,191 @@
+//! `kept-events`: inspect and replay the pushes Lambda kept in the
+//! failed-events queue after its retries.
+//!
+//! ```text
+//! kept-events list QUEUE_URL
+//! kept-events replay QUEUE_URL [FUNCTION]
+//! ```
+//!
+//! `replay` sends each kept event to the function again (synchronously,
+//! through the Lambda Invoke API; by default to the function that failed)
+//! and deletes the message once the function succeeds. The idempotency
+//! tokens make a replay safe: a build already started is not started twice
+//! within CodeBuild's 5 minutes, and a later replay builds the same commit.
+
+use aws_config::BehaviorVersion;
+use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_sqs::types::Message;
+use codecommit_build_trigger::kept_events::KeptEvent;
+use serde_json::json;
+use std::collections::HashSet;
+use std::process::ExitCode;
+
+const USAGE: &str = "usage: kept-events list QUEUE_URL
+       kept-events replay QUEUE_URL [FUNCTION]";
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let sdk_config = aws_config::defaults(BehaviorVersion::latest()).load().await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk_config);
+    let result = match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        ["list", queue] => list(&sqs, queue).await,
+        ["replay", queue] => {
+            replay(&sqs, &aws_sdk_lambda::Client::new(&sdk_config), queue, None).await
+        }
+        ["replay", queue, function] => {
+            replay(
+                &sqs,
+                &aws_sdk_lambda::Client::new(&sdk_config),
+                queue,
+                Some(function),
+            )
+            .await
+        }
+        _ => {
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(problem) => {
+            eprintln!("kept-events: {problem}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Receives up to 10 messages, hidden for `visibility` seconds.
+async fn receive(
+    sqs: &aws_sdk_sqs::Client,
+    queue: &str,
+    visibility: i32,
+) -> Result<Vec<Message>, String> {
+    let output = sqs
+        .receive_message()
+        .queue_url(queue)
+        .max_number_of_messages(10)
+        .visibility_timeout(visibility)
+        .wait_time_seconds(1)
+        .send()
+        .await
+        .map_err(|error| {
+            format!(
+                "ReceiveMessage failed: {}",
+                aws_sdk_sqs::error::DisplayErrorContext(&error)
+            )
+        })?;
+    Ok(output.messages.unwrap_or_default())
+}
+
+/// Prints each kept event as a JSON line; leaves the queue as it was.
+async fn list(sqs: &aws_sdk_sqs::Client, queue: &str) -> Result<bool, String> {
+    let mut seen = HashSet::new();
+    // Messages stay hidden for 30 s, so each is read once; they reappear afterwards.
+    loop {
+        let messages = receive(sqs, queue, 30).await?;
+        let fresh: Vec<_> = messages
+            .iter()
+            .filter(|m| seen.insert(m.message_id().unwrap_or_default().to_owned()))
+            .collect();
+        if fresh.is_empty() {
+            return Ok(true);
+        }
+        for message in fresh {
+            let line = match KeptEvent::parse(message.body().unwrap_or_default()) {
+                Ok(kept) => json!({
+                    "messageId": message.message_id(),
+                    "function": kept.function,
+                    "condition": kept.condition,
+                    "errorType": kept.error_type,
+                    "errorMessage": kept.error_message,
+                    "event": kept.event,
+                }),
+                Err(problem) => {
+                    json!({"messageId": message.message_id(), "error": problem.to_string()})
+                }
+            };
+            println!("{line}");
+        }
+    }
+}
+
+/// Replays every kept event; deletes those the function now handles.
+async fn replay(
+    sqs: &aws_sdk_sqs::Client,
+    lambda: &aws_sdk_lambda::Client,
+    queue: &str,
+    function: Option<&str>,
+) -> Result<bool, String> {
+    let mut all_replayed = true;
+    let mut seen = HashSet::new();
+    loop {
+        let messages = receive(sqs, queue, 120).await?;
+        let fresh: Vec<_> = messages
+            .into_iter()
+            .filter(|m| seen.insert(m.message_id().unwrap_or_default().to_owned()))
+            .collect();
+        if fresh.is_empty() {
+            return Ok(all_replayed);
+        }
+        for message in fresh {
+            let id = message.message_id().unwrap_or_default().to_owned();
+            let kept = match KeptEvent::parse(message.body().unwrap_or_default()) {
+                Ok(kept) => kept,
+                Err(problem) => {
+                    eprintln!("{id}: skipped, {problem}");
+                    all_replayed = false;
+                    continue;
+                }
+            };
+            let target = function.unwrap_or(&kept.function);
+            let invoked = lambda
+                .invoke()
+                .function_name(target)
+                .payload(Blob::new(kept.event.to_string()))
+                .send()
+                .await;
+            let answer = match invoked {
+                Err(error) => Err(format!(
+                    "Invoke failed: {}",
+                    aws_sdk_lambda::error::DisplayErrorContext(&error)
+                )),
+                Ok(output) => {
+                    let payload = output.payload.map(Blob::into_inner).unwrap_or_default();
+                    let payload = String::from_utf8_lossy(&payload).into_owned();
+                    match output.function_error {
+                        Some(kind) => Err(format!("the function failed again ({kind}): {payload}")),
+                        None => Ok(payload),
+                    }
+                }
+            };
+            match answer {
+                Ok(payload) => {
+                    sqs.delete_message()
+                        .queue_url(queue)
+                        .receipt_handle(message.receipt_handle().unwrap_or_default())
+                        .send()
+                        .await
+                        .map_err(|error| {
+                            format!(
+                                "DeleteMessage failed: {}",
+                                aws_sdk_sqs::error::DisplayErrorContext(&error)
+                            )
+                        })?;
+                    println!("{id}: replayed and deleted: {payload}");
+                }
+                Err(problem) => {
+                    eprintln!("{id}: kept, {problem}");
+                    all_replayed = false;
+                }
+            }
+        }
+    }
+}
