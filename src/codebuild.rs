@@ -4,9 +4,7 @@
 use crate::aws::AwsError;
 use crate::request::BuildRequest;
 use aws_sdk_codebuild::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_codebuild::types::{
-    Build, EnvironmentVariable, EnvironmentVariableType, SortOrderType, StatusType,
-};
+use aws_sdk_codebuild::types::{Build, EnvironmentVariable, EnvironmentVariableType, StatusType};
 use std::future::Future;
 
 /// How many of a project's most recent builds are read to find earlier
@@ -57,6 +55,8 @@ pub struct PastBuild {
     pub repository: Option<String>,
     /// Its `CODECOMMIT_REF`, when this function started it.
     pub reference: Option<String>,
+    /// When it started (milliseconds since the Unix epoch).
+    pub started_at: Option<i64>,
 }
 
 impl PastBuild {
@@ -79,6 +79,7 @@ impl PastBuild {
             in_progress: build.build_status() == Some(&StatusType::InProgress),
             repository: variable("CODECOMMIT_REPOSITORY"),
             reference: variable("CODECOMMIT_REF"),
+            started_at: build.start_time().and_then(|time| time.to_millis().ok()),
         })
     }
 }
@@ -142,11 +143,12 @@ impl CodeBuildCalls for CodeBuild {
         let name = project
             .rsplit_once("project/")
             .map_or(project, |(_, name)| name);
+        // Newest first is the default order; CodeBuild refuses an explicit
+        // sort order for projects with more than 100 builds.
         let ids = self
             .client
             .list_builds_for_project()
             .project_name(name)
-            .sort_order(SortOrderType::Descending)
             .send()
             .await
             .map_err(|error| AwsError::from_sdk("ListBuildsForProject", error))?

@@ -6,7 +6,7 @@ use crate::codecommit::CodeCommitReads;
 use crate::config::{Config, Rule};
 use crate::decide::{finish, plan, Decision, Outcome, RuleVerdict};
 use crate::error::{FailedStart, HandlerError};
-use crate::event::{self, CommitId, Push};
+use crate::event::{self, CommitId, Push, PushRecord};
 use crate::facts::gather;
 use crate::request::build_request;
 use crate::response::{Response, Skipped, Started};
@@ -45,6 +45,23 @@ impl<B: CodeBuildCalls, C: CodeCommitReads> Handler<B, C> {
             config,
             codebuild,
             codecommit,
+        }
+    }
+
+    /// Refuses a push from a repository outside `ALLOWED_REPOSITORIES`.
+    pub fn admit(&self, push: &Push) -> Result<(), HandlerError> {
+        let Some(allowed) = &self.config.allowed_repositories else {
+            return Ok(());
+        };
+        match push
+            .records
+            .iter()
+            .find(|r| !allowed.includes(&r.repository.arn))
+        {
+            Some(record) => Err(HandlerError::RepositoryNotAllowed {
+                arn: record.repository.arn.clone(),
+            }),
+            None => Ok(()),
         }
     }
 
@@ -209,13 +226,8 @@ impl<B: CodeBuildCalls, C: CodeCommitReads> Handler<B, C> {
         };
         let superseded = match (&build_id, wanted.rule.supersede) {
             (Some(build_id), true) => {
-                self.supersede(
-                    project,
-                    &record.repository.name,
-                    reference.as_str(),
-                    build_id,
-                )
-                .await
+                self.supersede(project, record, reference.as_str(), build_id)
+                    .await
             }
             _ => Vec::new(),
         };
@@ -231,16 +243,26 @@ impl<B: CodeBuildCalls, C: CodeCommitReads> Handler<B, C> {
         })
     }
 
-    /// Stops the in-progress builds this function started earlier for the
-    /// same project, repository and ref; returns the ids it stopped. A
-    /// failure here is logged, not fatal: the new build is running.
+    /// Stops the in-progress builds this function started for the same
+    /// project, repository and ref before this push happened; returns the
+    /// ids it stopped. A build that started after the push (a newer commit's,
+    /// when this event came late) is left alone, and so is everything when
+    /// the event does not say when the push happened. A failure here is
+    /// logged, not fatal: the new build is running.
     async fn supersede(
         &self,
         project: &str,
-        repository: &str,
+        record: &PushRecord,
         reference: &str,
         new_build: &str,
     ) -> Vec<String> {
+        let Some(pushed_at) = record.pushed_at else {
+            warn!(
+                project,
+                reference, "the event does not say when the push happened: superseding nothing"
+            );
+            return Vec::new();
+        };
         let builds = match self.codebuild.recent_builds(project).await {
             Ok(builds) => builds,
             Err(failure) => {
@@ -255,12 +277,14 @@ impl<B: CodeBuildCalls, C: CodeCommitReads> Handler<B, C> {
                 return Vec::new();
             }
         };
+        let repository = record.repository.name.as_str();
         let mut stopped = Vec::new();
         for build in builds.iter().filter(|build| {
             build.in_progress
                 && build.id != new_build
                 && build.repository.as_deref() == Some(repository)
                 && build.reference.as_deref() == Some(reference)
+                && build.started_at.is_some_and(|started| started < pushed_at)
         }) {
             match self.codebuild.stop_build(&build.id).await {
                 Ok(()) => {

@@ -102,6 +102,10 @@ async fn explain_file(path: &str) -> ExitCode {
         }
     };
     let handler = handler(config).await;
+    if let Err(refused) = handler.admit(&push) {
+        eprintln!("the function would refuse this event: {refused}");
+        return ExitCode::FAILURE;
+    }
     let lines = explain(&handler.decide(&push, None).await);
     match serde_json::to_string_pretty(&lines) {
         Ok(text) => {

@@ -51,28 +51,31 @@ pub fn build_request(
     BuildRequest {
         project: project.to_owned(),
         source_version: commit.as_str().to_owned(),
-        idempotency_token: idempotency_token(project, &record.repository.arn, reference, commit),
+        idempotency_token: idempotency_token(rule, &record.repository.arn, reference, commit),
         environment,
     }
 }
 
-/// SHA-256 (hex) of the four values that identify a build. Validated
-/// project names, ARNs, ref names and commit ids never contain NUL, so
-/// NUL-separated fields cannot collide.
+/// SHA-256 (hex) of the four values that identify a build: project,
+/// repository, ref and commit; with routing rules also the rule's name, so
+/// that two rules starting one project start two builds. Validated names,
+/// ARNs, refs and commit ids never contain NUL, so NUL-separated fields
+/// cannot collide.
 fn idempotency_token(
-    project: &str,
+    rule: &Rule,
     repository_arn: &str,
     reference: &GitRef,
     commit: &CommitId,
 ) -> String {
     let mut hash = Sha256::new();
-    for field in [
+    let fields = [
         "codecommit-build-trigger/1",
-        project,
+        rule.project.as_str(),
         repository_arn,
         reference.as_str(),
         commit.as_str(),
-    ] {
+    ];
+    for field in fields.into_iter().chain(rule.reported_name()) {
         hash.update(field.as_bytes());
         hash.update([0]);
     }

@@ -17,6 +17,7 @@ pub fn record(repository: &str, pusher: Option<&str>, references: Value) -> Valu
         "eventSource": "aws:codecommit",
         "eventName": "ReferenceChanges",
         "eventSourceARN": format!("arn:aws:codecommit:us-east-1:123456789012:{repository}"),
+        "eventTime": "2026-11-28T10:00:00.000+0000",
         "codecommit": {"references": references}
     });
     if let Some(pusher) = pusher {

@@ -299,3 +299,205 @@ async fn harness_starts_and_stops() {
         "function process {pid} still running: {state}"
     );
 }
+
+/// The proxy completes moto's CodeBuild: overrides kept, status as CodeBuild reports it,
+/// newest build first; StopBuild and ListBuildsForProject reach moto.
+#[tokio::test]
+async fn proxy_completes_moto_codebuild() {
+    use aws_sdk_codebuild::types::{
+        EnvironmentVariable, EnvironmentVariableType, SortOrderType, StatusType,
+    };
+    use support::proxy::BuildStatus;
+
+    let moto = moto::Moto::start().await;
+    let direct = moto::codebuild_client(&moto.endpoint());
+    moto::create_project(&direct, PROJECT).await;
+    let proxy = Proxy::start(moto.addr()).await;
+    let client = moto::codebuild_client(&proxy.endpoint());
+    let variable = |name: &str, value: &str| {
+        EnvironmentVariable::builder()
+            .name(name)
+            .value(value)
+            .r#type(EnvironmentVariableType::Plaintext)
+            .build()
+            .expect("a complete environment variable")
+    };
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        let build = client
+            .start_build()
+            .project_name(PROJECT)
+            .source_version(format!("commit-{n}"))
+            .environment_variables_override(variable("CODECOMMIT_REF", "refs/heads/main"))
+            .environment_variables_override(variable("N", &n.to_string()))
+            .send()
+            .await
+            .expect("StartBuild through the proxy")
+            .build_value
+            .expect("StartBuild answers with the build");
+        assert_eq!(build.build_status(), Some(&StatusType::InProgress));
+        ids.push(build.id().expect("a build id").to_owned());
+    }
+    // A build the proxy did not see start keeps moto's description.
+    let unseen = direct
+        .start_build()
+        .project_name(PROJECT)
+        .send()
+        .await
+        .expect("StartBuild in moto")
+        .build_value
+        .and_then(|build| build.id)
+        .expect("a build id");
+
+    let newest_first = client
+        .list_builds_for_project()
+        .project_name(PROJECT)
+        .send()
+        .await
+        .expect("ListBuildsForProject through the proxy")
+        .ids
+        .unwrap_or_default();
+    assert_eq!(
+        newest_first,
+        [
+            unseen.clone(),
+            ids[2].clone(),
+            ids[1].clone(),
+            ids[0].clone()
+        ]
+    );
+    let oldest_first = client
+        .list_builds_for_project()
+        .project_name(PROJECT)
+        .sort_order(SortOrderType::Ascending)
+        .send()
+        .await
+        .expect("ListBuildsForProject through the proxy")
+        .ids
+        .unwrap_or_default();
+    assert_eq!(oldest_first[0], ids[0]);
+
+    let stopped = client
+        .stop_build()
+        .id(&ids[0])
+        .send()
+        .await
+        .expect("StopBuild through the proxy")
+        .build_value
+        .expect("StopBuild answers with the build");
+    assert_eq!(stopped.build_status(), Some(&StatusType::Stopped));
+    proxy.finish_build(&ids[1]);
+    proxy.finish_build(&ids[0]);
+    assert_eq!(proxy.build_status(&ids[0]), Some(BuildStatus::Stopped));
+    assert_eq!(proxy.build_status(&ids[1]), Some(BuildStatus::Succeeded));
+    assert_eq!(proxy.build_status(&unseen), None);
+    let unknown = client
+        .stop_build()
+        .id(format!("{PROJECT}:00000000-0000-4000-8000-000000000000"))
+        .send()
+        .await
+        .expect_err("stopping an unknown build fails");
+    assert_eq!(
+        unknown.as_service_error().and_then(|e| e.code()),
+        Some("ResourceNotFoundException")
+    );
+
+    let described = client
+        .batch_get_builds()
+        .set_ids(Some(vec![
+            ids[0].clone(),
+            ids[1].clone(),
+            ids[2].clone(),
+            unseen.clone(),
+        ]))
+        .send()
+        .await
+        .expect("BatchGetBuilds through the proxy")
+        .builds
+        .unwrap_or_default();
+    let status_of = |id: &str| {
+        let build = described
+            .iter()
+            .find(|build| build.id() == Some(id))
+            .unwrap_or_else(|| panic!("BatchGetBuilds answered {id}"));
+        let variables: Vec<(String, String)> = build
+            .environment()
+            .map(|environment| environment.environment_variables())
+            .unwrap_or_default()
+            .iter()
+            .map(|v| (v.name().to_owned(), v.value().to_owned()))
+            .collect();
+        (build.build_status().cloned(), variables)
+    };
+    let variables = |n: &str| {
+        vec![
+            ("CODECOMMIT_REF".to_owned(), "refs/heads/main".to_owned()),
+            ("N".to_owned(), n.to_owned()),
+        ]
+    };
+    assert_eq!(
+        status_of(&ids[0]),
+        (Some(StatusType::Stopped), variables("0"))
+    );
+    assert_eq!(
+        status_of(&ids[1]),
+        (Some(StatusType::Succeeded), variables("1"))
+    );
+    assert_eq!(
+        status_of(&ids[2]),
+        (Some(StatusType::InProgress), variables("2"))
+    );
+    assert_eq!(
+        status_of(&unseen),
+        (Some(StatusType::Succeeded), Vec::new())
+    );
+    let operations: Vec<String> = proxy
+        .requests()
+        .iter()
+        .map(|request| request.operation().to_owned())
+        .collect();
+    assert_eq!(
+        operations,
+        [
+            "StartBuild",
+            "StartBuild",
+            "StartBuild",
+            "ListBuildsForProject",
+            "ListBuildsForProject",
+            "StopBuild",
+            "StopBuild",
+            "BatchGetBuilds"
+        ]
+    );
+}
+
+/// The harness serves its git repositories from the fake CodeCommit, which the function
+/// reaches through `AWS_ENDPOINT_URL_CODECOMMIT`, and creates the extra projects.
+#[tokio::test]
+async fn harness_serves_git_repositories_and_extra_projects() {
+    let repo = support::git::GitRepo::init("main");
+    repo.write("a.txt", "a\n");
+    let commit = repo.commit("First");
+    let harness = Harness::builder()
+        .project("other-build")
+        .git_repository("my-repo", repo)
+        .start()
+        .await;
+    assert_eq!(harness.git("my-repo").rev_parse("main"), commit);
+    let endpoint = harness
+        .environment()
+        .iter()
+        .find(|(key, _)| key == support::CODECOMMIT_ENDPOINT_VAR)
+        .map(|(_, value)| value.clone());
+    assert_eq!(endpoint, Some(harness.codecommit.endpoint()));
+    assert!(harness.builds_of("other-build").await.is_empty());
+    let created = harness
+        .codebuild
+        .batch_get_projects()
+        .names("other-build")
+        .names(PROJECT)
+        .send()
+        .await
+        .expect("BatchGetProjects in moto");
+    assert_eq!(created.projects().len(), 2);
+}

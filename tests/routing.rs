@@ -1326,3 +1326,41 @@ async fn explain_rejects_an_invalid_event_and_a_missing_argument() {
     assert!(harness.proxy.requests().is_empty());
     assert_eq!(harness.codecommit.calls(), Vec::new());
 }
+
+#[tokio::test]
+async fn explain_tells_that_an_event_from_a_repository_not_allowed_is_refused() {
+    let (repo, first) = monorepo();
+    let harness = Harness::builder()
+        .rules(&two_unfiltered_rules())
+        .env(
+            "ALLOWED_REPOSITORIES",
+            "arn:aws:codecommit:us-east-1:123456789012:other-repository",
+        )
+        .project("api-build")
+        .project("web-build")
+        .git_repository(REPOSITORY, repo)
+        .start()
+        .await;
+    let event = push("refs/heads/main", &first);
+    let refused = harness
+        .invoke(&event)
+        .await
+        .expect_err("the function refuses the event");
+    assert_eq!(refused.error_type, "RepositoryNotAllowed");
+
+    let file = event_file(&event);
+    let path = file.to_str().expect("a UTF-8 temporary path");
+    let output = harness.run_cli(&["explain", path]).await;
+    std::fs::remove_file(&file).expect("removing the event file");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !stdout.contains("\"build\""),
+        "explain says the push builds, the function refuses it:\n{stdout}\n{stderr}"
+    );
+    assert!(
+        stdout.contains("ALLOWED_REPOSITORIES") || stderr.contains("ALLOWED_REPOSITORIES"),
+        "explain names the reason the function refuses the event:\n{stdout}\n{stderr}"
+    );
+    assert!(harness.proxy.requests_of("StartBuild").is_empty());
+}

@@ -2,8 +2,8 @@
 //! each, created, updated or deleted.
 
 use super::{
-    deserialize, parse_repository_arn, quoted, validate_commit, validate_pusher, validate_ref,
-    EventKind, InvalidEvent, Push, PushRecord, RefChange, RefKind, RefUpdate,
+    deserialize, parse_repository_arn, parse_time, quoted, validate_commit, validate_pusher,
+    validate_ref, EventKind, InvalidEvent, Push, PushRecord, RefChange, RefKind, RefUpdate,
 };
 use serde::Deserialize;
 
@@ -30,6 +30,7 @@ pub(super) fn validate(
     detail_type: &str,
     source: Option<&str>,
     resources: &[String],
+    time: Option<&str>,
     detail: Option<&serde_json::value::RawValue>,
 ) -> Result<Push, InvalidEvent> {
     let invalid = |path: &str, problem: String| InvalidEvent {
@@ -140,6 +141,7 @@ pub(super) fn validate(
             pusher,
             kind,
             custom_data: None,
+            pushed_at: time.and_then(parse_time),
             references: vec![RefUpdate { reference, change }],
         }],
     })

@@ -57,6 +57,9 @@ pub struct PushRecord {
     pub kind: EventKind,
     /// The trigger's free-text custom data, when set.
     pub custom_data: Option<String>,
+    /// When the push happened (milliseconds since the Unix epoch), when the
+    /// event says so readably: a trigger's `eventTime`, EventBridge's `time`.
+    pub pushed_at: Option<i64>,
     /// The references this record updates, in order.
     pub references: Vec<RefUpdate>,
 }
@@ -217,6 +220,8 @@ struct Envelope {
     source: Option<String>,
     #[serde(default)]
     resources: Vec<String>,
+    #[serde(default)]
+    time: Option<String>,
     detail: Option<Box<RawValue>>,
 }
 
@@ -234,6 +239,7 @@ pub fn parse(json: &str) -> Result<Push, InvalidEvent> {
             &detail_type,
             envelope.source.as_deref(),
             &envelope.resources,
+            envelope.time.as_deref(),
             envelope.detail.as_deref(),
         ),
         (Some(_), Some(_)) => Err(not_a_push_event("has both Records and detail-type")),
@@ -367,6 +373,28 @@ fn validate_ref(name: String) -> Result<GitRef, String> {
     }
 }
 
+/// Milliseconds since the Unix epoch of an RFC 3339 time, also in the
+/// trigger's form with a `+0000` offset; `None` if unreadable (the time only
+/// orders superseded builds, so an odd one is not worth refusing the event).
+fn parse_time(text: &str) -> Option<i64> {
+    use aws_sdk_codebuild::primitives::{DateTime, DateTimeFormat};
+    let bytes = text.as_bytes();
+    let normalized = match bytes.len().checked_sub(5).map(|at| (at, &bytes[at..])) {
+        Some((at, [sign @ (b'+' | b'-'), rest @ ..])) if rest.iter().all(u8::is_ascii_digit) => {
+            format!(
+                "{}{}{}:{}",
+                &text[..at],
+                *sign as char,
+                &text[at + 1..at + 3],
+                &text[at + 3..]
+            )
+        }
+        _ => text.to_owned(),
+    };
+    let time = DateTime::from_str(&normalized, DateTimeFormat::DateTimeWithOffset).ok()?;
+    time.to_millis().ok()
+}
+
 /// A value from the event, quoted and escaped for an error message, shortened
 /// when long so that hostile input cannot flood the logs.
 fn quoted(value: &str) -> String {
@@ -448,6 +476,22 @@ mod tests {
         ));
         let deleted = &push.records[1].references[0];
         assert_eq!(deleted.change, RefChange::Deleted { commit: None });
+    }
+
+    #[test]
+    fn push_times_are_read_in_both_forms() {
+        assert_eq!(
+            parse_time("2019-03-12T20:58:25.400+0000"),
+            Some(1_552_424_305_400)
+        );
+        assert_eq!(
+            parse_time("2019-03-12T22:58:25.400+0200"),
+            Some(1_552_424_305_400)
+        );
+        assert_eq!(parse_time("2019-03-12T20:58:25Z"), Some(1_552_424_305_000));
+        assert_eq!(parse_time("yesterday"), None);
+        assert_eq!(parse_time(""), None);
+        assert_eq!(parse_time("+0000"), None);
     }
 
     #[test]

@@ -2,8 +2,8 @@
 //! reference of each.
 
 use super::{
-    parse_repository_arn, quoted, validate_commit, validate_pusher, validate_ref, EventKind,
-    InvalidEvent, Push, PushRecord, RefChange, RefUpdate,
+    parse_repository_arn, parse_time, quoted, validate_commit, validate_pusher, validate_ref,
+    EventKind, InvalidEvent, Push, PushRecord, RefChange, RefUpdate,
 };
 use serde::Deserialize;
 
@@ -18,6 +18,8 @@ pub(super) struct RawRecord {
     user_identity_arn: Option<String>,
     #[serde(default)]
     custom_data: Option<String>,
+    #[serde(default)]
+    event_time: Option<String>,
     codecommit: RawCodeCommit,
 }
 
@@ -114,6 +116,7 @@ fn validate_record(index: usize, raw: RawRecord) -> Result<PushRecord, InvalidEv
         pusher,
         kind,
         custom_data: raw.custom_data,
+        pushed_at: raw.event_time.as_deref().and_then(parse_time),
         references,
     })
 }

@@ -178,6 +178,7 @@ fn past(id: &str, version: &str, reference: &str, in_progress: bool) -> PastBuil
         in_progress,
         repository: Some("my-app".to_owned()),
         reference: Some(reference.to_owned()),
+        started_at: Some(0),
     }
 }
 
@@ -192,10 +193,15 @@ async fn a_monorepo_push_starts_only_the_changed_services_build_and_supersedes_i
                 {"name": "web", "project": "web-build", "branches": ["master"], "paths": ["services/web/**"]}]"#,
         ),
     ]);
+    let pushed_at = 1_795_860_000_000; // 2026-11-28T10:00:00Z, the event's time
     let codebuild = FakeCodeBuild {
         history: vec![
             past("api-build:running", OLD, "refs/heads/master", true),
             past("api-build:other-ref", OLD, "refs/heads/dev", true),
+            PastBuild {
+                started_at: Some(pushed_at + 1000),
+                ..past("api-build:newer-push", OLD, "refs/heads/master", true)
+            },
         ],
         ..FakeCodeBuild::default()
     };
@@ -223,7 +229,7 @@ async fn a_monorepo_push_starts_only_the_changed_services_build_and_supersedes_i
     assert_eq!(
         *handler.codebuild.stopped.lock().expect("lock"),
         ["api-build:running"],
-        "only the same ref's in-progress build"
+        "only the same ref's in-progress build that started before this push"
     );
     let requests = handler.codebuild.requests.lock().expect("lock");
     assert_eq!(requests.len(), 1);
