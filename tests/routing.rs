@@ -70,6 +70,19 @@ async fn harness_with(rules: &Value, repo: GitRepo) -> Harness {
 /// A CodeCommit repository-trigger event of [`REPOSITORY`] pushed by `pusher`, with
 /// `references` (`[{"ref", "commit", "created"?}]`) as given.
 fn trigger_event(references: Value, pusher: &str) -> Value {
+    trigger_event_at(references, pusher, &now())
+}
+
+/// The current time as a trigger event's `eventTime` (RFC 3339).
+fn now() -> String {
+    use aws_sdk_codebuild::primitives::{DateTime, DateTimeFormat};
+    DateTime::from(std::time::SystemTime::now())
+        .fmt(DateTimeFormat::DateTime)
+        .expect("the current time formats")
+}
+
+/// A trigger event whose push happened at `time`.
+fn trigger_event_at(references: Value, pusher: &str, time: &str) -> Value {
     json!({"Records": [{
         "awsRegion": "us-east-1",
         "codecommit": {"references": references},
@@ -79,7 +92,7 @@ fn trigger_event(references: Value, pusher: &str) -> Value {
         "eventPartNumber": 1,
         "eventSource": "aws:codecommit",
         "eventSourceARN": REPOSITORY_ARN,
-        "eventTime": "2026-11-28T09:41:07.512+0000",
+        "eventTime": time,
         "eventTotalParts": 1,
         "eventTriggerConfigId": "0d17d6a4-efeb-46f3-b3ab-a63741badeb8",
         "eventTriggerName": "codecommit-build-trigger",
@@ -1120,11 +1133,19 @@ async fn a_late_delivered_older_push_does_not_stop_the_build_of_a_newer_commit()
         {"name": "api", "project": "api-build", "branches": ["main"], "supersede": true}
     ]);
     let harness = harness_with(&rules, repo).await;
-    // The push of `newer` arrives first; the push of its parent arrives late (a Lambda
-    // retry, or two quick pushes handled by two concurrent invocations).
+    // The parent was pushed first, but its event arrives late (a Lambda retry, or two
+    // quick pushes handled by two concurrent invocations): the push of `newer` is handled
+    // first.
+    let parent_pushed_at = now();
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     let response = invoke(&harness, &push("refs/heads/main", &newer)).await;
     let newer_build = build_id(&response, 0);
-    invoke(&harness, &push("refs/heads/main", &first)).await;
+    let late = trigger_event_at(
+        json!([{"ref": "refs/heads/main", "commit": first}]),
+        USER,
+        &parent_pushed_at,
+    );
+    invoke(&harness, &late).await;
     assert_eq!(
         harness.proxy.build_status(&newer_build),
         Some(BuildStatus::InProgress),

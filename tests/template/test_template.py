@@ -288,7 +288,8 @@ def test_functions_are_built_from_this_packages_binaries_for_arm64():
         assert properties["LoggingConfig"]["LogFormat"] == "JSON", name
         group = properties["LoggingConfig"]["LogGroup"]["Ref"]
         assert RESOURCES[group]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionInDays"}
-    assert built == binaries
+    # kept-events is the operator's replay tool, run from a terminal, not deployed.
+    assert built == binaries - {"kept-events"}
 
 
 def test_the_trigger_function_outlasts_the_sdks_retries():
