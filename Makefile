@@ -9,6 +9,7 @@ BIN     := target/release/codecommit-build-trigger
 # The harness in tests/support finds the release binaries and moto through these.
 export TRIGGER_BIN   := $(CURDIR)/$(BIN)
 export INSTALLER_BIN := $(CURDIR)/target/release/trigger-installer
+export KEPT_EVENTS_BIN := $(CURDIR)/target/release/kept-events
 export MOTO_SERVER   := $(CURDIR)/$(VENV)/bin/moto_server
 # sam and cfn-lint run offline here: no telemetry, any region will do.
 export SAM_CLI_TELEMETRY := 0
