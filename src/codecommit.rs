@@ -49,6 +49,11 @@ impl CodeCommit {
     pub fn new(client: aws_sdk_codecommit::Client) -> Self {
         Self { client }
     }
+
+    /// The SDK client, for the custom resource's trigger calls.
+    pub(crate) fn client(&self) -> &aws_sdk_codecommit::Client {
+        &self.client
+    }
 }
 
 impl CodeCommitReads for CodeCommit {

@@ -4,27 +4,12 @@
 
 mod support;
 
-use serde_json::{json, Value};
+use serde_json::json;
 use support::proxy::Fault;
-use support::{sample_event, Harness};
+use support::{overrides, sample_event, Harness};
 
 const MASTER_COMMIT: &str = "5e493c6f3067653f3d04eca608b4901eb2270780";
 const PUSHER: &str = "arn:aws:iam::123456789012:user/alice";
-
-/// The `environmentVariablesOverride` of a StartBuild request as (name, value)
-/// pairs, checking every variable is PLAINTEXT.
-fn overrides(request: &Value) -> Vec<(String, String)> {
-    request["environmentVariablesOverride"]
-        .as_array()
-        .expect("StartBuild sends environment overrides")
-        .iter()
-        .map(|variable| {
-            assert_eq!(variable["type"], "PLAINTEXT", "{variable}");
-            let text = |key: &str| variable[key].as_str().expect("a string").to_owned();
-            (text("name"), text("value"))
-        })
-        .collect()
-}
 
 fn pairs(expected: &[(&str, &str)]) -> Vec<(String, String)> {
     expected

@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use support::git::GitRepo;
 use support::proxy::BuildStatus;
-use support::{moto, Harness};
+use support::{moto, overrides, Harness};
 
 /// The CodeCommit repository every test pushes to.
 const REPOSITORY: &str = "monorepo";
@@ -266,20 +266,6 @@ fn codebuild_operations_since(harness: &Harness, from: usize) -> Vec<String> {
     harness.proxy.requests()[from..]
         .iter()
         .map(|request| request.operation().to_owned())
-        .collect()
-}
-
-/// `(name, value)` of a StartBuild request's overrides, checking each is PLAINTEXT.
-fn overrides(request: &Value) -> Vec<(String, String)> {
-    request["environmentVariablesOverride"]
-        .as_array()
-        .expect("StartBuild sends environment overrides")
-        .iter()
-        .map(|variable| {
-            assert_eq!(variable["type"], "PLAINTEXT", "{variable}");
-            let text = |key: &str| variable[key].as_str().expect("a string").to_owned();
-            (text("name"), text("value"))
-        })
         .collect()
 }
 

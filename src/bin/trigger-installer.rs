@@ -1,7 +1,7 @@
 //! The `Custom::CodeCommitTrigger` custom resource's Lambda entry point.
 
 use aws_config::BehaviorVersion;
-use codecommit_build_trigger::custom_resource::codecommit::CodeCommit;
+use codecommit_build_trigger::codecommit::CodeCommit;
 use codecommit_build_trigger::custom_resource::install::{run, Outcome, Status};
 use codecommit_build_trigger::custom_resource::{request, response};
 use lambda_runtime::tracing::{error, info};

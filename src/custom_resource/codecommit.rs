@@ -1,7 +1,8 @@
 //! Reading and writing a repository's triggers: a trait the installer is
-//! generic over, and its implementation on the AWS SDK.
+//! generic over, and its implementation on the crate's CodeCommit client.
 
 use crate::aws::AwsError;
+use crate::codecommit::CodeCommit;
 use aws_sdk_codecommit::types::RepositoryTrigger;
 use std::future::Future;
 
@@ -21,22 +22,10 @@ pub trait TriggerStore: Send + Sync {
 }
 
 /// [`TriggerStore`] on the AWS SDK.
-#[derive(Debug, Clone)]
-pub struct CodeCommit {
-    client: aws_sdk_codecommit::Client,
-}
-
-impl CodeCommit {
-    /// Wraps a configured client.
-    pub fn new(client: aws_sdk_codecommit::Client) -> Self {
-        Self { client }
-    }
-}
-
 impl TriggerStore for CodeCommit {
     async fn get_triggers(&self, repository: &str) -> Result<Vec<RepositoryTrigger>, AwsError> {
         let output = self
-            .client
+            .client()
             .get_repository_triggers()
             .repository_name(repository)
             .send()
@@ -50,7 +39,7 @@ impl TriggerStore for CodeCommit {
         repository: &str,
         triggers: Vec<RepositoryTrigger>,
     ) -> Result<(), AwsError> {
-        self.client
+        self.client()
             .put_repository_triggers()
             .repository_name(repository)
             .set_triggers(Some(triggers))

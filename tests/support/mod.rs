@@ -445,3 +445,18 @@ impl HarnessBuilder {
         }
     }
 }
+
+/// The `environmentVariablesOverride` of a recorded StartBuild request as
+/// (name, value) pairs, checking that every variable is PLAINTEXT.
+pub fn overrides(request: &Value) -> Vec<(String, String)> {
+    request["environmentVariablesOverride"]
+        .as_array()
+        .expect("StartBuild sends environment overrides")
+        .iter()
+        .map(|variable| {
+            assert_eq!(variable["type"], "PLAINTEXT", "{variable}");
+            let text = |key: &str| variable[key].as_str().expect("a string").to_owned();
+            (text("name"), text("value"))
+        })
+        .collect()
+}
