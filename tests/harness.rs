@@ -501,3 +501,305 @@ async fn harness_serves_git_repositories_and_extra_projects() {
         .expect("BatchGetProjects in moto");
     assert_eq!(created.projects().len(), 2);
 }
+
+/// `Fault::reset` resets the client's connection unanswered; a delayed fault answers late;
+/// `Fault::delay` forwards late; `clear_faults` removes what is left.
+#[tokio::test]
+async fn proxy_resets_delays_and_clears_faults() {
+    use support::proxy::FaultAnswer;
+
+    let moto = moto::Moto::start().await;
+    let direct = moto::codebuild_client(&moto.endpoint());
+    moto::create_project(&direct, PROJECT).await;
+    let proxy = Proxy::start(moto.addr()).await;
+    let raw = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+    let start_build = |source_version: &str| {
+        Request::builder()
+            .method(Method::POST)
+            .uri(format!("{}/", proxy.endpoint()))
+            .header("x-amz-target", "CodeBuild_20161006.StartBuild")
+            .header("content-type", "application/x-amz-json-1.1")
+            .body(Full::new(Bytes::from(
+                json!({"projectName": PROJECT, "sourceVersion": source_version}).to_string(),
+            )))
+            .expect("a valid request")
+    };
+
+    proxy.inject(Fault::reset("StartBuild"));
+    let reset = raw
+        .request(start_build("reset"))
+        .await
+        .expect_err("the connection is reset");
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&reset);
+    let mut kinds = Vec::new();
+    while let Some(error) = cause {
+        if let Some(io) = error.downcast_ref::<std::io::Error>() {
+            kinds.push(io.kind());
+        }
+        cause = error.source();
+    }
+    assert_eq!(
+        kinds,
+        [std::io::ErrorKind::ConnectionReset],
+        "a TCP reset, not an answer: {reset:?}"
+    );
+
+    proxy.inject(Fault::throttling("StartBuild").delayed(Duration::from_millis(300)));
+    let started = std::time::Instant::now();
+    let throttled = raw
+        .request(start_build("throttled"))
+        .await
+        .expect("an answer");
+    assert!(started.elapsed() >= Duration::from_millis(300));
+    assert_eq!(throttled.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        throttled.headers()["x-amzn-errortype"],
+        "ThrottlingException"
+    );
+
+    let via_proxy = moto::codebuild_client(&proxy.endpoint());
+    let slow = Fault::delay("StartBuild", Duration::from_millis(300));
+    assert_eq!(slow.answer, FaultAnswer::Forward);
+    proxy.inject(slow);
+    let started = std::time::Instant::now();
+    let build = via_proxy
+        .start_build()
+        .project_name(PROJECT)
+        .source_version("slow")
+        .send()
+        .await
+        .expect("a slow answer is still moto's answer")
+        .build_value
+        .expect("the build");
+    assert!(started.elapsed() >= Duration::from_millis(300));
+    assert_eq!(build.source_version(), Some("slow"));
+
+    proxy.inject(
+        Fault::reset("StartBuild")
+            .when_body_contains("never")
+            .times(5),
+    );
+    proxy.clear_faults();
+    via_proxy
+        .start_build()
+        .project_name(PROJECT)
+        .source_version("never")
+        .send()
+        .await
+        .expect("no fault is left");
+
+    let summary: Vec<(Value, bool)> = proxy
+        .requests()
+        .into_iter()
+        .map(|request| (request.body["sourceVersion"].clone(), request.faulted))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (json!("reset"), true),
+            (json!("throttled"), true),
+            (json!("slow"), false),
+            (json!("never"), false),
+        ],
+        "a request only delayed was forwarded, so it is not faulted"
+    );
+    let in_moto = direct
+        .list_builds_for_project()
+        .project_name(PROJECT)
+        .send()
+        .await
+        .expect("ListBuildsForProject in moto")
+        .ids
+        .unwrap_or_default();
+    assert_eq!(
+        in_moto.len(),
+        2,
+        "the reset and the throttled request never reached moto"
+    );
+}
+
+/// An invocation's deadline is the one it was given, from when `/next` hands it out.
+#[tokio::test]
+async fn runtime_api_gives_each_invocation_its_deadline() {
+    let runtime = RuntimeApi::start().await;
+    let invoker = runtime.invoker();
+    let invocation = tokio::spawn(async move {
+        invoker
+            .try_invoke(
+                &json!({"n": 1}),
+                Duration::from_secs(3),
+                Duration::from_secs(10),
+            )
+            .await
+    });
+    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+    let base = format!("http://{}/2018-06-01/runtime", runtime.addr());
+    let next = client
+        .get(format!("{base}/invocation/next").parse().expect("a URI"))
+        .await
+        .expect("the next invocation");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_millis();
+    let header = |name: &str| {
+        next.headers()[name]
+            .to_str()
+            .expect("ASCII header")
+            .to_owned()
+    };
+    let deadline: u128 = header("lambda-runtime-deadline-ms")
+        .parse()
+        .expect("a number");
+    assert!(
+        deadline > now + 2_000 && deadline <= now + 3_000,
+        "{deadline} vs {now}"
+    );
+    let id = header("lambda-runtime-aws-request-id");
+    let answer = Request::builder()
+        .method(Method::POST)
+        .uri(format!("{base}/invocation/{id}/response"))
+        .body(Full::new(Bytes::from_static(b"{\"done\":true}")))
+        .expect("a valid request");
+    client.request(answer).await.expect("the answer is taken");
+    assert_eq!(
+        invocation.await.expect("the invocation task"),
+        Some(Ok(json!({"done": true})))
+    );
+}
+
+/// The fake Lambda endpoint speaks `Invoke` as Lambda does, to a hand-driven function.
+#[tokio::test]
+async fn fake_lambda_invokes_through_the_runtime_api() {
+    use aws_sdk_lambda::primitives::Blob;
+    use aws_sdk_lambda::types::InvocationType;
+    use support::lambda::FakeLambda;
+    use support::runtime_api::FUNCTION_ARN;
+
+    let runtime = RuntimeApi::start().await;
+    let lambda = FakeLambda::start(&runtime, FUNCTION_ARN, Duration::from_secs(5)).await;
+    // A function that echoes its events, fails those that say so and ignores the rest.
+    let base = format!("http://{}/2018-06-01/runtime", runtime.addr());
+    let function = tokio::spawn(async move {
+        let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+        loop {
+            let next = client
+                .get(format!("{base}/invocation/next").parse().expect("a URI"))
+                .await
+                .expect("the next invocation");
+            let id = next.headers()["lambda-runtime-aws-request-id"]
+                .to_str()
+                .expect("ASCII header")
+                .to_owned();
+            let event: Value = serde_json::from_slice(
+                &next
+                    .into_body()
+                    .collect()
+                    .await
+                    .expect("the event")
+                    .to_bytes(),
+            )
+            .expect("a JSON event");
+            let (route, body) = match event["do"].as_str() {
+                Some("fail") => (
+                    "error",
+                    json!({"errorType": "StartBuildFailed", "errorMessage": "no"}),
+                ),
+                Some("hang") => continue,
+                _ => ("response", json!({"echo": event})),
+            };
+            let answer = Request::builder()
+                .method(Method::POST)
+                .uri(format!("{base}/invocation/{id}/{route}"))
+                .body(Full::new(Bytes::from(body.to_string())))
+                .expect("a valid request");
+            client.request(answer).await.expect("the answer is taken");
+        }
+    });
+
+    let config = aws_sdk_lambda::Config::builder()
+        .behavior_version_latest()
+        .region(aws_sdk_lambda::config::Region::new(moto::REGION))
+        .credentials_provider(aws_sdk_lambda::config::Credentials::new(
+            "testing", "testing", None, None, "harness",
+        ))
+        .endpoint_url(lambda.endpoint())
+        .build();
+    let client = aws_sdk_lambda::Client::from_conf(config);
+    let invoke = |name: &str, payload: &str| {
+        client
+            .invoke()
+            .function_name(name)
+            .payload(Blob::new(payload.to_owned()))
+            .send()
+    };
+
+    for name in [
+        FUNCTION_ARN.to_owned(),
+        format!("{FUNCTION_ARN}:$LATEST"),
+        "codecommit-build-trigger".to_owned(),
+        "123456789012:function:codecommit-build-trigger".to_owned(),
+    ] {
+        let output = invoke(&name, r#"{"n":1}"#).await.expect("an answer");
+        assert_eq!(output.status_code, 200, "{name}");
+        assert_eq!(output.function_error, None, "{name}");
+        assert_eq!(output.executed_version.as_deref(), Some("$LATEST"));
+        let payload: Value =
+            serde_json::from_slice(output.payload.expect("a payload").as_ref()).expect("JSON");
+        assert_eq!(payload, json!({"echo": {"n": 1}}), "{name}");
+    }
+
+    let failed = invoke(FUNCTION_ARN, r#"{"do":"fail"}"#)
+        .await
+        .expect("an answer");
+    assert_eq!(failed.status_code, 200);
+    assert_eq!(failed.function_error.as_deref(), Some("Unhandled"));
+    let payload: Value =
+        serde_json::from_slice(failed.payload.expect("a payload").as_ref()).expect("JSON");
+    assert_eq!(
+        payload,
+        json!({"errorType": "StartBuildFailed", "errorMessage": "no"})
+    );
+
+    let hung = invoke(FUNCTION_ARN, r#"{"do":"hang"}"#)
+        .await
+        .expect("an answer");
+    assert_eq!(hung.function_error.as_deref(), Some("Unhandled"));
+    let payload: Value =
+        serde_json::from_slice(hung.payload.expect("a payload").as_ref()).expect("JSON");
+    assert_eq!(payload["errorType"], "Sandbox.Timedout");
+
+    let unknown = invoke("another-function", "{}")
+        .await
+        .expect_err("no such function");
+    assert_eq!(
+        unknown.as_service_error().and_then(|e| e.code()),
+        Some("ResourceNotFoundException")
+    );
+    let not_json = invoke(FUNCTION_ARN, "not json")
+        .await
+        .expect_err("not JSON");
+    assert_eq!(
+        not_json.as_service_error().and_then(|e| e.code()),
+        Some("InvalidRequestContentException")
+    );
+    let dry = client
+        .invoke()
+        .function_name(FUNCTION_ARN)
+        .invocation_type(InvocationType::DryRun)
+        .send()
+        .await
+        .expect("a dry run");
+    assert_eq!(dry.status_code, 204);
+
+    let calls = lambda.calls();
+    assert_eq!(calls.len(), 9, "{calls:?}");
+    assert_eq!(calls[0].function_name, FUNCTION_ARN);
+    assert_eq!(calls[0].payload, json!({"n": 1}));
+    assert_eq!(calls[1].function_name, format!("{FUNCTION_ARN}:$LATEST"));
+    assert_eq!(calls[4].function_error.as_deref(), Some("Unhandled"));
+    assert_eq!(calls[6].status, 404);
+    assert_eq!(calls[7].payload, json!("not json"));
+    assert_eq!(calls[8].invocation_type.as_deref(), Some("DryRun"));
+    function.abort();
+}

@@ -11,6 +11,7 @@ pub mod codecommit;
 pub mod function;
 pub mod git;
 mod http;
+pub mod lambda;
 pub mod moto;
 pub mod proxy;
 pub mod runtime_api;
@@ -44,6 +45,12 @@ pub fn trigger_bin() -> PathBuf {
 /// Path of the release binary of the custom resource (`INSTALLER_BIN`, set by `make test`).
 pub fn installer_bin() -> PathBuf {
     required_file("INSTALLER_BIN")
+}
+
+/// Path of the release binary that lists and replays kept events (`KEPT_EVENTS_BIN`, set by
+/// `make test`).
+pub fn kept_events_bin() -> PathBuf {
+    required_file("KEPT_EVENTS_BIN")
 }
 
 /// Path of `moto_server` (`MOTO_SERVER`, set by `make test` / `make demo`).
@@ -182,7 +189,32 @@ impl Harness {
     ///
     /// Panics, with the function's output, on timeout or if the function exits first.
     pub async fn invoke(&self, event: &Value) -> Result<Value, runtime_api::FunctionError> {
-        let invocation = self.runtime.try_invoke(event, INVOKE_TIMEOUT);
+        self.invoke_within(event, runtime_api::DEADLINE, INVOKE_TIMEOUT)
+            .await
+    }
+
+    /// Send one event with `deadline` as the invocation's time (the function sees
+    /// `Lambda-Runtime-Deadline-Ms` that far ahead, as under a function timeout of
+    /// `deadline`) and wait for the answer, up to `deadline` plus 10 s.
+    ///
+    /// Panics, with the function's output, on timeout or if the function exits first.
+    pub async fn invoke_with_deadline(
+        &self,
+        event: &Value,
+        deadline: Duration,
+    ) -> Result<Value, runtime_api::FunctionError> {
+        self.invoke_within(event, deadline, deadline + Duration::from_secs(10))
+            .await
+    }
+
+    async fn invoke_within(
+        &self,
+        event: &Value,
+        deadline: Duration,
+        timeout: Duration,
+    ) -> Result<Value, runtime_api::FunctionError> {
+        let invoker = self.runtime.invoker();
+        let invocation = invoker.try_invoke(event, deadline, timeout);
         tokio::pin!(invocation);
         let mut exited_at: Option<Instant> = None;
         loop {
@@ -191,7 +223,7 @@ impl Harness {
                 outcome = &mut invocation => match outcome {
                     Some(outcome) => return outcome,
                     None => panic!(
-                        "the function did not answer within {INVOKE_TIMEOUT:?}\n{}",
+                        "the function did not answer within {timeout:?}\n{}",
                         self.diagnostics()
                     ),
                 },

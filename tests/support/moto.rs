@@ -1,4 +1,4 @@
-//! Lifecycle of a private `moto_server` process, plus CodeBuild client helpers for it.
+//! Lifecycle of a private `moto_server` process, plus CodeBuild and SQS client helpers for it.
 
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read};
@@ -196,6 +196,24 @@ pub fn codebuild_client(endpoint: &str) -> aws_sdk_codebuild::Client {
         .endpoint_url(endpoint)
         .build();
     aws_sdk_codebuild::Client::from_conf(config)
+}
+
+/// An SQS client for `endpoint` (moto): region `us-east-1`, static credentials
+/// `testing`/`testing`.
+pub fn sqs_client(endpoint: &str) -> aws_sdk_sqs::Client {
+    let config = aws_sdk_sqs::Config::builder()
+        .behavior_version_latest()
+        .region(aws_sdk_sqs::config::Region::new(REGION))
+        .credentials_provider(aws_sdk_sqs::config::Credentials::new(
+            "testing",
+            "testing",
+            None,
+            None,
+            "codecommit-build-trigger-tests",
+        ))
+        .endpoint_url(endpoint)
+        .build();
+    aws_sdk_sqs::Client::from_conf(config)
 }
 
 /// Create CodeBuild project `name` (CODECOMMIT source [`REPOSITORY_URL`], no artifacts,

@@ -28,10 +28,20 @@
 //! `StopBuild` itself is moto's: it knows every build id, answers `ResourceNotFoundException`
 //! for an unknown one, and marks the build stopped. Faulted requests are never forwarded, so
 //! they change nothing here.
+//!
+//! # Faults
+//!
+//! A [`Fault`] picks requests (operation, body text, how many) and, as injected, answers
+//! them with an AWS error. An [`Injection`] adds what else a service or network does: a
+//! delay before the answer, a reset connection ([`Fault::reset`]) or a slow but real answer
+//! ([`Fault::delay`], forwarded to moto after the delay). A request the proxy resets, or
+//! answers itself after a delay, never reaches moto, so it starts no build there even if
+//! the client gave up on it long before.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
@@ -43,7 +53,7 @@ use hyper_util::rt::TokioExecutor;
 use serde_json::{json, Value};
 use tokio::task::JoinHandle;
 
-use super::http::{self, HttpResponse};
+use super::http::{self, HttpResponse, ResetConnection};
 
 /// The `X-Amz-Target` prefix of every CodeBuild operation; only these answers are rewritten.
 pub const CODEBUILD_TARGET_PREFIX: &str = "CodeBuild_20161006.";
@@ -66,7 +76,8 @@ pub struct Recorded {
     pub target: String,
     /// The request body as JSON (a JSON string holding the raw text if it was not JSON).
     pub body: Value,
-    /// Whether the proxy answered it with an injected [`Fault`] instead of forwarding it.
+    /// Whether the proxy answered it with an injected [`Fault`] (an error or a reset)
+    /// instead of forwarding it. A request only delayed ([`Fault::delay`]) was forwarded.
     pub faulted: bool,
 }
 
@@ -95,6 +106,86 @@ pub struct Fault {
 }
 
 impl Fault {
+    /// Answer the next request for `target` (an operation, e.g. `StartBuild`) with HTTP
+    /// `status` and AWS error `code` (sent as `__type` and `x-amzn-ErrorType`) and `message`.
+    pub fn error(target: &str, status: u16, code: &str, message: &str) -> Fault {
+        Fault {
+            target: target.to_owned(),
+            when_body_contains: None,
+            times: 1,
+            status,
+            error_code: code.to_owned(),
+            message: message.to_owned(),
+        }
+    }
+
+    /// CodeBuild throttling the caller: HTTP 400 `ThrottlingException`.
+    pub fn throttling(target: &str) -> Fault {
+        Fault::error(target, 400, "ThrottlingException", "Rate exceeded")
+    }
+
+    /// An internal error of the service: HTTP 500 `InternalFailure`.
+    pub fn internal_failure(target: &str) -> Fault {
+        Fault::error(
+            target,
+            500,
+            "InternalFailure",
+            "The request processing has failed because of an unknown error",
+        )
+    }
+
+    /// The service unavailable for a moment: HTTP 503 `ServiceUnavailable`.
+    pub fn service_unavailable(target: &str) -> Fault {
+        Fault::error(
+            target,
+            503,
+            "ServiceUnavailable",
+            "The service is unavailable. Please try again later.",
+        )
+    }
+
+    /// Reset the connection of the next request for `target` without answering it.
+    pub fn reset(target: &str) -> Injection {
+        Injection {
+            fault: Fault::internal_failure(target),
+            delay: Duration::ZERO,
+            answer: FaultAnswer::Reset,
+        }
+    }
+
+    /// Hold the next request for `target` for `by`, then forward it to moto and pass on
+    /// moto's answer: a slow but real answer. A client that gave up meanwhile never sees
+    /// it, but moto still acts on the request (see [`Injection::then_reset`] for one that
+    /// never reaches moto).
+    pub fn delay(target: &str, by: Duration) -> Injection {
+        Injection {
+            fault: Fault::internal_failure(target),
+            delay: by,
+            answer: FaultAnswer::Forward,
+        }
+    }
+
+    /// Answer with this error only after holding the request for `by`.
+    pub fn delayed(self, by: Duration) -> Injection {
+        Injection {
+            fault: self,
+            delay: by,
+            answer: FaultAnswer::Error,
+        }
+    }
+
+    /// Only requests whose raw body contains `needle` match (e.g. a reference name).
+    pub fn when_body_contains(mut self, needle: &str) -> Fault {
+        self.when_body_contains = Some(needle.to_owned());
+        self
+    }
+
+    /// Apply to the next `times` matching requests (1 unless set).
+    pub fn times(mut self, times: usize) -> Fault {
+        self.times = times;
+        self
+    }
+
     fn matches(&self, target: &str, body: &[u8]) -> bool {
         let operation_matches = self.target == operation_of(target) || self.target == target;
         let body_matches = self
@@ -118,6 +209,61 @@ impl Fault {
             HeaderValue::from_static("injected-by-test-proxy"),
         );
         response
+    }
+}
+
+/// What the proxy does with a request an [`Injection`] matches, once its delay is over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FaultAnswer {
+    /// Answer with the fault's AWS error (`status`, `error_code`, `message`).
+    #[default]
+    Error,
+    /// Close the client's connection without answering, with a TCP reset.
+    Reset,
+    /// Forward the request to moto and pass its answer on, as if no fault matched.
+    Forward,
+}
+
+/// A fault as the proxy applies it: the requests it picks ([`Fault`]), how long they are
+/// held, and what happens to them then. A plain [`Fault`] is an injection without delay
+/// that answers its error.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Injection {
+    /// Which requests, and how many; its error is the answer for [`FaultAnswer::Error`].
+    pub fault: Fault,
+    /// How long each matching request is held before `answer`.
+    pub delay: Duration,
+    /// What happens to the request after the delay.
+    pub answer: FaultAnswer,
+}
+
+impl Injection {
+    /// After the delay, reset the connection instead: the request never reaches moto.
+    pub fn then_reset(mut self) -> Injection {
+        self.answer = FaultAnswer::Reset;
+        self
+    }
+
+    /// Only requests whose raw body contains `needle` match.
+    pub fn when_body_contains(mut self, needle: &str) -> Injection {
+        self.fault = self.fault.when_body_contains(needle);
+        self
+    }
+
+    /// Apply to the next `times` matching requests (1 unless set).
+    pub fn times(mut self, times: usize) -> Injection {
+        self.fault = self.fault.times(times);
+        self
+    }
+}
+
+impl From<Fault> for Injection {
+    fn from(fault: Fault) -> Injection {
+        Injection {
+            fault,
+            delay: Duration::ZERO,
+            answer: FaultAnswer::Error,
+        }
     }
 }
 
@@ -161,19 +307,21 @@ struct Shared {
     upstream: SocketAddr,
     client: Client<HttpConnector, Full<Bytes>>,
     recorded: Mutex<Vec<Recorded>>,
-    faults: Mutex<Vec<Fault>>,
+    faults: Mutex<Vec<Injection>>,
     builds: Mutex<HashMap<String, Tracked>>,
 }
 
 impl Shared {
     /// Record the request and, if a fault matches, use up one of its `times` and return it.
-    fn record(&self, target: &str, body: &[u8]) -> Option<Fault> {
-        let fault = {
+    fn record(&self, target: &str, body: &[u8]) -> Option<Injection> {
+        let injection = {
             let mut faults = self.faults.lock().expect("proxy fault list poisoned");
-            let position = faults.iter().position(|fault| fault.matches(target, body));
+            let position = faults
+                .iter()
+                .position(|injection| injection.fault.matches(target, body));
             position.map(|index| {
-                faults[index].times -= 1;
-                if faults[index].times == 0 {
+                faults[index].fault.times -= 1;
+                if faults[index].fault.times == 0 {
                     faults.remove(index)
                 } else {
                     faults[index].clone()
@@ -188,9 +336,11 @@ impl Shared {
             .push(Recorded {
                 target: target.to_owned(),
                 body,
-                faulted: fault.is_some(),
+                faulted: injection
+                    .as_ref()
+                    .is_some_and(|injection| injection.answer != FaultAnswer::Forward),
             });
-        fault
+        injection
     }
 
     /// Rewrite moto's successful JSON answer to `operation` (whose request body was
@@ -326,7 +476,7 @@ impl Proxy {
             builds: Mutex::new(HashMap::new()),
         });
         let handler_state = Arc::clone(&shared);
-        let server = http::serve(listener, move |request| {
+        let server = http::serve_resettable(listener, move |request| {
             handle(Arc::clone(&handler_state), request)
         });
         Proxy {
@@ -393,23 +543,34 @@ impl Proxy {
             .map(|tracked| tracked.status)
     }
 
-    /// Answer the next `fault.times` matching requests with `fault` instead of forwarding them.
+    /// Apply `fault` (a [`Fault`]: answer its error instead of forwarding; or an
+    /// [`Injection`]: delay, reset, forward late) to the next `times` matching requests.
     ///
-    /// Faults are tried in the order they were injected; panics if `fault.status` is not a
-    /// valid HTTP status.
-    pub fn inject(&self, fault: Fault) {
+    /// Faults are tried in the order they were injected; a request uses up one of the first
+    /// that matches. Panics if the fault's `status` is not a valid HTTP status.
+    pub fn inject(&self, fault: impl Into<Injection>) {
+        let injection = fault.into();
         assert!(
-            StatusCode::from_u16(fault.status).is_ok(),
+            StatusCode::from_u16(injection.fault.status).is_ok(),
             "fault status {} is not a valid HTTP status",
-            fault.status
+            injection.fault.status
         );
-        if fault.times > 0 {
+        if injection.fault.times > 0 {
             self.shared
                 .faults
                 .lock()
                 .expect("proxy fault list poisoned")
-                .push(fault);
+                .push(injection);
         }
+    }
+
+    /// Remove every fault not used up yet: later requests reach moto again.
+    pub fn clear_faults(&self) {
+        self.shared
+            .faults
+            .lock()
+            .expect("proxy fault list poisoned")
+            .clear();
     }
 }
 
@@ -419,15 +580,18 @@ impl Drop for Proxy {
     }
 }
 
-async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> HttpResponse {
+async fn handle(
+    shared: Arc<Shared>,
+    request: Request<Incoming>,
+) -> Result<HttpResponse, ResetConnection> {
     let (mut parts, body) = request.into_parts();
     let body = match body.collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(err) => {
-            return http::text(
+            return Ok(http::text(
                 StatusCode::BAD_REQUEST,
                 format!("test proxy could not read the request body: {err}"),
-            )
+            ))
         }
     };
 
@@ -436,8 +600,13 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> HttpResponse
         .get("x-amz-target")
         .map(|target| String::from_utf8_lossy(target.as_bytes()).into_owned());
     if let Some(target) = &target {
-        if let Some(fault) = shared.record(target, &body) {
-            return fault.response();
+        if let Some(injection) = shared.record(target, &body) {
+            tokio::time::sleep(injection.delay).await;
+            match injection.answer {
+                FaultAnswer::Error => return Ok(injection.fault.response()),
+                FaultAnswer::Reset => return Err(ResetConnection),
+                FaultAnswer::Forward => {}
+            }
         }
     }
     let request_json = serde_json::from_slice::<Value>(&body).ok();
@@ -446,10 +615,10 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> HttpResponse
     parts.uri = match format!("http://{}{path}", shared.upstream).parse::<Uri>() {
         Ok(uri) => uri,
         Err(err) => {
-            return http::text(
+            return Ok(http::text(
                 StatusCode::BAD_REQUEST,
                 format!("test proxy could not build the upstream URI: {err}"),
-            )
+            ))
         }
     };
     parts.version = Version::HTTP_11;
@@ -460,23 +629,23 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> HttpResponse
     let answer = match shared.client.request(upstream_request).await {
         Ok(answer) => answer,
         Err(err) => {
-            return http::text(
+            return Ok(http::text(
                 StatusCode::BAD_GATEWAY,
                 format!(
                     "test proxy could not reach moto at {}: {err}",
                     shared.upstream
                 ),
-            )
+            ))
         }
     };
     let (mut parts, body) = answer.into_parts();
     let body = match body.collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(err) => {
-            return http::text(
+            return Ok(http::text(
                 StatusCode::BAD_GATEWAY,
                 format!("test proxy could not read moto's answer: {err}"),
-            )
+            ))
         }
     };
     strip_hop_by_hop(&mut parts.headers);
@@ -499,7 +668,7 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> HttpResponse
         }
         _ => body,
     };
-    HttpResponse::from_parts(parts, Full::new(body))
+    Ok(HttpResponse::from_parts(parts, Full::new(body)))
 }
 
 fn strip_hop_by_hop(headers: &mut HeaderMap) {

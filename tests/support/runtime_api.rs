@@ -24,7 +24,8 @@ use super::http::{self, HttpResponse};
 /// ARN announced in `Lambda-Runtime-Invoked-Function-Arn`.
 pub const FUNCTION_ARN: &str =
     "arn:aws:lambda:us-east-1:123456789012:function:codecommit-build-trigger";
-/// How far in the future `Lambda-Runtime-Deadline-Ms` lies.
+/// How far in the future `Lambda-Runtime-Deadline-Ms` lies, unless the invocation says
+/// otherwise ([`RuntimeApi::invoke_with_deadline`]): the template's function timeout.
 pub const DEADLINE: Duration = Duration::from_secs(30);
 
 const PREFIX: &str = "/2018-06-01/runtime/";
@@ -76,6 +77,8 @@ type Outcome = Result<Value, FunctionError>;
 struct Queued {
     request_id: String,
     body: Bytes,
+    /// The invocation's time, from when `/next` hands it out (Lambda's function timeout).
+    deadline: Duration,
 }
 
 struct State {
@@ -138,6 +141,26 @@ impl RuntimeApi {
         }
     }
 
+    /// Queue `event` with `deadline` as the invocation's time (`Lambda-Runtime-Deadline-Ms`
+    /// is `deadline` after `/next` hands it out) and wait for the answer; panics if none
+    /// comes within `deadline` plus 10 s.
+    pub async fn invoke_with_deadline(
+        &self,
+        event: &Value,
+        deadline: Duration,
+    ) -> Result<Value, FunctionError> {
+        let timeout = deadline + Duration::from_secs(10);
+        match self.invoker().try_invoke(event, deadline, timeout).await {
+            Some(outcome) => outcome,
+            None => panic!(
+                "the function did not answer an invocation with a {deadline:?} deadline within \
+                 {timeout:?} (GET /next calls so far: {}; init error: {:?})",
+                self.poll_count(),
+                self.init_error()
+            ),
+        }
+    }
+
     /// Like [`RuntimeApi::invoke`], but returns `None` instead of panicking on timeout.
     ///
     /// An event that was not handed out before the timeout is withdrawn.
@@ -146,30 +169,17 @@ impl RuntimeApi {
         event: &Value,
         timeout: Duration,
     ) -> Option<Result<Value, FunctionError>> {
-        let request_id = self.fresh_request_id();
-        let (answer_tx, answer_rx) = oneshot::channel();
-        self.state
-            .pending
-            .lock()
-            .expect("runtime API state poisoned")
-            .insert(request_id.clone(), answer_tx);
-        let body = serde_json::to_vec(event).expect("serializing the event to JSON");
-        self.state
-            .queue_tx
-            .send(Queued {
-                request_id: request_id.clone(),
-                body: body.into(),
-            })
-            .expect("the runtime API queue lives as long as the emulator");
+        self.invoker().try_invoke(event, DEADLINE, timeout).await
+    }
 
-        let outcome = tokio::time::timeout(timeout, answer_rx).await;
-        // Gone already if answered; otherwise withdraw it so a late `/next` skips it.
-        self.state
-            .pending
-            .lock()
-            .expect("runtime API state poisoned")
-            .remove(&request_id);
-        outcome.ok().and_then(Result::ok)
+    /// A handle that queues invocations here, for servers that invoke the function on
+    /// someone's behalf (the fake Lambda `Invoke` endpoint). Once the emulator is dropped,
+    /// the handle's invocations are never answered.
+    pub fn invoker(&self) -> Invoker {
+        Invoker {
+            state: Arc::clone(&self.state),
+            port: self.addr.port(),
+        }
     }
 
     /// The error the function posted to `/runtime/init/error`, if any.
@@ -206,6 +216,51 @@ impl RuntimeApi {
     pub fn poll_count(&self) -> usize {
         self.state.polls.load(Ordering::SeqCst)
     }
+}
+
+/// Queues invocations on a [`RuntimeApi`] ([`RuntimeApi::invoker`]).
+#[derive(Clone)]
+pub struct Invoker {
+    state: Arc<State>,
+    port: u16,
+}
+
+impl Invoker {
+    /// Queue `event` with `deadline` as the invocation's time and wait for the function's
+    /// answer; `None` if none comes within `timeout`. An event that was not handed out
+    /// before the timeout is withdrawn.
+    pub async fn try_invoke(
+        &self,
+        event: &Value,
+        deadline: Duration,
+        timeout: Duration,
+    ) -> Option<Result<Value, FunctionError>> {
+        let request_id = self.fresh_request_id();
+        let (answer_tx, answer_rx) = oneshot::channel();
+        self.state
+            .pending
+            .lock()
+            .expect("runtime API state poisoned")
+            .insert(request_id.clone(), answer_tx);
+        let body = serde_json::to_vec(event).expect("serializing the event to JSON");
+        self.state
+            .queue_tx
+            .send(Queued {
+                request_id: request_id.clone(),
+                body: body.into(),
+                deadline,
+            })
+            .expect("the runtime API queue lives as long as the emulator");
+
+        let outcome = tokio::time::timeout(timeout, answer_rx).await;
+        // Gone already if answered; otherwise withdraw it so a late `/next` skips it.
+        self.state
+            .pending
+            .lock()
+            .expect("runtime API state poisoned")
+            .remove(&request_id);
+        outcome.ok().and_then(Result::ok)
+    }
 
     fn fresh_request_id(&self) -> String {
         let sequence = self.state.next_id.fetch_add(1, Ordering::SeqCst);
@@ -218,7 +273,7 @@ impl RuntimeApi {
             (nanos >> 32) as u32,
             (nanos >> 16) as u16,
             (nanos >> 4) & 0xfff,
-            u64::from(self.addr.port()) & 0xfff,
+            u64::from(self.port) & 0xfff,
             sequence & 0xffff_ffff_ffff
         )
     }
@@ -292,7 +347,7 @@ async fn next_invocation(state: &State) -> HttpResponse {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .expect("the clock is after 1970");
-    let deadline_ms = (now + DEADLINE).as_millis();
+    let deadline_ms = (now + queued.deadline).as_millis();
     let trace_id = format!(
         "Root=1-{:08x}-{:024x};Sampled=0",
         now.as_secs(),
