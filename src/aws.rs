@@ -55,8 +55,17 @@ impl AwsError {
     pub fn action(&self) -> String {
         let service = match self.operation {
             "StartBuild" | "StopBuild" | "ListBuildsForProject" | "BatchGetBuilds" => "codebuild",
+            "ReceiveMessage"
+            | "DeleteMessage"
+            | "ChangeMessageVisibility"
+            | "GetQueueAttributes" => "sqs",
+            "Invoke" => "lambda",
             _ => "codecommit",
         };
+        // IAM calls Lambda's Invoke `lambda:InvokeFunction`.
+        if self.operation == "Invoke" {
+            return "lambda:InvokeFunction".to_owned();
+        }
         format!("{service}:{}", self.operation)
     }
 

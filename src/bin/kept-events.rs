@@ -14,7 +14,8 @@
 
 use aws_config::BehaviorVersion;
 use aws_sdk_lambda::primitives::Blob;
-use aws_sdk_sqs::types::Message;
+use aws_sdk_sqs::types::{Message, QueueAttributeName};
+use codecommit_build_trigger::aws::AwsError;
 use codecommit_build_trigger::kept_events::KeptEvent;
 use serde_json::json;
 use std::collections::HashSet;
@@ -76,29 +77,66 @@ async fn receive(
         .wait_time_seconds(1)
         .send()
         .await
-        .map_err(|error| {
-            format!(
-                "ReceiveMessage failed: {}",
-                aws_sdk_sqs::error::DisplayErrorContext(&error)
-            )
-        })?;
+        .map_err(|error| AwsError::from_sdk("ReceiveMessage", error).to_string())?;
     Ok(output.messages.unwrap_or_default())
+}
+
+/// Makes messages this run hid visible again, so that the next run sees them.
+async fn release(
+    sqs: &aws_sdk_sqs::Client,
+    queue: &str,
+    messages: &[Message],
+) -> Result<(), String> {
+    for message in messages {
+        sqs.change_message_visibility()
+            .queue_url(queue)
+            .receipt_handle(message.receipt_handle().unwrap_or_default())
+            .visibility_timeout(0)
+            .send()
+            .await
+            .map_err(|error| AwsError::from_sdk("ChangeMessageVisibility", error).to_string())?;
+    }
+    Ok(())
+}
+
+/// Fails when messages are hidden by someone else (another run of this
+/// tool, or another consumer): this run cannot see, so cannot handle, them.
+async fn check_nothing_hidden(sqs: &aws_sdk_sqs::Client, queue: &str) -> Result<(), String> {
+    let attributes = sqs
+        .get_queue_attributes()
+        .queue_url(queue)
+        .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+        .send()
+        .await
+        .map_err(|error| AwsError::from_sdk("GetQueueAttributes", error).to_string())?;
+    let hidden = attributes
+        .attributes()
+        .and_then(|a| a.get(&QueueAttributeName::ApproximateNumberOfMessagesNotVisible))
+        .and_then(|n| n.parse::<u64>().ok())
+        .unwrap_or(0);
+    if hidden > 0 {
+        return Err(format!(
+            "{hidden} message(s) are in flight, hidden by another reader: they cannot be replayed now; try again later"
+        ));
+    }
+    Ok(())
 }
 
 /// Prints each kept event as a JSON line; leaves the queue as it was.
 async fn list(sqs: &aws_sdk_sqs::Client, queue: &str) -> Result<bool, String> {
     let mut seen = HashSet::new();
-    // Messages stay hidden for 30 s, so each is read once; they reappear afterwards.
+    let mut read = Vec::new();
+    // Each message read stays hidden until the end, so each is printed once.
     loop {
-        let messages = receive(sqs, queue, 30).await?;
+        let messages = receive(sqs, queue, 60).await?;
         let fresh: Vec<_> = messages
-            .iter()
+            .into_iter()
             .filter(|m| seen.insert(m.message_id().unwrap_or_default().to_owned()))
             .collect();
         if fresh.is_empty() {
-            return Ok(true);
+            break;
         }
-        for message in fresh {
+        for message in &fresh {
             let line = match KeptEvent::parse(message.body().unwrap_or_default()) {
                 Ok(kept) => json!({
                     "messageId": message.message_id(),
@@ -114,7 +152,10 @@ async fn list(sqs: &aws_sdk_sqs::Client, queue: &str) -> Result<bool, String> {
             };
             println!("{line}");
         }
+        read.extend(fresh);
     }
+    release(sqs, queue, &read).await?;
+    Ok(true)
 }
 
 /// Replays every kept event; deletes those the function now handles.
@@ -124,8 +165,10 @@ async fn replay(
     queue: &str,
     function: Option<&str>,
 ) -> Result<bool, String> {
+    check_nothing_hidden(sqs, queue).await?;
     let mut all_replayed = true;
     let mut seen = HashSet::new();
+    let mut kept = Vec::new();
     loop {
         let messages = receive(sqs, queue, 120).await?;
         let fresh: Vec<_> = messages
@@ -133,59 +176,57 @@ async fn replay(
             .filter(|m| seen.insert(m.message_id().unwrap_or_default().to_owned()))
             .collect();
         if fresh.is_empty() {
+            release(sqs, queue, &kept).await?;
             return Ok(all_replayed);
         }
         for message in fresh {
             let id = message.message_id().unwrap_or_default().to_owned();
-            let kept = match KeptEvent::parse(message.body().unwrap_or_default()) {
-                Ok(kept) => kept,
+            let event = match KeptEvent::parse(message.body().unwrap_or_default()) {
+                Ok(event) => event,
                 Err(problem) => {
-                    eprintln!("{id}: skipped, {problem}");
+                    eprintln!("{id}: kept, {problem}");
                     all_replayed = false;
+                    kept.push(message);
                     continue;
                 }
             };
-            let target = function.unwrap_or(&kept.function);
-            let invoked = lambda
-                .invoke()
-                .function_name(target)
-                .payload(Blob::new(kept.event.to_string()))
-                .send()
-                .await;
-            let answer = match invoked {
-                Err(error) => Err(format!(
-                    "Invoke failed: {}",
-                    aws_sdk_lambda::error::DisplayErrorContext(&error)
-                )),
-                Ok(output) => {
-                    let payload = output.payload.map(Blob::into_inner).unwrap_or_default();
-                    let payload = String::from_utf8_lossy(&payload).into_owned();
-                    match output.function_error {
-                        Some(kind) => Err(format!("the function failed again ({kind}): {payload}")),
-                        None => Ok(payload),
-                    }
-                }
-            };
-            match answer {
+            match invoke(lambda, function.unwrap_or(&event.function), &event).await {
                 Ok(payload) => {
                     sqs.delete_message()
                         .queue_url(queue)
                         .receipt_handle(message.receipt_handle().unwrap_or_default())
                         .send()
                         .await
-                        .map_err(|error| {
-                            format!(
-                                "DeleteMessage failed: {}",
-                                aws_sdk_sqs::error::DisplayErrorContext(&error)
-                            )
-                        })?;
+                        .map_err(|error| AwsError::from_sdk("DeleteMessage", error).to_string())?;
                     println!("{id}: replayed and deleted: {payload}");
                 }
                 Err(problem) => {
                     eprintln!("{id}: kept, {problem}");
                     all_replayed = false;
+                    kept.push(message);
                 }
             }
         }
+    }
+}
+
+/// Invokes `function` with the kept event and waits for its answer.
+async fn invoke(
+    lambda: &aws_sdk_lambda::Client,
+    function: &str,
+    event: &KeptEvent,
+) -> Result<String, String> {
+    let output = lambda
+        .invoke()
+        .function_name(function)
+        .payload(Blob::new(event.event.to_string()))
+        .send()
+        .await
+        .map_err(|error| AwsError::from_sdk("Invoke", error).to_string())?;
+    let payload = output.payload.map(Blob::into_inner).unwrap_or_default();
+    let payload = String::from_utf8_lossy(&payload).into_owned();
+    match output.function_error {
+        Some(kind) => Err(format!("the function failed again ({kind}): {payload}")),
+        None => Ok(payload),
     }
 }
