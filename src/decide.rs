@@ -217,8 +217,9 @@ fn match_rule(rule: &Rule, repository: &str, kind: RefKind, name: &str) -> Resul
     let label = rule.label(field);
     let Some(patterns) = patterns else {
         return Err(match field {
-            PatternField::Tags if label == crate::config::TAGS => {
-                format!("tag {name} is not built: TAGS is empty")
+            // The shorthand's TAGS is set but empty: say it as the contract does.
+            PatternField::Tags if rule.reported_name().is_none() => {
+                format!("tag {name} is not built: {label} is empty")
             }
             _ => format!("{word} {name} is not built: {label} is not set"),
         });
