@@ -2,8 +2,9 @@
 //! decisions, seeded from `events/`. No input may panic, hang or make the
 //! function build something nobody asked for.
 //!
-//! `make test` runs a quick pass; `make fuzz` runs for `FUZZ_SECONDS` (60 by
-//! default, as CI does). A failure prints the input that caused it.
+//! `make test` runs a quick pass (256 cases per generator); `make fuzz`, as CI
+//! does, keeps each generator running for `FUZZ_SECONDS` (30, in parallel:
+//! about a minute of fuzzing in all). A failure prints the input that caused it.
 
 use codecommit_build_trigger::config::Config;
 use codecommit_build_trigger::decide::{finish, plan, Outcome, RuleVerdict};
