@@ -17,7 +17,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 # sam build runs cargo-lambda, which runs zig: both come from the venv.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: test demo package fuzz release venv clean
+.PHONY: test demo bench package fuzz release venv clean
 
 ## test: fmt and clippy, template checks, unit tests, and end-to-end tests of the release binaries
 test: venv
@@ -33,6 +33,15 @@ test: venv
 demo: venv
 	cargo build --release --locked
 	cargo run --release --locked --quiet --example demo
+
+## bench: cold and warm timings beside the floors, the 4,000-reference decision, the binary and
+## arm64 zip sizes; prints the table the README shows
+bench: venv
+	cargo build --release --locked
+	cargo bench --locked --bench decide -- --noplot
+	rustup target add aarch64-unknown-linux-gnu
+	cargo lambda build --release --locked --arm64 --output-format zip --bin codecommit-build-trigger
+	cargo run --release --locked --quiet --example bench
 
 ## fuzz: the property-based fuzzing of event parsing and decisions, 30 s for each of its two generators
 fuzz:

@@ -25,6 +25,7 @@ pub mod kept_events;
 pub mod pattern;
 pub mod request;
 pub mod response;
+pub mod sdk;
 
 #[cfg(test)]
 mod test_support;

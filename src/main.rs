@@ -1,9 +1,7 @@
 //! The entry point: under Lambda, logging, configuration and clients at init,
 //! then the runtime loop; on a terminal, `explain EVENT.json`.
 
-use aws_config::retry::RetryConfig;
-use aws_config::timeout::TimeoutConfig;
-use aws_config::BehaviorVersion;
+use aws_types::sdk_config::{RetryConfig, TimeoutConfig};
 use codecommit_build_trigger::codebuild::CodeBuild;
 use codecommit_build_trigger::codecommit::CodeCommit;
 use codecommit_build_trigger::config::Config;
@@ -11,6 +9,7 @@ use codecommit_build_trigger::event;
 use codecommit_build_trigger::explain::explain;
 use codecommit_build_trigger::handler::Handler;
 use codecommit_build_trigger::init_error::report_init_error;
+use codecommit_build_trigger::sdk::{SdkEnv, SdkEnvError};
 use lambda_runtime::tracing::error;
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use serde_json::value::RawValue;
@@ -22,7 +21,11 @@ const USAGE: &str =
     "codecommit-build-trigger runs as an AWS Lambda function (AWS_LAMBDA_RUNTIME_API set);
 on a terminal: codecommit-build-trigger explain EVENT.json
   prints each reference's decision and reason under the configuration in the environment,
-  reading from CodeCommit and CodeBuild what the rules need, never starting or stopping a build";
+  reading from CodeCommit and CodeBuild what the rules need, never starting or stopping a build;
+  it reads AWS_REGION and the credentials from the environment, as the function does";
+
+const CREDENTIALS_HINT: &str = "to run explain with a profile's credentials: \
+eval \"$(aws configure export-credentials --format env)\"";
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
@@ -40,8 +43,11 @@ async fn main() -> ExitCode {
 /// The Lambda function.
 async fn serve() -> ExitCode {
     lambda_runtime::tracing::init_default_subscriber();
-    let config = match Config::from_env() {
-        Ok(config) => config,
+    let handler = match Config::from_env()
+        .map_err(|problem| problem.to_string())
+        .and_then(|config| handler(config).map_err(|problem| problem.to_string()))
+    {
+        Ok(handler) => handler,
         Err(problem) => {
             let diagnostic = Diagnostic {
                 error_type: "InvalidConfiguration".into(),
@@ -57,7 +63,6 @@ async fn serve() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let handler = handler(config).await;
     let handler = &handler;
     let service = service_fn(move |event: LambdaEvent<Box<RawValue>>| async move {
         let remaining = event
@@ -101,7 +106,16 @@ async fn explain_file(path: &str) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let handler = handler(config).await;
+    let handler = match handler(config) {
+        Ok(handler) => handler,
+        Err(problem) => {
+            eprintln!("invalid configuration: {problem}");
+            if matches!(problem, SdkEnvError::MissingCredentials(_)) {
+                eprintln!("{CREDENTIALS_HINT}");
+            }
+            return ExitCode::FAILURE;
+        }
+    };
     if let Err(refused) = handler.admit(&push) {
         eprintln!("the function would refuse this event: {refused}");
         return ExitCode::FAILURE;
@@ -119,11 +133,12 @@ async fn explain_file(path: &str) -> ExitCode {
     }
 }
 
-/// The handler with its AWS clients, configured once.
-async fn handler(config: Config) -> Handler<CodeBuild, CodeCommit> {
+/// The handler with its AWS clients, configured once from the environment.
+fn handler(config: Config) -> Result<Handler<CodeBuild, CodeCommit>, SdkEnvError> {
     // Three attempts of at most 5 s each, 20 s in all: inside the template's 30 s timeout, so a
     // hung endpoint fails the invocation (and Lambda retries it) rather than timing it out.
-    let sdk_config = aws_config::defaults(BehaviorVersion::latest())
+    let sdk_config = SdkEnv::from_process()
+        .sdk_config()?
         .retry_config(RetryConfig::standard().with_max_attempts(3))
         .timeout_config(
             TimeoutConfig::builder()
@@ -132,11 +147,10 @@ async fn handler(config: Config) -> Handler<CodeBuild, CodeCommit> {
                 .operation_timeout(Duration::from_secs(20))
                 .build(),
         )
-        .load()
-        .await;
-    Handler::new(
+        .build();
+    Ok(Handler::new(
         config,
         CodeBuild::new(aws_sdk_codebuild::Client::new(&sdk_config)),
         CodeCommit::new(aws_sdk_codecommit::Client::new(&sdk_config)),
-    )
+    ))
 }

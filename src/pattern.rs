@@ -18,9 +18,12 @@
 //!
 //! `globset` cannot express the contract's `**` inside a component (it reads
 //! `v**` as `v*`), so each pattern is translated to a regular expression and
-//! the list is matched in one pass with a [`regex::RegexSet`].
+//! the list is compiled into one deterministic automaton that matches a
+//! name against every pattern in a single pass over its bytes.
 
-use regex::RegexSet;
+use regex_automata::dfa::dense::{self, DFA};
+use regex_automata::dfa::{Automaton, OverlappingState, StartKind};
+use regex_automata::{Anchored, Input, MatchKind};
 use thiserror::Error;
 
 /// Why a pattern list could not be compiled.
@@ -70,7 +73,7 @@ impl Pattern {
 #[derive(Debug, Clone)]
 pub struct PatternList {
     patterns: Vec<Pattern>,
-    set: RegexSet,
+    automaton: DFA<Vec<u32>>,
 }
 
 /// What a [`PatternList`] says about one name.
@@ -136,12 +139,15 @@ impl PatternList {
         }
         // Each regex was validated on its own above, so this can only fail on
         // size limits; report that against the list's last pattern.
-        let set = RegexSet::new(&regexes).map_err(|_| PatternError::Malformed {
+        let automaton = compile(&regexes).ok_or_else(|| PatternError::Malformed {
             position: patterns.len(),
             pattern: patterns.last().map(|p| p.text.clone()).unwrap_or_default(),
             problem: "makes the pattern list too large to compile",
         })?;
-        Ok(Self { patterns, set })
+        Ok(Self {
+            patterns,
+            automaton,
+        })
     }
 
     /// Whether `name` is included: the last pattern matching it is not `!`.
@@ -156,7 +162,7 @@ impl PatternList {
 
     /// Decides `name` by the last pattern that matches it.
     pub fn verdict(&self, name: &str) -> Verdict<'_> {
-        match self.set.matches(name).iter().next_back() {
+        match self.last_match(name) {
             Some(index) => {
                 let pattern = &self.patterns[index];
                 if pattern.negated {
@@ -168,6 +174,46 @@ impl PatternList {
             None => Verdict::Unmatched,
         }
     }
+
+    /// The index of the last pattern that matches `name`.
+    fn last_match(&self, name: &str) -> Option<usize> {
+        let input = Input::new(name).anchored(Anchored::Yes);
+        let mut state = OverlappingState::start();
+        let mut last = None;
+        // A search fails only on a quit byte (none is configured) or an
+        // unsupported anchor mode (the automaton is built for anchored
+        // searches), so an error cannot occur; it would end the scan.
+        while self
+            .automaton
+            .try_search_overlapping_fwd(&input, &mut state)
+            .is_ok()
+        {
+            let Some(found) = state.get_match() else {
+                break;
+            };
+            last = last.max(Some(found.pattern().as_usize()));
+        }
+        last
+    }
+}
+
+/// Bytes an automaton of one pattern list may take: far above what globs
+/// need, low enough that a pathological list fails at init, not in memory.
+const AUTOMATON_SIZE_LIMIT: usize = 4 << 20;
+
+/// One automaton reporting every pattern of `regexes` that matches; `None`
+/// if a regex is invalid or the automaton would exceed the size limit.
+fn compile<P: AsRef<str>>(regexes: &[P]) -> Option<DFA<Vec<u32>>> {
+    dense::Builder::new()
+        .configure(
+            DFA::config()
+                .match_kind(MatchKind::All)
+                .start_kind(StartKind::Anchored)
+                .dfa_size_limit(Some(AUTOMATON_SIZE_LIMIT))
+                .determinize_size_limit(Some(AUTOMATON_SIZE_LIMIT)),
+        )
+        .build_many(regexes)
+        .ok()
 }
 
 /// Translates one glob (without its `!`) into an anchored regular expression.
@@ -195,13 +241,13 @@ fn glob_to_regex(glob: &str) -> Result<String, &'static str> {
                 i = push_class(&chars, i, &mut regex)?;
                 continue;
             }
-            literal => regex.push_str(&regex::escape(literal.encode_utf8(&mut [0; 4]))),
+            literal => regex.push_str(&regex_syntax::escape(literal.encode_utf8(&mut [0; 4]))),
         }
         i += 1;
     }
     regex.push('$');
     // Validate here so an error names the pattern, not the whole list.
-    regex::Regex::new(&regex).map_err(|_| "cannot be compiled")?;
+    compile(&[&regex]).ok_or("cannot be compiled")?;
     Ok(regex)
 }
 
@@ -222,7 +268,7 @@ fn push_class(chars: &[char], open: usize, regex: &mut String) -> Result<usize, 
         if c == ']' && i > first {
             break;
         }
-        let escape = |c: char| regex::escape(c.encode_utf8(&mut [0; 4]));
+        let escape = |c: char| regex_syntax::escape(c.encode_utf8(&mut [0; 4]));
         if chars.get(i + 1) == Some(&'-') && chars.get(i + 2).is_some_and(|&end| end != ']') {
             let end = chars[i + 2];
             if end < c {

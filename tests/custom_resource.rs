@@ -774,6 +774,7 @@ async fn the_fake_codecommit_speaks_the_sdk_protocol() {
 
     let fake = FakeCodeCommit::start().await;
     let config = aws_sdk_codecommit::Config::builder()
+        .http_client(support::sdk_http_client())
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))

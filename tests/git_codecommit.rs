@@ -100,6 +100,7 @@ async fn serve(repo: &GitRepo) -> (FakeCodeCommit, Client) {
 /// An SDK client for `fake` with `retry` (backoff shortened so retries stay quick).
 fn sdk_client(fake: &FakeCodeCommit, retry: RetryConfig) -> Client {
     let config = aws_sdk_codecommit::Config::builder()
+        .http_client(support::sdk_http_client())
         .behavior_version_latest()
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))

@@ -718,6 +718,7 @@ async fn fake_lambda_invokes_through_the_runtime_api() {
     });
 
     let config = aws_sdk_lambda::Config::builder()
+        .http_client(support::sdk_http_client())
         .behavior_version_latest()
         .region(aws_sdk_lambda::config::Region::new(moto::REGION))
         .credentials_provider(aws_sdk_lambda::config::Credentials::new(

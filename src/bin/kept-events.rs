@@ -17,6 +17,7 @@ use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_sqs::types::{Message, QueueAttributeName};
 use codecommit_build_trigger::aws::AwsError;
 use codecommit_build_trigger::kept_events::KeptEvent;
+use codecommit_build_trigger::sdk::{https_client, Roots};
 use serde_json::json;
 use std::collections::HashSet;
 use std::process::ExitCode;
@@ -27,7 +28,19 @@ const USAGE: &str = "usage: kept-events list QUEUE_URL
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let sdk_config = aws_config::defaults(BehaviorVersion::latest()).load().await;
+    // An operator's command: the SDK's whole credential chain (profiles, SSO, ...), and the
+    // system's certificates, as other AWS tools on the machine use.
+    let https_client = match https_client(Roots::System) {
+        Ok(client) => client,
+        Err(problem) => {
+            eprintln!("kept-events: {problem}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let sdk_config = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(https_client)
+        .load()
+        .await;
     let sqs = aws_sdk_sqs::Client::new(&sdk_config);
     let result = match args
         .iter()

@@ -1,9 +1,9 @@
 //! The `Custom::CodeCommitTrigger` custom resource's Lambda entry point.
 
-use aws_config::BehaviorVersion;
 use codecommit_build_trigger::codecommit::CodeCommit;
 use codecommit_build_trigger::custom_resource::install::{run, Outcome, Status};
 use codecommit_build_trigger::custom_resource::{request, response};
+use codecommit_build_trigger::sdk::SdkEnv;
 use lambda_runtime::tracing::{error, info};
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use serde_json::Value;
@@ -16,7 +16,13 @@ const ANSWER_MARGIN: Duration = Duration::from_secs(5);
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     lambda_runtime::tracing::init_default_subscriber();
-    let sdk_config = aws_config::defaults(BehaviorVersion::latest()).load().await;
+    let sdk_config = match SdkEnv::from_process().sdk_config() {
+        Ok(builder) => builder.build(),
+        Err(problem) => {
+            error!("invalid configuration: {problem}");
+            return ExitCode::FAILURE;
+        }
+    };
     let store = CodeCommit::new(aws_sdk_codecommit::Client::new(&sdk_config));
     let store = &store;
 

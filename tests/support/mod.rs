@@ -37,6 +37,13 @@ pub const CLI_TIMEOUT: Duration = Duration::from_secs(30);
 /// its [`codecommit::FakeCodeCommit`] (CodeBuild keeps `AWS_ENDPOINT_URL`, the proxy).
 pub const CODECOMMIT_ENDPOINT_VAR: &str = "AWS_ENDPOINT_URL_CODECOMMIT";
 
+/// The HTTP client of the SDK clients the tests make: the function's own (the crate has no
+/// `default-https-client`); the emulators speak plain HTTP.
+pub fn sdk_http_client() -> aws_types::sdk_config::SharedHttpClient {
+    codecommit_build_trigger::sdk::https_client(codecommit_build_trigger::sdk::Roots::System)
+        .expect("the SDK's HTTPS client can be configured")
+}
+
 /// Path of the release binary under test (`TRIGGER_BIN`, set by `make test` / `make demo`).
 pub fn trigger_bin() -> PathBuf {
     required_file("TRIGGER_BIN")

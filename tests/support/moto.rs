@@ -184,6 +184,7 @@ fn collect_stderr(pipe: impl Read + Send + 'static, buffer: Arc<Mutex<VecDeque<S
 /// credentials `testing`/`testing`.
 pub fn codebuild_client(endpoint: &str) -> aws_sdk_codebuild::Client {
     let config = aws_sdk_codebuild::Config::builder()
+        .http_client(super::sdk_http_client())
         .behavior_version_latest()
         .region(Region::new(REGION))
         .credentials_provider(Credentials::new(
@@ -202,6 +203,7 @@ pub fn codebuild_client(endpoint: &str) -> aws_sdk_codebuild::Client {
 /// `testing`/`testing`.
 pub fn sqs_client(endpoint: &str) -> aws_sdk_sqs::Client {
     let config = aws_sdk_sqs::Config::builder()
+        .http_client(super::sdk_http_client())
         .behavior_version_latest()
         .region(aws_sdk_sqs::config::Region::new(REGION))
         .credentials_provider(aws_sdk_sqs::config::Credentials::new(

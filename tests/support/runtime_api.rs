@@ -86,6 +86,8 @@ struct State {
     queue_rx: tokio::sync::Mutex<mpsc::UnboundedReceiver<Queued>>,
     pending: Mutex<HashMap<String, oneshot::Sender<Outcome>>>,
     polls: AtomicUsize,
+    /// When the first `GET /next` arrived: the end of the function's init.
+    first_poll_at: Mutex<Option<Instant>>,
     init_error: Mutex<Option<FunctionError>>,
     error_bodies: Mutex<Vec<String>>,
     next_id: AtomicU64,
@@ -108,6 +110,7 @@ impl RuntimeApi {
             queue_rx: tokio::sync::Mutex::new(queue_rx),
             pending: Mutex::new(HashMap::new()),
             polls: AtomicUsize::new(0),
+            first_poll_at: Mutex::new(None),
             init_error: Mutex::new(None),
             error_bodies: Mutex::new(Vec::new()),
             next_id: AtomicU64::new(1),
@@ -210,6 +213,15 @@ impl RuntimeApi {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         true
+    }
+
+    /// When the function first called `GET /next`, if it has.
+    pub fn first_poll_at(&self) -> Option<Instant> {
+        *self
+            .state
+            .first_poll_at
+            .lock()
+            .expect("runtime API state poisoned")
     }
 
     /// How many times the function has called `GET /next` (including a poll still waiting).
@@ -322,6 +334,11 @@ async fn handle(state: Arc<State>, request: Request<Incoming>) -> HttpResponse {
 
 /// Long-poll until an event is queued, then hand it out with the Lambda headers.
 async fn next_invocation(state: &State) -> HttpResponse {
+    state
+        .first_poll_at
+        .lock()
+        .expect("runtime API state poisoned")
+        .get_or_insert_with(Instant::now);
     state.polls.fetch_add(1, Ordering::SeqCst);
     // Only one poller at a time takes from the queue; if the caller hangs up, this future
     // is dropped and the lock released without losing an event.
