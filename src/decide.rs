@@ -99,9 +99,10 @@ fn kind_word(kind: RefKind) -> &'static str {
 /// Decides every reference of `push` as far as the event and configuration
 /// allow, in event order.
 pub fn plan<'a>(config: &'a Config, push: &'a Push) -> Plan<'a> {
+    let count = push.records.iter().map(|r| r.references.len()).sum();
     let mut first_seen: HashMap<(&str, &GitRef, Option<&CommitId>), (usize, usize)> =
-        HashMap::new();
-    let mut references = Vec::new();
+        HashMap::with_capacity(count);
+    let mut references = Vec::with_capacity(count);
     for (record_index, record) in push.records.iter().enumerate() {
         for (reference_index, update) in record.references.iter().enumerate() {
             let key = (
@@ -186,8 +187,8 @@ fn plan_reference<'a>(
         }
     }
     if rules.is_empty() {
-        let reason = match misses.as_slice() {
-            [only] => only.clone(),
+        let reason = match misses.len() {
+            1 => misses.swap_remove(0),
             _ => format!(
                 "{} {name} matches no rule: {}",
                 kind_word(kind),
@@ -268,12 +269,12 @@ pub fn finish<'a>(plan: Plan<'a>, facts: &Facts) -> Vec<Decision<'a>> {
             let outcome = match planned.step {
                 Step::Skip(reason) => Outcome::Skip(reason),
                 Step::Candidates { commit, rules } => {
-                    let key = CommitKey {
-                        repository: planned.record.repository.name.clone(),
-                        commit: commit.clone(),
-                    };
                     let mut notes = Vec::new();
                     let marker = if config.skip_markers {
+                        let key = CommitKey {
+                            repository: planned.record.repository.name.clone(),
+                            commit: commit.clone(),
+                        };
                         match facts.messages.get(&key) {
                             Some(Ok(message)) => skip_marker(message),
                             Some(Err(why)) => {

@@ -9,6 +9,7 @@ mod rules;
 
 use crate::arn::Arn;
 use crate::pattern::{PatternError, PatternList};
+use std::fmt;
 use thiserror::Error;
 
 /// Variable naming the CodeBuild project to start (shorthand).
@@ -165,21 +166,37 @@ pub enum PatternField {
     PathsIgnore,
 }
 
+/// A rule's pattern list as reasons name it ([`Rule::label`]); written
+/// straight into the reason, without a string of its own.
+#[derive(Debug, Clone, Copy)]
+pub struct Label<'a> {
+    rule: &'a Rule,
+    field: PatternField,
+}
+
+impl fmt::Display for Label<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.rule.origin {
+            RuleOrigin::Shorthand => f.write_str(match self.field {
+                PatternField::Repositories => "the repository",
+                PatternField::Branches => BRANCHES,
+                PatternField::Tags => TAGS,
+                PatternField::Paths => PATHS,
+                PatternField::PathsIgnore => PATHS_IGNORE,
+            }),
+            RuleOrigin::Rules => {
+                write!(f, "{} of rule {}", self.field.rule_field(), self.rule.name)
+            }
+        }
+    }
+}
+
 impl Rule {
     /// How a reason names one of this rule's pattern lists: the variable for
     /// the shorthand (`BRANCHES`), the field and rule otherwise
     /// (`branches of rule api`).
-    pub fn label(&self, field: PatternField) -> String {
-        match self.origin {
-            RuleOrigin::Shorthand => match field {
-                PatternField::Repositories => "the repository".to_owned(),
-                PatternField::Branches => BRANCHES.to_owned(),
-                PatternField::Tags => TAGS.to_owned(),
-                PatternField::Paths => PATHS.to_owned(),
-                PatternField::PathsIgnore => PATHS_IGNORE.to_owned(),
-            },
-            RuleOrigin::Rules => format!("{} of rule {}", field.rule_field(), self.name),
-        }
+    pub fn label(&self, field: PatternField) -> Label<'_> {
+        Label { rule: self, field }
     }
 
     /// The rule's name as reported, `None` for the one-rule shorthand.
@@ -384,7 +401,7 @@ mod tests {
         assert!(!rule.supersede);
         assert!(config.skip_markers);
         assert!(config.ignored_pushers.is_none());
-        assert_eq!(rule.label(PatternField::Branches), "BRANCHES");
+        assert_eq!(rule.label(PatternField::Branches).to_string(), "BRANCHES");
     }
 
     #[test]
@@ -421,7 +438,10 @@ mod tests {
         let config = config(&[(RULES, json)]).expect("valid");
         let rule = only_rule(&config);
         assert_eq!(rule.name, "api");
-        assert_eq!(rule.label(PatternField::Branches), "branches of rule api");
+        assert_eq!(
+            rule.label(PatternField::Branches).to_string(),
+            "branches of rule api"
+        );
         let error = self::config(&[(RULES, json), (BRANCHES, "main")]).unwrap_err();
         assert_eq!(
             error.to_string(),
