@@ -10,7 +10,10 @@ use crate::config::{Config, PatternField, Rule};
 use crate::event::{CommitId, GitRef, Push, PushRecord, RefChange, RefKind, RefUpdate};
 use crate::facts::{BaseHint, BaseQuery, CommitKey, Facts, Needs};
 use crate::pattern::{PatternList, Verdict};
+use foldhash::fast::RandomState;
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 
 /// Commit-message markers that skip a push, matched in any case.
 pub const SKIP_MARKERS: [&str; 4] = ["[skip ci]", "[ci skip]", "[no ci]", "[skip build]"];
@@ -100,22 +103,25 @@ fn kind_word(kind: RefKind) -> &'static str {
 /// allow, in event order.
 pub fn plan<'a>(config: &'a Config, push: &'a Push) -> Plan<'a> {
     let count = push.records.iter().map(|r| r.references.len()).sum();
-    let mut first_seen: HashMap<(&str, &GitRef, Option<&CommitId>), (usize, usize)> =
-        HashMap::with_capacity(count);
+    let mut first_seen: HashMap<Identity<'_>, (usize, usize), _> =
+        HashMap::with_capacity_and_hasher(count, RandomState::default());
     let mut references = Vec::with_capacity(count);
     for (record_index, record) in push.records.iter().enumerate() {
         for (reference_index, update) in record.references.iter().enumerate() {
-            let key = (
-                record.repository.arn.as_str(),
-                &update.reference,
-                update.commit(),
-            );
-            let step = match first_seen.get(&key) {
-                Some((r, i)) => Step::Skip(format!(
-                    "same reference and commit as Records[{r}].codecommit.references[{i}] of this event"
-                )),
-                None => {
-                    first_seen.insert(key, (record_index, reference_index));
+            let identity = Identity {
+                repository: &record.repository.arn,
+                reference: &update.reference,
+                commit: update.commit(),
+            };
+            let step = match first_seen.entry(identity) {
+                Entry::Occupied(first) => {
+                    let (r, i) = first.get();
+                    Step::Skip(format!(
+                        "same reference and commit as Records[{r}].codecommit.references[{i}] of this event"
+                    ))
+                }
+                Entry::Vacant(first) => {
+                    first.insert((record_index, reference_index));
                     plan_reference(config, record, update)
                 }
             };
@@ -127,6 +133,24 @@ pub fn plan<'a>(config: &'a Config, push: &'a Push) -> Plan<'a> {
         }
     }
     Plan { config, references }
+}
+
+/// What makes two references of a push the same one delivered twice.
+#[derive(PartialEq, Eq)]
+struct Identity<'a> {
+    repository: &'a str,
+    reference: &'a GitRef,
+    commit: Option<&'a CommitId>,
+}
+
+impl Hash for Identity<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        // The reference tells references apart; the repository ARN, the same
+        // for a whole record, would only add bytes to hash. Equality still
+        // compares all three.
+        self.reference.hash(state);
+        self.commit.hash(state);
+    }
 }
 
 fn plan_reference<'a>(
@@ -160,6 +184,7 @@ fn plan_reference<'a>(
             ));
         }
     }
+    // One miss is the reason itself; more are joined. Most pushes meet one rule.
     let mut misses = Vec::new();
     let mut rules = Vec::new();
     for rule in &config.rules {
@@ -200,14 +225,24 @@ fn plan_reference<'a>(
     Step::Candidates { commit, rules }
 }
 
+/// A reason, written into a string sized for it at once: `format!` starts
+/// small and grows a reason several times.
+fn reason(args: std::fmt::Arguments<'_>) -> String {
+    use std::fmt::Write as _;
+    let mut text = String::with_capacity(64);
+    // Writing into a String cannot fail.
+    let _ = text.write_fmt(args);
+    text
+}
+
 /// Why `rule` matches the reference, or why not.
 fn match_rule(rule: &Rule, repository: &str, kind: RefKind, name: &str) -> Result<String, String> {
     if let Some(repositories) = &rule.repositories {
         if !repositories.includes(repository) {
-            return Err(format!(
+            return Err(reason(format_args!(
                 "repository {repository} does not match {}",
                 rule.label(PatternField::Repositories)
-            ));
+            )));
         }
     }
     let (patterns, field) = match kind {
@@ -220,21 +255,23 @@ fn match_rule(rule: &Rule, repository: &str, kind: RefKind, name: &str) -> Resul
         return Err(match field {
             // The shorthand's TAGS is set but empty: say it as the contract does.
             PatternField::Tags if rule.reported_name().is_none() => {
-                format!("tag {name} is not built: {label} is empty")
+                reason(format_args!("tag {name} is not built: {label} is empty"))
             }
-            _ => format!("{word} {name} is not built: {label} is not set"),
+            _ => reason(format_args!(
+                "{word} {name} is not built: {label} is not set"
+            )),
         });
     };
     match patterns.verdict(name) {
-        Verdict::Included(pattern) => Ok(format!(
+        Verdict::Included(pattern) => Ok(reason(format_args!(
             "{word} {name} matches `{}` in {label}",
             pattern.as_str()
-        )),
-        Verdict::Excluded(pattern) => Err(format!(
+        ))),
+        Verdict::Excluded(pattern) => Err(reason(format_args!(
             "{word} {name} is excluded by `{}` in {label}",
             pattern.as_str()
-        )),
-        Verdict::Unmatched => Err(format!("{word} {name} does not match {label}")),
+        ))),
+        Verdict::Unmatched => Err(reason(format_args!("{word} {name} does not match {label}"))),
     }
 }
 
