@@ -326,10 +326,37 @@ fn peak_rss_kib(pid: u32) -> Result<u64, String> {
         .ok_or_else(|| format!("/proc/{pid}/status has no VmHWM"))
 }
 
-/// The StartBuild request body both floors send.
+/// The StartBuild request both floors send: the function's own, as to size and fields
+/// (token, five environment overrides), for another commit each time.
 fn start_build_body(n: usize) -> String {
-    json!({"projectName": PROJECT, "sourceVersion": format!("{:040x}", 0xf100 + n)}).to_string()
+    let commit = format!("{:040x}", 0xf100 + n);
+    let variable =
+        |name: &str, value: &str| json!({"name": name, "value": value, "type": "PLAINTEXT"});
+    json!({
+        "projectName": PROJECT,
+        "sourceVersion": commit,
+        "idempotencyToken": format!("{:064x}", 0xf100 + n),
+        "environmentVariablesOverride": [
+            variable("CODECOMMIT_REPOSITORY", "my-app"),
+            variable("CODECOMMIT_REF", "refs/heads/master"),
+            variable("CODECOMMIT_BRANCH", "master"),
+            variable("CODECOMMIT_COMMIT", &commit),
+            variable("CODECOMMIT_PUSHER_ARN", "arn:aws:iam::123456789012:user/alice"),
+        ],
+    })
+    .to_string()
 }
+
+/// The headers both floors send (moto reads the access key from the authorization).
+const FLOOR_HEADERS: [(&str, &str); 3] = [
+    ("X-Amz-Target", "CodeBuild_20161006.StartBuild"),
+    ("Content-Type", "application/x-amz-json-1.1"),
+    (
+        "Authorization",
+        "AWS4-HMAC-SHA256 Credential=testing/20261128/us-east-1/codebuild/aws4_request, \
+         SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=0",
+    ),
+];
 
 /// [`COLD_RUNS`] fresh `curl` processes, each sending one StartBuild: start to exit.
 async fn curl_requests(endpoint: &str) -> Result<Vec<f64>, String> {
@@ -344,8 +371,11 @@ async fn curl_requests(endpoint: &str) -> Result<Vec<f64>, String> {
                 "--write-out",
                 "%{http_code}",
             ])
-            .args(["--header", "X-Amz-Target: CodeBuild_20161006.StartBuild"])
-            .args(["--header", "Content-Type: application/x-amz-json-1.1"])
+            .args(
+                FLOOR_HEADERS
+                    .iter()
+                    .flat_map(|(name, value)| ["--header".to_owned(), format!("{name}: {value}")]),
+            )
             .args(["--data", &start_build_body(n), endpoint])
             .stdin(Stdio::null())
             .output()
@@ -365,9 +395,11 @@ async fn kept_alive_requests(endpoint: &str) -> Result<Vec<f64>, String> {
     let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
     let mut times = Vec::new();
     for n in 0..=WARM_RUNS {
-        let request = hyper::Request::post(endpoint)
-            .header("X-Amz-Target", "CodeBuild_20161006.StartBuild")
-            .header("Content-Type", "application/x-amz-json-1.1")
+        let mut request = hyper::Request::post(endpoint);
+        for (name, value) in FLOOR_HEADERS {
+            request = request.header(name, value);
+        }
+        let request = request
             .body(Full::new(Bytes::from(start_build_body(COLD_RUNS + n))))
             .map_err(|problem| problem.to_string())?;
         let started = Instant::now();
