@@ -184,8 +184,10 @@ fn plan_reference<'a>(
             ));
         }
     }
-    // One miss is the reason itself; more are joined. Most pushes meet one rule.
-    let mut misses = Vec::new();
+    // One miss is the reason itself; more are joined. Most configurations
+    // have one rule, so the first miss is kept apart from the others.
+    let mut first_miss = None;
+    let mut other_misses = Vec::new();
     let mut rules = Vec::new();
     for rule in &config.rules {
         match match_rule(rule, &record.repository.name, kind, name) {
@@ -208,17 +210,21 @@ fn plan_reference<'a>(
                     base,
                 });
             }
-            Err(miss) => misses.push(miss),
+            Err(miss) if first_miss.is_none() => first_miss = Some(miss),
+            Err(miss) => other_misses.push(miss),
         }
     }
     if rules.is_empty() {
-        let reason = match misses.len() {
-            1 => misses.swap_remove(0),
-            _ => format!(
-                "{} {name} matches no rule: {}",
-                kind_word(kind),
-                misses.join("; ")
-            ),
+        let reason = match first_miss {
+            Some(only) if other_misses.is_empty() => only,
+            first => {
+                let misses: Vec<String> = first.into_iter().chain(other_misses).collect();
+                format!(
+                    "{} {name} matches no rule: {}",
+                    kind_word(kind),
+                    misses.join("; ")
+                )
+            }
         };
         return Step::Skip(reason);
     }
