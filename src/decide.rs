@@ -45,7 +45,9 @@ enum Step<'a> {
 struct Candidate<'a> {
     rule: &'a Rule,
     matched: String,
-    base: Option<BaseQuery>,
+    /// Boxed: only rules with path filters have one, and a small candidate
+    /// becomes its [`RuleOutcome`] in place.
+    base: Option<Box<BaseQuery>>,
 }
 
 /// The decision for one reference of a push.
@@ -102,37 +104,58 @@ fn kind_word(kind: RefKind) -> &'static str {
 /// Decides every reference of `push` as far as the event and configuration
 /// allow, in event order.
 pub fn plan<'a>(config: &'a Config, push: &'a Push) -> Plan<'a> {
-    let count = push.records.iter().map(|r| r.references.len()).sum();
-    let mut first_seen: HashMap<Identity<'_>, (usize, usize), _> =
-        HashMap::with_capacity_and_hasher(count, RandomState::default());
-    let mut references = Vec::with_capacity(count);
-    for (record_index, record) in push.records.iter().enumerate() {
-        for (reference_index, update) in record.references.iter().enumerate() {
-            let identity = Identity {
-                repository: &record.repository.arn,
-                reference: &update.reference,
-                commit: update.commit(),
-            };
-            let step = match first_seen.entry(identity) {
-                Entry::Occupied(first) => {
-                    let (r, i) = first.get();
-                    Step::Skip(format!(
-                        "same reference and commit as Records[{r}].codecommit.references[{i}] of this event"
-                    ))
-                }
-                Entry::Vacant(first) => {
-                    first.insert((record_index, reference_index));
-                    plan_reference(config, record, update)
-                }
-            };
-            references.push(Planned {
+    let mut references: Vec<Planned<'a>> = push
+        .records
+        .iter()
+        .flat_map(|record| {
+            record.references.iter().map(move |update| Planned {
                 record,
                 update,
-                step,
-            });
+                step: plan_reference(config, record, update),
+            })
+        })
+        .collect();
+    skip_repeats(push, &mut references);
+    Plan { config, references }
+}
+
+/// Skips a reference some rule would build when the same reference and
+/// commit came earlier in the event, so one push never builds a commit twice.
+/// (References no rule builds keep their own reason.)
+fn skip_repeats(push: &Push, references: &mut [Planned<'_>]) {
+    let candidates = references
+        .iter()
+        .filter(|planned| matches!(planned.step, Step::Candidates { .. }))
+        .count();
+    let mut first_built = HashMap::with_capacity_and_hasher(candidates, RandomState::default());
+    let positions = push
+        .records
+        .iter()
+        .enumerate()
+        .flat_map(|(record, pushed)| {
+            (0..pushed.references.len()).map(move |reference| (record, reference))
+        });
+    for (planned, position) in references.iter_mut().zip(positions) {
+        let Step::Candidates { commit, .. } = planned.step else {
+            continue;
+        };
+        let identity = Identity {
+            repository: &planned.record.repository.arn,
+            reference: &planned.update.reference,
+            commit,
+        };
+        match first_built.entry(identity) {
+            Entry::Vacant(first) => {
+                first.insert(position);
+            }
+            Entry::Occupied(first) => {
+                let (record, reference) = first.get();
+                planned.step = Step::Skip(format!(
+                    "same reference and commit as Records[{record}].codecommit.references[{reference}] of this event"
+                ));
+            }
         }
     }
-    Plan { config, references }
 }
 
 /// What makes two references of a push the same one delivered twice.
@@ -140,7 +163,7 @@ pub fn plan<'a>(config: &'a Config, push: &'a Push) -> Plan<'a> {
 struct Identity<'a> {
     repository: &'a str,
     reference: &'a GitRef,
-    commit: Option<&'a CommitId>,
+    commit: &'a CommitId,
 }
 
 impl Hash for Identity<'_> {
@@ -159,8 +182,7 @@ fn plan_reference<'a>(
     update: &'a RefUpdate,
 ) -> Step<'a> {
     let reference = &update.reference;
-    let kind = reference.kind();
-    let name = reference.short_name();
+    let (kind, name) = reference.split();
     let (commit, created, previous) = match &update.change {
         RefChange::Deleted { .. } => {
             return Step::Skip(format!("{} {name} was deleted", kind_word(kind)))
@@ -189,21 +211,28 @@ fn plan_reference<'a>(
     let mut first_miss = None;
     let mut other_misses = Vec::new();
     let mut rules = Vec::new();
-    for rule in &config.rules {
+    for (position, rule) in config.rules.iter().enumerate() {
         match match_rule(rule, &record.repository.name, kind, name) {
             Ok(matched) => {
-                let base = (kind == RefKind::Branch && rule.filters_paths()).then(|| BaseQuery {
-                    repository: record.repository.name.clone(),
-                    reference: reference.as_str().to_owned(),
-                    commit: commit.clone(),
-                    hint: match previous {
-                        Some(previous) => BaseHint::Previous(previous.clone()),
-                        None if created => BaseHint::NewBranch,
-                        None => BaseHint::LastBuild {
-                            project: rule.project.clone(),
+                let base = (kind == RefKind::Branch && rule.filters_paths()).then(|| {
+                    Box::new(BaseQuery {
+                        repository: record.repository.name.clone(),
+                        reference: reference.as_str().to_owned(),
+                        commit: commit.clone(),
+                        hint: match previous {
+                            Some(previous) => BaseHint::Previous(previous.clone()),
+                            None if created => BaseHint::NewBranch,
+                            None => BaseHint::LastBuild {
+                                project: rule.project.clone(),
+                            },
                         },
-                    },
+                    })
                 });
+                // Room for this rule and the ones after it, rather than a
+                // `Vec`'s first four: most references match one rule.
+                if rules.is_empty() {
+                    rules.reserve_exact(config.rules.len() - position);
+                }
                 rules.push(Candidate {
                     rule,
                     matched,
@@ -231,24 +260,14 @@ fn plan_reference<'a>(
     Step::Candidates { commit, rules }
 }
 
-/// A reason, written into a string sized for it at once: `format!` starts
-/// small and grows a reason several times.
-fn reason(args: std::fmt::Arguments<'_>) -> String {
-    use std::fmt::Write as _;
-    let mut text = String::with_capacity(64);
-    // Writing into a String cannot fail.
-    let _ = text.write_fmt(args);
-    text
-}
-
-/// Why `rule` matches the reference, or why not.
+/// Why `rule` matches the reference, or why not. Each reason is one
+/// `concat`, allocated once at its length: the formatting machinery would
+/// cost more than the rest of the decision.
 fn match_rule(rule: &Rule, repository: &str, kind: RefKind, name: &str) -> Result<String, String> {
     if let Some(repositories) = &rule.repositories {
         if !repositories.includes(repository) {
-            return Err(reason(format_args!(
-                "repository {repository} does not match {}",
-                rule.label(PatternField::Repositories)
-            )));
+            let [l0, l1, l2] = rule.label(PatternField::Repositories).pieces();
+            return Err(["repository ", repository, " does not match ", l0, l1, l2].concat());
         }
     }
     let (patterns, field) = match kind {
@@ -256,28 +275,52 @@ fn match_rule(rule: &Rule, repository: &str, kind: RefKind, name: &str) -> Resul
         _ => (&rule.tags, PatternField::Tags),
     };
     let word = kind_word(kind);
-    let label = rule.label(field);
+    let [l0, l1, l2] = rule.label(field).pieces();
     let Some(patterns) = patterns else {
         return Err(match field {
             // The shorthand's TAGS is set but empty: say it as the contract does.
             PatternField::Tags if rule.reported_name().is_none() => {
-                reason(format_args!("tag {name} is not built: {label} is empty"))
+                ["tag ", name, " is not built: ", l0, l1, l2, " is empty"].concat()
             }
-            _ => reason(format_args!(
-                "{word} {name} is not built: {label} is not set"
-            )),
+            _ => [
+                word,
+                " ",
+                name,
+                " is not built: ",
+                l0,
+                l1,
+                l2,
+                " is not set",
+            ]
+            .concat(),
         });
     };
     match patterns.verdict(name) {
-        Verdict::Included(pattern) => Ok(reason(format_args!(
-            "{word} {name} matches `{}` in {label}",
-            pattern.as_str()
-        ))),
-        Verdict::Excluded(pattern) => Err(reason(format_args!(
-            "{word} {name} is excluded by `{}` in {label}",
-            pattern.as_str()
-        ))),
-        Verdict::Unmatched => Err(reason(format_args!("{word} {name} does not match {label}"))),
+        Verdict::Included(pattern) => Ok([
+            word,
+            " ",
+            name,
+            " matches `",
+            pattern.as_str(),
+            "` in ",
+            l0,
+            l1,
+            l2,
+        ]
+        .concat()),
+        Verdict::Excluded(pattern) => Err([
+            word,
+            " ",
+            name,
+            " is excluded by `",
+            pattern.as_str(),
+            "` in ",
+            l0,
+            l1,
+            l2,
+        ]
+        .concat()),
+        Verdict::Unmatched => Err([word, " ", name, " does not match ", l0, l1, l2].concat()),
     }
 }
 
@@ -297,7 +340,7 @@ impl Plan<'_> {
             }
             needs
                 .bases
-                .extend(rules.iter().filter_map(|c| c.base.clone()));
+                .extend(rules.iter().filter_map(|c| c.base.as_deref().cloned()));
         }
         needs
     }
@@ -376,7 +419,7 @@ fn decide_candidate<'a>(
         }
         RuleVerdict::Build { commit, reason }
     };
-    let verdict = match base.map(|query| facts.changes.get(&query)) {
+    let verdict = match base.map(|query| facts.changes.get(&*query)) {
         None => build(reason, None),
         Some(None) => build(
             reason,

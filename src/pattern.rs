@@ -22,8 +22,10 @@
 //! name against every pattern in a single pass over its bytes.
 
 use regex_automata::dfa::dense::{self, DFA};
-use regex_automata::dfa::{Automaton, OverlappingState, StartKind};
-use regex_automata::{Anchored, Input, MatchKind};
+use regex_automata::dfa::{Automaton, StartKind};
+use regex_automata::util::primitives::StateID;
+use regex_automata::util::start;
+use regex_automata::{Anchored, MatchKind};
 use thiserror::Error;
 
 /// Why a pattern list could not be compiled.
@@ -74,6 +76,9 @@ impl Pattern {
 pub struct PatternList {
     patterns: Vec<Pattern>,
     automaton: DFA<Vec<u32>>,
+    /// Where every match starts: searches are anchored at the start of the
+    /// name, so this state is the same for every name.
+    start: StateID,
 }
 
 /// What a [`PatternList`] says about one name.
@@ -139,7 +144,7 @@ impl PatternList {
         }
         // Each regex was validated on its own above, so this can only fail on
         // size limits; report that against the list's last pattern.
-        let automaton = compile(&regexes).ok_or_else(|| PatternError::Malformed {
+        let (automaton, start) = compile(&regexes).ok_or_else(|| PatternError::Malformed {
             position: patterns.len(),
             pattern: patterns.last().map(|p| p.text.clone()).unwrap_or_default(),
             problem: "makes the pattern list too large to compile",
@@ -147,6 +152,7 @@ impl PatternList {
         Ok(Self {
             patterns,
             automaton,
+            start,
         })
     }
 
@@ -176,24 +182,26 @@ impl PatternList {
     }
 
     /// The index of the last pattern that matches `name`.
+    ///
+    /// Every regex ends in `$`, so a pattern matches only where the name
+    /// ends: one walk over its bytes, then the end-of-input transition, lands
+    /// on a state that holds exactly the patterns matching the whole name.
     fn last_match(&self, name: &str) -> Option<usize> {
-        let input = Input::new(name).anchored(Anchored::Yes);
-        let mut state = OverlappingState::start();
-        let mut last = None;
-        // A search fails only on a quit byte (none is configured) or an
-        // unsupported anchor mode (the automaton is built for anchored
-        // searches), so an error cannot occur; it would end the scan.
-        while self
-            .automaton
-            .try_search_overlapping_fwd(&input, &mut state)
-            .is_ok()
-        {
-            let Some(found) = state.get_match() else {
-                break;
-            };
-            last = last.max(Some(found.pattern().as_usize()));
+        let dfa = &self.automaton;
+        let mut state = self.start;
+        for &byte in name.as_bytes() {
+            state = dfa.next_state(state, byte);
+            if dfa.is_dead_state(state) {
+                return None;
+            }
         }
-        last
+        state = dfa.next_eoi_state(state);
+        if !dfa.is_match_state(state) {
+            return None;
+        }
+        (0..dfa.match_len(state))
+            .map(|index| dfa.match_pattern(state, index).as_usize())
+            .max()
     }
 }
 
@@ -201,10 +209,11 @@ impl PatternList {
 /// need, low enough that a pathological list fails at init, not in memory.
 const AUTOMATON_SIZE_LIMIT: usize = 4 << 20;
 
-/// One automaton reporting every pattern of `regexes` that matches; `None`
-/// if a regex is invalid or the automaton would exceed the size limit.
-fn compile<P: AsRef<str>>(regexes: &[P]) -> Option<DFA<Vec<u32>>> {
-    dense::Builder::new()
+/// One automaton reporting every pattern of `regexes` that matches, and its
+/// anchored start state; `None` if a regex is invalid or the automaton would
+/// exceed the size limit.
+fn compile<P: AsRef<str>>(regexes: &[P]) -> Option<(DFA<Vec<u32>>, StateID)> {
+    let automaton = dense::Builder::new()
         .configure(
             DFA::config()
                 .match_kind(MatchKind::All)
@@ -213,7 +222,11 @@ fn compile<P: AsRef<str>>(regexes: &[P]) -> Option<DFA<Vec<u32>>> {
                 .determinize_size_limit(Some(AUTOMATON_SIZE_LIMIT)),
         )
         .build_many(regexes)
-        .ok()
+        .ok()?;
+    let start = automaton
+        .start_state(&start::Config::new().anchored(Anchored::Yes))
+        .ok()?;
+    Some((automaton, start))
 }
 
 /// Translates one glob (without its `!`) into an anchored regular expression.

@@ -174,20 +174,32 @@ pub struct Label<'a> {
     field: PatternField,
 }
 
+impl<'a> Label<'a> {
+    /// The label as up to three pieces to write one after the other, so a
+    /// reason can be sized and written without the formatting machinery.
+    pub fn pieces(self) -> [&'a str; 3] {
+        match self.rule.origin {
+            RuleOrigin::Shorthand => [
+                match self.field {
+                    PatternField::Repositories => "the repository",
+                    PatternField::Branches => BRANCHES,
+                    PatternField::Tags => TAGS,
+                    PatternField::Paths => PATHS,
+                    PatternField::PathsIgnore => PATHS_IGNORE,
+                },
+                "",
+                "",
+            ],
+            RuleOrigin::Rules => [self.field.rule_field(), " of rule ", &self.rule.name],
+        }
+    }
+}
+
 impl fmt::Display for Label<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.rule.origin {
-            RuleOrigin::Shorthand => f.write_str(match self.field {
-                PatternField::Repositories => "the repository",
-                PatternField::Branches => BRANCHES,
-                PatternField::Tags => TAGS,
-                PatternField::Paths => PATHS,
-                PatternField::PathsIgnore => PATHS_IGNORE,
-            }),
-            RuleOrigin::Rules => {
-                write!(f, "{} of rule {}", self.field.rule_field(), self.rule.name)
-            }
-        }
+        self.pieces()
+            .into_iter()
+            .try_for_each(|piece| f.write_str(piece))
     }
 }
 

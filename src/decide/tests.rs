@@ -4,7 +4,7 @@ use crate::config::{
     TAGS,
 };
 use crate::facts::Changes;
-use crate::test_support::{config, push};
+use crate::test_support::{config, push, record};
 use serde_json::json;
 
 const A: &str = "1111111111111111111111111111111111111111";
@@ -160,6 +160,37 @@ fn a_repeated_reference_is_decided_once() {
             "build 1111 branch master matches `master` in BRANCHES",
             "skip same reference and commit as Records[0].codecommit.references[0] of this event",
             "build 2222 branch master matches `master` in BRANCHES",
+        ]
+    );
+}
+
+#[test]
+fn a_repeat_is_skipped_only_when_the_first_would_build() {
+    const BOT: &str = "arn:aws:iam::123456789012:user/bot";
+    let config = config(&[
+        (CODEBUILD_PROJECT, "p1"),
+        (SKIP_MARKERS, "false"),
+        (IGNORE_PUSHERS, BOT),
+    ]);
+    let both = json!([
+        {"ref": "refs/heads/master", "commit": A},
+        {"ref": "refs/heads/dev", "commit": A},
+    ]);
+    let event = json!({"Records": [
+        record("my-app", Some(BOT), both.clone()),
+        record("my-app", Some("arn:aws:iam::123456789012:user/alice"), both),
+        record("my-app", None, json!([{"ref": "refs/heads/master", "commit": A}])),
+    ]});
+    let push = crate::event::parse(&event.to_string()).expect("a valid event");
+    let ignored = format!("skip pushed by {BOT}, which matches `{BOT}` in IGNORE_PUSHERS");
+    assert_eq!(
+        lines(&config, &push, &Facts::default()),
+        [
+            ignored.as_str(),
+            &ignored,
+            "build 1111 branch master matches `master` in BRANCHES",
+            "skip branch dev does not match BRANCHES",
+            "skip same reference and commit as Records[1].codecommit.references[0] of this event",
         ]
     );
 }

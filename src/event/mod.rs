@@ -163,21 +163,23 @@ impl GitRef {
 
     /// Branch, tag or other.
     pub fn kind(&self) -> RefKind {
-        if self.0.starts_with("refs/heads/") {
-            RefKind::Branch
-        } else if self.0.starts_with("refs/tags/") {
-            RefKind::Tag
-        } else {
-            RefKind::Other
-        }
+        self.split().0
     }
 
     /// The branch or tag name without its namespace; the full name otherwise.
     pub fn short_name(&self) -> &str {
-        self.0
-            .strip_prefix("refs/heads/")
-            .or_else(|| self.0.strip_prefix("refs/tags/"))
-            .unwrap_or(&self.0)
+        self.split().1
+    }
+
+    /// The kind and the short name, from one look at the prefix.
+    pub fn split(&self) -> (RefKind, &str) {
+        if let Some(branch) = self.0.strip_prefix("refs/heads/") {
+            (RefKind::Branch, branch)
+        } else if let Some(tag) = self.0.strip_prefix("refs/tags/") {
+            (RefKind::Tag, tag)
+        } else {
+            (RefKind::Other, &self.0)
+        }
     }
 }
 
