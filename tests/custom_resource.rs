@@ -51,6 +51,12 @@ impl Installer {
     /// Start the fake CodeCommit, the response URL server, the Runtime API emulator and the
     /// function; returns once the function first polls `/next`.
     async fn start() -> Installer {
+        Installer::start_without(&[]).await
+    }
+
+    /// [`Installer::start`], with the variables named in `unset` left out of the function's
+    /// environment.
+    async fn start_without(unset: &[&str]) -> Installer {
         let bin = installer_bin();
         let codecommit = FakeCodeCommit::start().await;
         let responses = ResponseUrl::start().await;
@@ -70,6 +76,7 @@ impl Installer {
             ("AWS_EC2_METADATA_DISABLED", "true"),
         ]
         .iter()
+        .filter(|(key, _)| !unset.contains(key))
         .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
         .collect();
         let function = Function::spawn(&bin, &env);
@@ -690,6 +697,36 @@ async fn a_missing_repository_name_fails_naming_the_field() {
         .response
         .text("PhysicalResourceId")
         .starts_with("failed-create:"));
+    assert_eq!(installer.codecommit.calls(), []);
+}
+
+#[tokio::test]
+async fn without_credentials_every_request_fails_naming_them_instead_of_waiting() {
+    let installer = Installer::start_without(&["AWS_SECRET_ACCESS_KEY"]).await;
+    installer
+        .codecommit
+        .add_repository(REPOSITORY, other_triggers());
+
+    let create = installer.request("Create", properties(REPOSITORY, TRIGGER), None);
+    let invocation = installer.invoke(&create).await;
+    assert_answer(&create, &invocation, "FAILED");
+    assert_mentions(
+        reason(&invocation.response),
+        &["misconfigured", "AWS_SECRET_ACCESS_KEY is not set"],
+    );
+    let failed_id = invocation.response.text("PhysicalResourceId").to_owned();
+    assert!(failed_id.starts_with("failed-create:"), "{failed_id}");
+
+    let physical_id = format!("{REPOSITORY}/{TRIGGER}");
+    let delete = installer.request(
+        "Delete",
+        properties(REPOSITORY, TRIGGER),
+        Some(&physical_id),
+    );
+    let invocation = installer.invoke(&delete).await;
+    assert_answer(&delete, &invocation, "FAILED");
+    assert_mentions(reason(&invocation.response), &["AWS_SECRET_ACCESS_KEY"]);
+    assert_eq!(invocation.response.text("PhysicalResourceId"), physical_id);
     assert_eq!(installer.codecommit.calls(), []);
 }
 

@@ -16,14 +16,16 @@ const ANSWER_MARGIN: Duration = Duration::from_secs(5);
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     lambda_runtime::tracing::init_default_subscriber();
-    let sdk_config = match SdkEnv::from_process().sdk_config() {
-        Ok(builder) => builder.build(),
-        Err(problem) => {
+    // Without a valid SDK configuration (Lambda always sets the region and
+    // credentials) every request is answered FAILED, naming the problem,
+    // rather than left to CloudFormation's hour-long timeout.
+    let store = SdkEnv::from_process()
+        .sdk_config()
+        .map(|builder| CodeCommit::new(aws_sdk_codecommit::Client::new(&builder.build())))
+        .map_err(|problem| {
             error!("invalid configuration: {problem}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let store = CodeCommit::new(aws_sdk_codecommit::Client::new(&sdk_config));
+            format!("the custom resource's function is misconfigured: {problem}")
+        });
     let store = &store;
 
     let service = service_fn(move |event: LambdaEvent<Value>| async move {
@@ -37,17 +39,17 @@ async fn main() -> ExitCode {
             .duration_since(SystemTime::now())
             .unwrap_or_default()
             .saturating_sub(ANSWER_MARGIN);
-        let outcome = tokio::time::timeout(budget, run(store, &request))
-            .await
-            .unwrap_or_else(|_| Outcome {
-                status: Status::Failed,
-                reason: "CodeCommit did not answer in time; try the stack operation again".into(),
-                physical_id: request
-                    .envelope
-                    .physical_resource_id
-                    .clone()
-                    .unwrap_or_else(|| format!("failed-create:{}", request.envelope.request_id)),
-            });
+        let outcome = match store {
+            Err(misconfigured) => Outcome::failed_before(&request, misconfigured.clone()),
+            Ok(store) => tokio::time::timeout(budget, run(store, &request))
+                .await
+                .unwrap_or_else(|_| {
+                    Outcome::failed_before(
+                        &request,
+                        "CodeCommit did not answer in time; try the stack operation again".into(),
+                    )
+                }),
+        };
         match outcome.status {
             Status::Success => info!(
                 physical_id = outcome.physical_id,

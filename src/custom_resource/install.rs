@@ -30,38 +30,49 @@ pub struct Outcome {
     pub physical_id: String,
 }
 
-/// Carries out `request` against `store`.
-pub async fn run<S: TriggerStore>(store: &S, request: &Request) -> Outcome {
+impl Outcome {
+    /// `request` failed before it was carried out, for `reason`.
+    pub fn failed_before(request: &Request, reason: String) -> Outcome {
+        Outcome {
+            status: Status::Failed,
+            reason,
+            physical_id: current_id(request),
+        }
+    }
+}
+
+/// The physical id to answer before a request is carried out: the resource's
+/// own, or a failed-create id for a Create.
+fn current_id(request: &Request) -> String {
     let envelope = &request.envelope;
-    // The id to answer when the request fails before it is carried out.
-    let current_id = || match &envelope.physical_resource_id {
+    match &envelope.physical_resource_id {
         Some(id) => id.clone(),
         None => format!("{FAILED_CREATE_PREFIX}{}", envelope.request_id),
-    };
-    let failed = |reason: String, physical_id: String| Outcome {
-        status: Status::Failed,
-        reason,
-        physical_id,
-    };
+    }
+}
+
+/// Carries out `request` against `store`.
+pub async fn run<S: TriggerStore>(store: &S, request: &Request) -> Outcome {
     match &request.action {
-        Err(reason) => failed(format!("invalid request: {reason}"), current_id()),
+        Err(reason) => Outcome::failed_before(request, format!("invalid request: {reason}")),
         Ok(Action::Create(spec) | Action::Update(spec)) => match install(store, spec).await {
             Ok(reason) => Outcome {
                 status: Status::Success,
                 reason,
                 physical_id: spec.physical_id(),
             },
-            Err(reason) => failed(reason, current_id()),
+            Err(reason) => Outcome::failed_before(request, reason),
         },
         Ok(Action::Delete) => {
-            let id = current_id();
-            match remove(store, &id).await {
-                Ok(reason) => Outcome {
-                    status: Status::Success,
-                    reason,
-                    physical_id: id,
-                },
-                Err(reason) => failed(reason, id),
+            let id = current_id(request);
+            let (status, reason) = match remove(store, &id).await {
+                Ok(reason) => (Status::Success, reason),
+                Err(reason) => (Status::Failed, reason),
+            };
+            Outcome {
+                status,
+                reason,
+                physical_id: id,
             }
         }
     }
