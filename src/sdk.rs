@@ -141,10 +141,10 @@ impl SdkEnv {
         let china = self
             .region()
             .is_some_and(|region| region.starts_with("cn-"));
+        // An invalid AWS_IGNORE_CONFIGURED_ENDPOINT_URLS fails `sdk_config`.
         let https_override = self
-            .vars
-            .iter()
-            .any(|(name, url)| name.starts_with(ENDPOINT_URL) && url.starts_with("https:"));
+            .endpoint_urls()
+            .is_ok_and(|endpoints| endpoints.urls.values().any(|url| url.starts_with("https:")));
         let named_store = self.get("SSL_CERT_FILE").is_some() || self.get("SSL_CERT_DIR").is_some();
         if china || https_override || named_store {
             Roots::System

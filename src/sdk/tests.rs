@@ -136,6 +136,14 @@ fn trusts_the_embedded_roots_unless_an_endpoint_may_not_chain_to_them() {
         env(&[("AWS_ENDPOINT_URL_CODEBUILD", "https://proxy.internal")]).roots(),
         Roots::System
     );
+    assert_eq!(
+        env(&[
+            ("AWS_ENDPOINT_URL_CODEBUILD", "https://proxy.internal"),
+            ("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true"),
+        ])
+        .roots(),
+        Roots::AmazonTrustServices
+    );
     assert_eq!(env(&[("AWS_REGION", "cn-north-1")]).roots(), Roots::System);
     assert_eq!(
         env(&[("SSL_CERT_FILE", "/etc/pki/tls/certs/ca-bundle.crt")]).roots(),
