@@ -2,10 +2,12 @@
 //!
 //! Runs the release binary cold (a fresh process per push) and warm (one
 //! process, many pushes) under a local Lambda Runtime API against moto on
-//! 127.0.0.1, and measures the same StartBuild from a fresh `curl` process
-//! (the cold floor) and on a kept-alive connection (the warm floor). Adds the
-//! criterion figure of the 4,000-reference decision (run by `make bench`
-//! first) and the binary and zip sizes, and prints a Markdown table.
+//! 127.0.0.1, each run beside its floor: the same StartBuild from a fresh
+//! `curl` process (the cold floor) or on a kept-alive connection (the warm
+//! floor). Runs it warm once more against a CodeBuild endpoint that answers at
+//! once, which leaves the function's own time. Adds the criterion figure of the
+//! 4,000-reference decision (run by `make bench` first) and the binary and zip
+//! sizes, and prints a Markdown table.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -17,12 +19,14 @@ use std::time::Duration;
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
+use hyper::StatusCode;
+use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use serde_json::{json, Value};
 use support::function::Function;
 use support::runtime_api::{RuntimeApi, DEADLINE};
-use support::{moto, PROJECT};
+use support::{http, moto, PROJECT};
 use tokio::time::Instant;
 
 /// Fresh processes measured, for the function and for `curl`.
@@ -67,16 +71,21 @@ async fn run() -> Result<String, String> {
     let endpoint = moto.endpoint();
     let mut pushes = (0u32..).map(push_master);
 
-    eprintln!("cold: {COLD_RUNS} fresh processes, one push each");
+    // Each function run is paired with its floor's request, one after the other, so the
+    // host's and moto's drift over the run weighs on both alike.
+    eprintln!("cold: {COLD_RUNS} fresh processes, one push each, each beside a fresh curl");
     let mut cold = Vec::new();
-    for event in pushes.by_ref().take(COLD_RUNS) {
+    let mut cold_floor = Vec::new();
+    for (n, event) in pushes.by_ref().take(COLD_RUNS).enumerate() {
         cold.push(cold_start(&bin, &endpoint, &event).await?);
+        cold_floor.push(curl_start_build(&endpoint, n).await?);
     }
-    eprintln!("warm: one process, {WARM_RUNS} pushes");
-    let warm = warm_invocations(&bin, &endpoint, &mut pushes).await?;
-    eprintln!("floors: curl x{COLD_RUNS}, kept-alive connection x{WARM_RUNS}");
-    let cold_floor = curl_requests(&endpoint).await?;
-    let warm_floor = kept_alive_requests(&endpoint).await?;
+    eprintln!("warm: one process, {WARM_RUNS} pushes, each beside one kept-alive StartBuild");
+    let (warm, warm_floor) = warm_beside_floor(&bin, &endpoint, &mut pushes).await?;
+    eprintln!("warm again, against a CodeBuild endpoint that answers at once");
+    let instant = InstantCodeBuild::start().await;
+    let (instant_warm, instant_floor) =
+        warm_beside_floor(&bin, &instant.endpoint, &mut pushes).await?;
 
     let init = Stats::of(cold.iter().map(|run| run.init));
     let first = Stats::of(cold.iter().map(|run| run.first_invocation));
@@ -85,11 +94,14 @@ async fn run() -> Result<String, String> {
     let warm = Stats::of(warm);
     let cold_floor = Stats::of(cold_floor);
     let warm_floor = Stats::of(warm_floor);
+    let instant_warm = Stats::of(instant_warm);
+    let instant_floor = Stats::of(instant_floor);
     let decision_ms = decision_median_ms()?;
     let binary = file_size(&bin)?;
     let zip = file_size(Path::new(ARM64_ZIP))?;
 
     let overhead = warm.median - warm_floor.median;
+    let own_overhead = instant_warm.median - instant_floor.median;
     let cold_ratio = total.median / cold_floor.median;
     let mib = |bytes: u64| bytes as f64 / (1024.0 * 1024.0);
     let rows = [
@@ -146,6 +158,26 @@ async fn run() -> Result<String, String> {
             format!("{overhead:.3} ms"),
             "< 0.5 ms",
             overhead < 0.5,
+        ),
+        stats_row(
+            "warm invocation, CodeBuild answering at once",
+            &instant_warm,
+            "ms",
+            "",
+            None,
+        ),
+        stats_row(
+            "warm floor, CodeBuild answering at once",
+            &instant_floor,
+            "ms",
+            "",
+            None,
+        ),
+        figure_row(
+            "warm − warm floor, CodeBuild answering at once",
+            format!("{own_overhead:.3} ms"),
+            "< 0.5 ms",
+            own_overhead < 0.5,
         ),
         stats_row(
             "peak RSS, cold",
@@ -247,26 +279,76 @@ async fn cold_start(bin: &Path, endpoint: &str, event: &Value) -> Result<ColdRun
     })
 }
 
-/// One process, [`WARM_RUNS`] pushes in turn: each one's time from queued to answered.
-async fn warm_invocations(
+/// One process, [`WARM_RUNS`] pushes in turn, each followed by one StartBuild of the
+/// floor on a kept-alive connection: each push's time from queued to answered, and each
+/// floor request's.
+async fn warm_beside_floor(
     bin: &Path,
     endpoint: &str,
     pushes: &mut impl Iterator<Item = Value>,
-) -> Result<Vec<f64>, String> {
+) -> Result<(Vec<f64>, Vec<f64>), String> {
     let runtime = RuntimeApi::start().await;
     let function = Function::spawn(bin, &environment(&runtime, endpoint));
     if !runtime.wait_first_poll(Duration::from_secs(10)).await {
         return Err(format!("the function did not start: {}", function.stderr()));
     }
     let invoker = runtime.invoker();
+    let floor = KeptAlive::new();
+    // The first request opens the floor's connection, as the first push opens the function's.
+    floor.start_build(endpoint, COLD_RUNS).await?;
     let mut times = Vec::new();
-    for event in pushes.take(WARM_RUNS) {
+    let mut floor_times = Vec::new();
+    for (n, event) in pushes.take(WARM_RUNS).enumerate() {
         let queued = Instant::now();
         let outcome = invoker.try_invoke(&event, DEADLINE, INVOKE_TIMEOUT).await;
         times.push(millis(queued.elapsed()));
         check_answer(outcome, &function)?;
+        floor_times.push(floor.start_build(endpoint, COLD_RUNS + 1 + n).await?);
     }
-    Ok(times)
+    Ok((times, floor_times))
+}
+
+/// A CodeBuild endpoint that answers every request at once with a build of the commit
+/// asked for: what is left of a warm invocation beside its floor is the function's own
+/// time, without moto's (several milliseconds, jittering by as much).
+struct InstantCodeBuild {
+    endpoint: String,
+    _server: tokio::task::JoinHandle<()>,
+}
+
+impl InstantCodeBuild {
+    async fn start() -> InstantCodeBuild {
+        let (listener, addr) = http::bind_local("instant CodeBuild endpoint").await;
+        let server = http::serve(listener, |request| async move {
+            let body = request
+                .into_body()
+                .collect()
+                .await
+                .map(|body| body.to_bytes());
+            let asked: Value = body
+                .ok()
+                .and_then(|body| serde_json::from_slice(&body).ok())
+                .unwrap_or_default();
+            let commit = asked["sourceVersion"].as_str().unwrap_or_default();
+            let id = format!("{PROJECT}:{commit}");
+            let build = json!({"build": {
+                "id": id,
+                "arn": format!("arn:aws:codebuild:{}:123456789012:build/{id}", moto::REGION),
+                "projectName": PROJECT,
+                "sourceVersion": commit,
+                "buildStatus": "IN_PROGRESS",
+            }});
+            http::response(
+                StatusCode::OK,
+                "application/x-amz-json-1.1",
+                build.to_string(),
+            )
+        });
+        InstantCodeBuild {
+            endpoint: format!("http://{addr}"),
+            _server: server,
+        }
+    }
 }
 
 /// The function's environment under the emulated Lambda, calling moto directly.
@@ -358,52 +440,59 @@ const FLOOR_HEADERS: [(&str, &str); 3] = [
     ),
 ];
 
-/// [`COLD_RUNS`] fresh `curl` processes, each sending one StartBuild: start to exit.
-async fn curl_requests(endpoint: &str) -> Result<Vec<f64>, String> {
-    let mut times = Vec::new();
-    for n in 0..COLD_RUNS {
-        let started = Instant::now();
-        let output = tokio::process::Command::new("curl")
-            .args([
-                "--silent",
-                "--output",
-                "/dev/null",
-                "--write-out",
-                "%{http_code}",
-            ])
-            .args(
-                FLOOR_HEADERS
-                    .iter()
-                    .flat_map(|(name, value)| ["--header".to_owned(), format!("{name}: {value}")]),
-            )
-            .args(["--data", &start_build_body(n), endpoint])
-            .stdin(Stdio::null())
-            .output()
-            .await
-            .map_err(|problem| format!("running curl: {problem}"))?;
-        times.push(millis(started.elapsed()));
-        let status = String::from_utf8_lossy(&output.stdout);
-        if status != "200" {
-            return Err(format!("curl's StartBuild was answered {status}"));
-        }
+/// A fresh `curl` process sends the `n`th StartBuild: its time from start to exit.
+async fn curl_start_build(endpoint: &str, n: usize) -> Result<f64, String> {
+    let started = Instant::now();
+    let output = tokio::process::Command::new("curl")
+        .args([
+            "--silent",
+            "--output",
+            "/dev/null",
+            "--write-out",
+            "%{http_code}",
+        ])
+        .args(
+            FLOOR_HEADERS
+                .iter()
+                .flat_map(|(name, value)| ["--header".to_owned(), format!("{name}: {value}")]),
+        )
+        .args(["--data", &start_build_body(n), endpoint])
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .map_err(|problem| format!("running curl: {problem}"))?;
+    let elapsed = millis(started.elapsed());
+    let status = String::from_utf8_lossy(&output.stdout);
+    if status != "200" {
+        return Err(format!("curl's StartBuild was answered {status}"));
     }
-    Ok(times)
+    Ok(elapsed)
 }
 
-/// [`WARM_RUNS`] StartBuild requests on one kept-alive connection, after one to open it.
-async fn kept_alive_requests(endpoint: &str) -> Result<Vec<f64>, String> {
-    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
-    let mut times = Vec::new();
-    for n in 0..=WARM_RUNS {
+/// The warm floor's client: StartBuild requests on one kept-alive connection.
+struct KeptAlive {
+    client: Client<HttpConnector, Full<Bytes>>,
+}
+
+impl KeptAlive {
+    fn new() -> KeptAlive {
+        KeptAlive {
+            client: Client::builder(TokioExecutor::new()).build_http(),
+        }
+    }
+
+    /// Sends the `n`th StartBuild to `endpoint`: its time from sent to answered.
+    async fn start_build(&self, endpoint: &str, n: usize) -> Result<f64, String> {
         let mut request = hyper::Request::post(endpoint);
         for (name, value) in FLOOR_HEADERS {
             request = request.header(name, value);
         }
         let request = request
-            .body(Full::new(Bytes::from(start_build_body(COLD_RUNS + n))))
+            .body(Full::new(Bytes::from(start_build_body(n))))
             .map_err(|problem| problem.to_string())?;
         let started = Instant::now();
-        let response = client
+        let response = self
+            .client
             .request(request)
             .await
             .map_err(|problem| format!("StartBuild on a kept-alive connection: {problem}"))?;
@@ -413,14 +502,12 @@ async fn kept_alive_requests(endpoint: &str) -> Result<Vec<f64>, String> {
             .collect()
             .await
             .map_err(|problem| problem.to_string())?;
-        if n > 0 {
-            times.push(millis(started.elapsed()));
-        }
+        let elapsed = millis(started.elapsed());
         if !status.is_success() {
             return Err(format!("the kept-alive StartBuild was answered {status}"));
         }
+        Ok(elapsed)
     }
-    Ok(times)
 }
 
 /// The median of the decision benchmark, in ms, from criterion's estimates.

@@ -10,7 +10,7 @@ pub mod cfn;
 pub mod codecommit;
 pub mod function;
 pub mod git;
-mod http;
+pub mod http;
 pub mod lambda;
 pub mod moto;
 pub mod proxy;
