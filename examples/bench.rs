@@ -147,7 +147,7 @@ async fn run() -> Result<String, String> {
             None,
         ),
         stats_row(
-            "warm floor: one StartBuild on a kept-alive connection",
+            "warm floor: one StartBuild from a kept-alive client (moto closes each connection)",
             &warm_floor,
             "ms",
             "",
@@ -469,7 +469,9 @@ async fn curl_start_build(endpoint: &str, n: usize) -> Result<f64, String> {
     Ok(elapsed)
 }
 
-/// The warm floor's client: StartBuild requests on one kept-alive connection.
+/// The warm floor's client: StartBuild requests on one kept-alive connection, where the
+/// server keeps it (moto's Werkzeug answers `Connection: close`, so against moto each
+/// request opens a connection, as each of the function's does).
 struct KeptAlive {
     client: Client<HttpConnector, Full<Bytes>>,
 }
