@@ -277,50 +277,26 @@ fn match_rule(rule: &Rule, repository: &str, kind: RefKind, name: &str) -> Resul
     let word = kind_word(kind);
     let [l0, l1, l2] = rule.label(field).pieces();
     let Some(patterns) = patterns else {
-        return Err(match field {
-            // The shorthand's TAGS is set but empty: say it as the contract does.
-            PatternField::Tags if rule.reported_name().is_none() => {
-                ["tag ", name, " is not built: ", l0, l1, l2, " is empty"].concat()
-            }
-            _ => [
-                word,
-                " ",
-                name,
-                " is not built: ",
-                l0,
-                l1,
-                l2,
-                " is not set",
-            ]
-            .concat(),
-        });
+        // The shorthand's TAGS is set but empty: say it as the contract does.
+        let why = if matches!(field, PatternField::Tags) && rule.reported_name().is_none() {
+            " is empty"
+        } else {
+            " is not set"
+        };
+        return Err([word, " ", name, " is not built: ", l0, l1, l2, why].concat());
     };
-    match patterns.verdict(name) {
-        Verdict::Included(pattern) => Ok([
-            word,
-            " ",
-            name,
-            " matches `",
-            pattern.as_str(),
-            "` in ",
-            l0,
-            l1,
-            l2,
-        ]
-        .concat()),
-        Verdict::Excluded(pattern) => Err([
-            word,
-            " ",
-            name,
-            " is excluded by `",
-            pattern.as_str(),
-            "` in ",
-            l0,
-            l1,
-            l2,
-        ]
-        .concat()),
-        Verdict::Unmatched => Err([word, " ", name, " does not match ", l0, l1, l2].concat()),
+    let (says, pattern) = match patterns.verdict(name) {
+        Verdict::Included(pattern) => (" matches `", pattern),
+        Verdict::Excluded(pattern) => (" is excluded by `", pattern),
+        Verdict::Unmatched => {
+            return Err([word, " ", name, " does not match ", l0, l1, l2].concat())
+        }
+    };
+    let reason = [word, " ", name, says, pattern.as_str(), "` in ", l0, l1, l2].concat();
+    if pattern.is_negated() {
+        Err(reason)
+    } else {
+        Ok(reason)
     }
 }
 
