@@ -3,6 +3,8 @@
 
 VENV    := .venv
 PYTHON  ?= python3
+# The demo needs moto alone; the tests need the rest too (tests/requirements.txt).
+DEMO_STAMP := $(VENV)/.demo-installed
 STAMP   := $(VENV)/.installed
 BIN     := target/release/codecommit-build-trigger
 
@@ -29,10 +31,13 @@ test: venv
 	cargo build --release --locked
 	cargo test --locked $(TEST)
 
-## demo: feed events/push-master.json to the release binary through a local Lambda Runtime API and moto
-demo: venv
-	cargo build --release --locked
-	cargo run --release --locked --quiet --example demo
+## demo: two pushes through the release binary as shipped (a build, a [skip ci] skip), under a
+## local Lambda Runtime API, against moto and a local CodeCommit over a real git repository
+# Only the function's binary is built in release; the demo itself runs in the dev profile,
+# which `make test` builds anyway (cargo test builds the examples).
+demo: $(DEMO_STAMP)
+	cargo build --release --locked --bin codecommit-build-trigger
+	cargo run --locked --quiet --example demo
 
 ## bench: cold and warm timings beside the floors, the 4,000-reference decision, the binary and
 ## arm64 zip sizes; prints the table the README shows
@@ -66,8 +71,12 @@ release:
 ## venv: the Python tools the tests use (moto, cfn-lint, SAM CLI, cargo-lambda, zig, pytest), in .venv
 venv: $(STAMP)
 
-$(STAMP): tests/requirements.txt
+$(DEMO_STAMP): tests/requirements-demo.txt
 	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/requirements-demo.txt
+	touch $@
+
+$(STAMP): tests/requirements.txt $(DEMO_STAMP)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/requirements.txt
 	touch $@
 

@@ -1,37 +1,37 @@
-//! `make bench`: how fast and small the function is, beside the floor.
+//! `make bench`: how fast and small the function is, beside the least a function can do.
 //!
-//! Runs the release binary cold (a fresh process per push) and warm (one
-//! process, many pushes) under a local Lambda Runtime API against moto on
-//! 127.0.0.1, each run beside its floor: the same StartBuild from a fresh
-//! `curl` process (the cold floor) or on a kept-alive connection (the warm
-//! floor). Runs it warm once more against a CodeBuild endpoint that answers at
-//! once, which leaves the function's own time. Adds the criterion figure of the
-//! 4,000-reference decision (run by `make bench` first) and the binary and zip
-//! sizes, and prints a Markdown table.
+//! The floor is a minimal native program (`tests/support/minimal_function.rs`, built here
+//! with `rustc`): the Runtime API loop with fixed plain-HTTP requests and nothing else. The
+//! release binary and the floor run in turn under the same kind of local Lambda Runtime API,
+//! against moto's CodeBuild and the tests' local CodeCommit (a real git repository), in two
+//! configurations: the shipped defaults (skip markers on: `GetCommit`, then `StartBuild`)
+//! and skip markers off (`StartBuild` alone), the floor making the same requests. Cold: a
+//! fresh process per push; warm: one process, one push after another. Warm once more
+//! against a CodeBuild endpoint that answers at once, which leaves each program's own time.
+//! Adds the criterion figure of the 4,000-reference decision (run by `make bench` first)
+//! and the binary and zip sizes, and prints Markdown tables.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{ExitCode, Stdio};
+use std::process::ExitCode;
 use std::time::Duration;
 
-use http_body_util::{BodyExt, Full};
-use hyper::body::Bytes;
+use http_body_util::BodyExt;
 use hyper::StatusCode;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 use serde_json::{json, Value};
+use support::codecommit::FakeCodeCommit;
 use support::function::Function;
+use support::git::GitRepo;
 use support::runtime_api::{RuntimeApi, DEADLINE};
 use support::{http, moto, PROJECT};
 use tokio::time::Instant;
 
-/// Fresh processes measured, for the function and for `curl`.
-const COLD_RUNS: usize = 9;
-/// Pushes sent to one warm process (and requests on one warm connection).
+/// Fresh processes measured, for each program and configuration.
+const COLD_RUNS: usize = 11;
+/// Pushes sent to one warm process of each program and configuration.
 const WARM_RUNS: usize = 40;
 /// How long one invocation may take before the benchmark gives up.
 const INVOKE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -39,6 +39,11 @@ const INVOKE_TIMEOUT: Duration = Duration::from_secs(30);
 const ARM64_ZIP: &str = "target/lambda/codecommit-build-trigger/bootstrap.zip";
 /// Criterion's estimates of the decision benchmark (`benches/decide.rs`).
 const DECISION_ESTIMATES: &str = "target/criterion/decide 4000 references/new/estimates.json";
+/// The floor's source, and where the bench builds it.
+const MINIMAL_SOURCE: &str = "tests/support/minimal_function.rs";
+const MINIMAL_BIN: &str = "target/minimal-function/bootstrap";
+/// The repository of `events/push-master.json`.
+const REPOSITORY: &str = "my-app";
 
 /// Lambda's arm64 price per GB-second and per request (us-east-1, list price).
 const ARM64_PRICE_PER_GB_SECOND: f64 = 0.000_013_333_4;
@@ -64,176 +69,226 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run() -> Result<String, String> {
-    let bin = support::trigger_bin();
-    let moto = moto::Moto::start().await;
-    moto::create_project(&moto::codebuild_client(&moto.endpoint()), PROJECT).await;
-    let endpoint = moto.endpoint();
-    let mut pushes = (0u32..).map(push_master);
+/// What is measured against what: the two programs and the two configurations.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Configuration {
+    /// As shipped: skip markers on, so `GetCommit` before `StartBuild`.
+    Defaults,
+    /// `SKIP_MARKERS=false`: `StartBuild` alone.
+    SkipMarkersOff,
+}
 
-    // Each function run is paired with its floor's request, one after the other, so the
-    // host's and moto's drift over the run weighs on both alike.
-    eprintln!("cold: {COLD_RUNS} fresh processes, one push each, each beside a fresh curl");
-    let mut cold = Vec::new();
-    let mut cold_floor = Vec::new();
-    for (n, event) in pushes.by_ref().take(COLD_RUNS).enumerate() {
-        cold.push(cold_start(&bin, &endpoint, &event).await?);
-        cold_floor.push(curl_start_build(&endpoint, n).await?);
+impl Configuration {
+    const ALL: [Configuration; 2] = [Configuration::Defaults, Configuration::SkipMarkersOff];
+
+    fn label(self) -> &'static str {
+        match self {
+            Configuration::Defaults => "shipped defaults (GetCommit, StartBuild)",
+            Configuration::SkipMarkersOff => "skip markers off (StartBuild)",
+        }
     }
-    eprintln!("warm: one process, {WARM_RUNS} pushes, each beside one kept-alive StartBuild");
-    let (warm, warm_floor) = warm_beside_floor(&bin, &endpoint, &mut pushes).await?;
-    eprintln!("warm again, against a CodeBuild endpoint that answers at once");
+}
+
+/// The local services both programs call, and the commit every push pushes.
+struct Services {
+    moto: moto::Moto,
+    codecommit: FakeCodeCommit,
+    _repo: GitRepo,
+    commit: String,
+}
+
+/// The programs measured.
+struct Programs {
+    function: PathBuf,
+    minimal: PathBuf,
+}
+
+/// A program's samples in one configuration.
+#[derive(Default)]
+struct Samples {
+    cold: Vec<ColdRun>,
+    warm: Vec<f64>,
+}
+
+async fn run() -> Result<String, String> {
+    let programs = Programs {
+        function: support::trigger_bin(),
+        minimal: build_minimal_function()?,
+    };
+    let services = Services::start().await;
+    let mut function = [Samples::default(), Samples::default()];
+    let mut minimal = [Samples::default(), Samples::default()];
+    // Each function run is followed by the floor's, so drift in the host and the services
+    // weighs on both alike.
+    eprintln!(
+        "cold: {COLD_RUNS} rounds of fresh processes, the function's and the floor's in turn"
+    );
+    for _ in 0..COLD_RUNS {
+        for (index, configuration) in Configuration::ALL.into_iter().enumerate() {
+            let env = services.environment(configuration, &services.codebuild_endpoint());
+            function[index]
+                .cold
+                .push(cold_start(&programs.function, &env, &services.push()).await?);
+            minimal[index]
+                .cold
+                .push(cold_start(&programs.minimal, &env, &services.push()).await?);
+        }
+    }
+    for (index, configuration) in Configuration::ALL.into_iter().enumerate() {
+        eprintln!(
+            "warm, {}: {WARM_RUNS} pushes to each program in turn",
+            configuration.label()
+        );
+        let env = services.environment(configuration, &services.codebuild_endpoint());
+        let (own, floor) = warm_in_turn(&programs, &env, &services.push()).await?;
+        function[index].warm = own;
+        minimal[index].warm = floor;
+    }
+    eprintln!("warm again, skip markers off, against a CodeBuild endpoint that answers at once");
     let instant = InstantCodeBuild::start().await;
-    let (instant_warm, instant_floor) =
-        warm_beside_floor(&bin, &instant.endpoint, &mut pushes).await?;
+    let env = services.environment(Configuration::SkipMarkersOff, &instant.endpoint);
+    let (instant_own, instant_floor) = warm_in_turn(&programs, &env, &services.push()).await?;
 
-    let init = Stats::of(cold.iter().map(|run| run.init));
-    let first = Stats::of(cold.iter().map(|run| run.first_invocation));
-    let total = Stats::of(cold.iter().map(|run| run.total));
-    let rss = Stats::of(cold.iter().map(|run| run.peak_rss_kib as f64 / 1024.0));
-    let warm = Stats::of(warm);
-    let cold_floor = Stats::of(cold_floor);
-    let warm_floor = Stats::of(warm_floor);
-    let instant_warm = Stats::of(instant_warm);
-    let instant_floor = Stats::of(instant_floor);
+    let mut report = format!(
+        "{}, {}; medians (min–max) of {COLD_RUNS} cold starts and {WARM_RUNS} warm pushes each\n\n",
+        today(),
+        machine()
+    );
+    report.push_str(&ratio_table(
+        &function,
+        &minimal,
+        &instant_own,
+        &instant_floor,
+    ));
+    report.push('\n');
+    let defaults_cold = Stats::of(function[0].cold.iter().map(|run| run.total));
+    report.push_str(&figures_table(&function[0])?);
+    report.push('\n');
+    report.push_str(&cost(defaults_cold.median));
+    Ok(report)
+}
+
+/// The table of the function beside the floor: init, cold and warm in each configuration.
+fn ratio_table(
+    function: &[Samples; 2],
+    minimal: &[Samples; 2],
+    instant_own: &[f64],
+    instant_floor: &[f64],
+) -> String {
+    let mut table = String::from(
+        "| measure | function | minimal program | ratio | target | |\n| --- | --- | --- | --- | --- | --- |\n",
+    );
+    for (index, configuration) in Configuration::ALL.into_iter().enumerate() {
+        let (own, floor) = (&function[index], &minimal[index]);
+        let label = configuration.label();
+        let rows = [
+            (
+                "init: process start to first `/next`",
+                cold_stats(own, |run| run.init),
+                cold_stats(floor, |run| run.init),
+                1.25,
+            ),
+            (
+                "cold: process start to response posted",
+                cold_stats(own, |run| run.total),
+                cold_stats(floor, |run| run.total),
+                1.25,
+            ),
+            (
+                "warm: one push after another",
+                Stats::of(own.warm.iter().copied()),
+                Stats::of(floor.warm.iter().copied()),
+                1.5,
+            ),
+        ];
+        for (measure, own, floor, target) in rows {
+            table.push_str(&pair_row(
+                &format!("{measure}, {label}"),
+                &own,
+                &floor,
+                Some(target),
+            ));
+        }
+    }
+    let own = Stats::of(instant_own.iter().copied());
+    let floor = Stats::of(instant_floor.iter().copied());
+    table.push_str(&pair_row(
+        &format!(
+            "warm, CodeBuild answering at once (skip markers off): own time, {:.3} ms more than the floor's",
+            own.median - floor.median
+        ),
+        &own,
+        &floor,
+        None,
+    ));
+    table
+}
+
+fn cold_stats(samples: &Samples, measure: impl Fn(&ColdRun) -> f64) -> Stats {
+    Stats::of(samples.cold.iter().map(measure))
+}
+
+/// A row of two samples' medians and ranges and their ratio, judged against `target`.
+fn pair_row(measure: &str, own: &Stats, floor: &Stats, target: Option<f64>) -> String {
+    let ratio = own.median / floor.median;
+    let (target, verdict) = match target {
+        Some(target) => (format!("≤ {target}×"), verdict(ratio <= target)),
+        None => (String::new(), ""),
+    };
+    format!(
+        "| {measure} | {} | {} | {ratio:.2}× | {target} | {verdict} |\n",
+        own.ms(),
+        floor.ms()
+    )
+}
+
+/// The table of the other figures: memory, the decision, sizes.
+fn figures_table(defaults: &Samples) -> Result<String, String> {
+    let rss = Stats::of(
+        defaults
+            .cold
+            .iter()
+            .map(|run| run.peak_rss_kib as f64 / 1024.0),
+    );
     let decision_ms = decision_median_ms()?;
-    let binary = file_size(&bin)?;
+    let binary = file_size(&support::trigger_bin())?;
     let zip = file_size(Path::new(ARM64_ZIP))?;
-
-    let overhead = warm.median - warm_floor.median;
-    let own_overhead = instant_warm.median - instant_floor.median;
-    let cold_ratio = total.median / cold_floor.median;
     let mib = |bytes: u64| bytes as f64 / (1024.0 * 1024.0);
     let rows = [
-        stats_row(
-            "init: process start to first `/next`",
-            &init,
-            "ms",
-            "≤ 3 ms",
-            Some(init.median <= 3.0),
-        ),
-        stats_row(
-            "first invocation: decision, StartBuild, response",
-            &first,
-            "ms",
-            "",
-            None,
-        ),
-        stats_row(
-            "cold: process start to response posted",
-            &total,
-            "ms",
-            "",
-            None,
-        ),
-        stats_row(
-            "cold floor: a fresh `curl` sends one StartBuild",
-            &cold_floor,
-            "ms",
-            "",
-            None,
-        ),
-        figure_row(
-            "cold ÷ cold floor",
-            format!("{cold_ratio:.2}×"),
-            "≤ 1.0×",
-            cold_ratio <= 1.0,
-        ),
-        stats_row(
-            "warm invocation (one process, one push after another)",
-            &warm,
-            "ms",
-            "",
-            None,
-        ),
-        stats_row(
-            "warm floor: one StartBuild from a kept-alive client (moto closes each connection)",
-            &warm_floor,
-            "ms",
-            "",
-            None,
-        ),
-        figure_row(
-            "warm − warm floor",
-            format!("{overhead:.3} ms"),
-            "< 0.5 ms",
-            overhead < 0.5,
-        ),
-        stats_row(
-            "warm invocation, CodeBuild answering at once",
-            &instant_warm,
-            "ms",
-            "",
-            None,
-        ),
-        stats_row(
-            "warm floor, CodeBuild answering at once",
-            &instant_floor,
-            "ms",
-            "",
-            None,
-        ),
-        figure_row(
-            "warm − warm floor, CodeBuild answering at once",
-            format!("{own_overhead:.3} ms"),
-            "< 0.5 ms",
-            own_overhead < 0.5,
-        ),
-        stats_row(
-            "peak RSS, cold",
-            &rss,
-            "MiB",
+        (
+            "peak RSS, cold, shipped defaults".to_owned(),
+            format!("{:.2} MiB ({:.2}–{:.2})", rss.median, rss.min, rss.max),
             "≤ 8 MiB",
-            Some(rss.median <= 8.0),
+            rss.median <= 8.0,
         ),
-        figure_row(
-            "decision, 4,000 references (criterion median)",
+        (
+            "decision, 4,000 references (criterion median)".to_owned(),
             format!("{decision_ms:.3} ms"),
             "< 1 ms",
             decision_ms < 1.0,
         ),
-        figure_row(
-            "stripped x86_64 binary",
+        (
+            "stripped x86_64 binary".to_owned(),
             format!("{:.2} MiB ({binary} bytes)", mib(binary)),
             "≤ 5 MiB",
             mib(binary) <= 5.0,
         ),
-        figure_row(
-            "arm64 deployment zip",
+        (
+            "arm64 deployment zip".to_owned(),
             format!("{:.2} MiB ({zip} bytes)", mib(zip)),
             "≤ 2 MiB",
             mib(zip) <= 2.0,
         ),
     ];
-    let mut table = format!(
-        "{}, {}; medians of {COLD_RUNS} cold starts and {WARM_RUNS} warm pushes\n\n\
-         | measure | median | min–max | target | |\n| --- | --- | --- | --- | --- |\n",
-        today(),
-        machine()
-    );
-    for row in rows {
-        table.push_str(&row);
-        table.push('\n');
+    let mut table = String::from("| measure | value | target | |\n| --- | --- | --- | --- |\n");
+    for (measure, value, target, met) in rows {
+        let _ = writeln!(
+            table,
+            "| {measure} | {value} | {target} | {} |",
+            verdict(met)
+        );
     }
-    table.push('\n');
-    table.push_str(&cost(total.median));
     Ok(table)
-}
-
-/// A table row of a sample's median and range, judged against `target` when `met` says.
-fn stats_row(measure: &str, stats: &Stats, unit: &str, target: &str, met: Option<bool>) -> String {
-    format!(
-        "| {measure} | {:.2} {unit} | {:.2}–{:.2} {unit} | {target} | {} |",
-        stats.median,
-        stats.min,
-        stats.max,
-        met.map_or("", verdict)
-    )
-}
-
-/// A table row of one figure, judged against `target`.
-fn figure_row(measure: &str, figure: String, target: &str, met: bool) -> String {
-    format!("| {measure} | {figure} | | {target} | {} |", verdict(met))
 }
 
 fn verdict(met: bool) -> &'static str {
@@ -244,16 +299,103 @@ fn verdict(met: bool) -> &'static str {
     }
 }
 
-/// One cold start: init, first invocation and their sum, and the peak RSS.
+/// Builds the floor from its source with `rustc` alone, optimised for speed and linked
+/// statically (no dynamic loader: the least a process can do at start).
+fn build_minimal_function() -> Result<PathBuf, String> {
+    let bin = crate_path(MINIMAL_BIN);
+    let dir = bin.parent().ok_or("the floor's path has a directory")?;
+    std::fs::create_dir_all(dir).map_err(|problem| format!("{}: {problem}", dir.display()))?;
+    let status =
+        std::process::Command::new(std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into()))
+            .args([
+                "--edition",
+                "2021",
+                "-C",
+                "opt-level=3",
+                "-C",
+                "panic=abort",
+                "-C",
+                "strip=symbols",
+            ])
+            .args(["-C", "target-feature=+crt-static", "-o"])
+            .arg(&bin)
+            .arg(crate_path(MINIMAL_SOURCE))
+            .status()
+            .map_err(|problem| format!("running rustc: {problem}"))?;
+    if status.success() {
+        Ok(bin)
+    } else {
+        Err(format!("rustc could not build {MINIMAL_SOURCE}: {status}"))
+    }
+}
+
+impl Services {
+    /// moto with the project, and the local CodeCommit serving a repository of one commit.
+    async fn start() -> Services {
+        let moto = moto::Moto::start().await;
+        moto::create_project(&moto::codebuild_client(&moto.endpoint()), PROJECT).await;
+        let repo = GitRepo::init("master");
+        repo.write("src/main.rs", "fn main() {}\n");
+        let commit = repo.commit("Add the service");
+        let codecommit = FakeCodeCommit::start().await;
+        codecommit.add_git_repository(REPOSITORY, &repo);
+        Services {
+            moto,
+            codecommit,
+            _repo: repo,
+            commit,
+        }
+    }
+
+    fn codebuild_endpoint(&self) -> String {
+        self.moto.endpoint()
+    }
+
+    /// The push every run gets: master at the repository's commit.
+    fn push(&self) -> Value {
+        support::push_master_of(&self.commit)
+    }
+
+    /// The environment of both programs under the emulated Lambda, calling `codebuild`.
+    fn environment(&self, configuration: Configuration, codebuild: &str) -> Vec<(String, String)> {
+        let mut env: Vec<(String, String)> = [
+            ("AWS_LAMBDA_FUNCTION_NAME", "codecommit-build-trigger"),
+            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"),
+            ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
+            ("AWS_REGION", moto::REGION),
+            ("AWS_ACCESS_KEY_ID", "testing"),
+            ("AWS_SECRET_ACCESS_KEY", "testing"),
+            ("AWS_ENDPOINT_URL", codebuild),
+            (
+                support::CODECOMMIT_ENDPOINT_VAR,
+                &self.codecommit.endpoint(),
+            ),
+            ("CODEBUILD_PROJECT", PROJECT),
+            ("MINIMAL_FUNCTION_COMMIT", &self.commit),
+        ]
+        .into_iter()
+        .map(|(name, value)| (name.to_owned(), value.to_owned()))
+        .collect();
+        if configuration == Configuration::SkipMarkersOff {
+            env.push(("SKIP_MARKERS".into(), "false".into()));
+        }
+        env
+    }
+}
+
+/// One cold start: init, init and first invocation, and the peak RSS.
 struct ColdRun {
     init: f64,
-    first_invocation: f64,
     total: f64,
     peak_rss_kib: u64,
 }
 
-/// Queues `event`, starts a fresh function process and times it to its answer.
-async fn cold_start(bin: &Path, endpoint: &str, event: &Value) -> Result<ColdRun, String> {
+/// Queues `event`, starts a fresh process of `bin` and times it to its answer.
+async fn cold_start(
+    bin: &Path,
+    env: &[(String, String)],
+    event: &Value,
+) -> Result<ColdRun, String> {
     let runtime = RuntimeApi::start().await;
     let invoker = runtime.invoker();
     let event = event.clone();
@@ -264,7 +406,7 @@ async fn cold_start(bin: &Path, endpoint: &str, event: &Value) -> Result<ColdRun
     // Let the invocation be queued, so the first `/next` takes it at once.
     tokio::time::sleep(Duration::from_millis(20)).await;
     let started = Instant::now();
-    let function = Function::spawn(bin, &environment(&runtime, endpoint));
+    let function = Function::spawn(bin, &with_runtime_api(env, &runtime));
     let (outcome, answered) = answer.await.map_err(|problem| problem.to_string())?;
     check_answer(outcome, &function)?;
     let peak_rss_kib = function.pid().map_or(Ok(0), peak_rss_kib)?;
@@ -273,39 +415,52 @@ async fn cold_start(bin: &Path, endpoint: &str, event: &Value) -> Result<ColdRun
         .ok_or("the function answered without polling /next")?;
     Ok(ColdRun {
         init: millis(first_poll - started),
-        first_invocation: millis(answered - first_poll),
         total: millis(answered - started),
         peak_rss_kib,
     })
 }
 
-/// One process, [`WARM_RUNS`] pushes in turn, each followed by one StartBuild of the
-/// floor on a kept-alive connection: each push's time from queued to answered, and each
-/// floor request's.
-async fn warm_beside_floor(
-    bin: &Path,
-    endpoint: &str,
-    pushes: &mut impl Iterator<Item = Value>,
+/// One process of each program, [`WARM_RUNS`] pushes to each in turn: each push's time
+/// from queued to answered, the function's and the floor's.
+async fn warm_in_turn(
+    programs: &Programs,
+    env: &[(String, String)],
+    event: &Value,
 ) -> Result<(Vec<f64>, Vec<f64>), String> {
-    let runtime = RuntimeApi::start().await;
-    let function = Function::spawn(bin, &environment(&runtime, endpoint));
-    if !runtime.wait_first_poll(Duration::from_secs(10)).await {
-        return Err(format!("the function did not start: {}", function.stderr()));
+    let mut started = Vec::new();
+    for bin in [&programs.function, &programs.minimal] {
+        let runtime = RuntimeApi::start().await;
+        let process = Function::spawn(bin, &with_runtime_api(env, &runtime));
+        if !runtime.wait_first_poll(Duration::from_secs(10)).await {
+            return Err(format!(
+                "{} did not start: {}",
+                bin.display(),
+                process.stderr()
+            ));
+        }
+        started.push((runtime, process));
     }
-    let invoker = runtime.invoker();
-    let floor = KeptAlive::new();
-    // The first request opens the floor's connection, as the first push opens the function's.
-    floor.start_build(endpoint, COLD_RUNS).await?;
-    let mut times = Vec::new();
-    let mut floor_times = Vec::new();
-    for (n, event) in pushes.take(WARM_RUNS).enumerate() {
-        let queued = Instant::now();
-        let outcome = invoker.try_invoke(&event, DEADLINE, INVOKE_TIMEOUT).await;
-        times.push(millis(queued.elapsed()));
-        check_answer(outcome, &function)?;
-        floor_times.push(floor.start_build(endpoint, COLD_RUNS + 1 + n).await?);
+    let mut times = [Vec::new(), Vec::new()];
+    for _ in 0..WARM_RUNS {
+        for ((runtime, process), times) in started.iter().zip(&mut times) {
+            let queued = Instant::now();
+            let outcome = runtime
+                .invoker()
+                .try_invoke(event, DEADLINE, INVOKE_TIMEOUT)
+                .await;
+            times.push(millis(queued.elapsed()));
+            check_answer(outcome, process)?;
+        }
     }
-    Ok((times, floor_times))
+    let [own, floor] = times;
+    Ok((own, floor))
+}
+
+/// `env` with `AWS_LAMBDA_RUNTIME_API` pointing at `runtime`.
+fn with_runtime_api(env: &[(String, String)], runtime: &RuntimeApi) -> Vec<(String, String)> {
+    let mut env = env.to_vec();
+    env.push(("AWS_LAMBDA_RUNTIME_API".into(), runtime.addr().to_string()));
+    env
 }
 
 /// A CodeBuild endpoint that answers every request at once with a build of the commit
@@ -351,36 +506,6 @@ impl InstantCodeBuild {
     }
 }
 
-/// The function's environment under the emulated Lambda, calling moto directly.
-fn environment(runtime: &RuntimeApi, endpoint: &str) -> Vec<(String, String)> {
-    [
-        ("AWS_LAMBDA_RUNTIME_API", runtime.addr().to_string()),
-        (
-            "AWS_LAMBDA_FUNCTION_NAME",
-            "codecommit-build-trigger".into(),
-        ),
-        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128".into()),
-        ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".into()),
-        ("AWS_REGION", moto::REGION.into()),
-        ("AWS_ACCESS_KEY_ID", "testing".into()),
-        ("AWS_SECRET_ACCESS_KEY", "testing".into()),
-        ("AWS_ENDPOINT_URL", endpoint.into()),
-        ("CODEBUILD_PROJECT", PROJECT.into()),
-        // The sample commits exist in no repository: no commit message to read.
-        ("SKIP_MARKERS", "false".into()),
-    ]
-    .into_iter()
-    .map(|(name, value)| (name.to_owned(), value))
-    .collect()
-}
-
-/// A push to master of the `n`th commit (events/push-master.json with another commit id).
-fn push_master(n: u32) -> Value {
-    let mut event = support::sample_event("push-master.json");
-    event["Records"][0]["codecommit"]["references"][0]["commit"] = json!(format!("{n:040x}"));
-    event
-}
-
 /// Fails unless the function answered and started exactly one build.
 fn check_answer(
     outcome: Option<Result<Value, support::runtime_api::FunctionError>>,
@@ -406,110 +531,6 @@ fn peak_rss_kib(pid: u32) -> Result<u64, String> {
         .find_map(|line| line.strip_prefix("VmHWM:"))
         .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
         .ok_or_else(|| format!("/proc/{pid}/status has no VmHWM"))
-}
-
-/// The StartBuild request both floors send: the function's own, as to size and fields
-/// (token, five environment overrides), for another commit each time.
-fn start_build_body(n: usize) -> String {
-    let commit = format!("{:040x}", 0xf100 + n);
-    let variable =
-        |name: &str, value: &str| json!({"name": name, "value": value, "type": "PLAINTEXT"});
-    json!({
-        "projectName": PROJECT,
-        "sourceVersion": commit,
-        "idempotencyToken": format!("{:064x}", 0xf100 + n),
-        "environmentVariablesOverride": [
-            variable("CODECOMMIT_REPOSITORY", "my-app"),
-            variable("CODECOMMIT_REF", "refs/heads/master"),
-            variable("CODECOMMIT_BRANCH", "master"),
-            variable("CODECOMMIT_COMMIT", &commit),
-            variable("CODECOMMIT_PUSHER_ARN", "arn:aws:iam::123456789012:user/alice"),
-        ],
-    })
-    .to_string()
-}
-
-/// The headers both floors send (moto reads the access key from the authorization).
-const FLOOR_HEADERS: [(&str, &str); 3] = [
-    ("X-Amz-Target", "CodeBuild_20161006.StartBuild"),
-    ("Content-Type", "application/x-amz-json-1.1"),
-    (
-        "Authorization",
-        "AWS4-HMAC-SHA256 Credential=testing/20261128/us-east-1/codebuild/aws4_request, \
-         SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=0",
-    ),
-];
-
-/// A fresh `curl` process sends the `n`th StartBuild: its time from start to exit.
-async fn curl_start_build(endpoint: &str, n: usize) -> Result<f64, String> {
-    let started = Instant::now();
-    let output = tokio::process::Command::new("curl")
-        .args([
-            "--silent",
-            "--output",
-            "/dev/null",
-            "--write-out",
-            "%{http_code}",
-        ])
-        .args(
-            FLOOR_HEADERS
-                .iter()
-                .flat_map(|(name, value)| ["--header".to_owned(), format!("{name}: {value}")]),
-        )
-        .args(["--data", &start_build_body(n), endpoint])
-        .stdin(Stdio::null())
-        .output()
-        .await
-        .map_err(|problem| format!("running curl: {problem}"))?;
-    let elapsed = millis(started.elapsed());
-    let status = String::from_utf8_lossy(&output.stdout);
-    if status != "200" {
-        return Err(format!("curl's StartBuild was answered {status}"));
-    }
-    Ok(elapsed)
-}
-
-/// The warm floor's client: StartBuild requests on one kept-alive connection, where the
-/// server keeps it (moto's Werkzeug answers `Connection: close`, so against moto each
-/// request opens a connection, as each of the function's does).
-struct KeptAlive {
-    client: Client<HttpConnector, Full<Bytes>>,
-}
-
-impl KeptAlive {
-    fn new() -> KeptAlive {
-        KeptAlive {
-            client: Client::builder(TokioExecutor::new()).build_http(),
-        }
-    }
-
-    /// Sends the `n`th StartBuild to `endpoint`: its time from sent to answered.
-    async fn start_build(&self, endpoint: &str, n: usize) -> Result<f64, String> {
-        let mut request = hyper::Request::post(endpoint);
-        for (name, value) in FLOOR_HEADERS {
-            request = request.header(name, value);
-        }
-        let request = request
-            .body(Full::new(Bytes::from(start_build_body(n))))
-            .map_err(|problem| problem.to_string())?;
-        let started = Instant::now();
-        let response = self
-            .client
-            .request(request)
-            .await
-            .map_err(|problem| format!("StartBuild on a kept-alive connection: {problem}"))?;
-        let status = response.status();
-        response
-            .into_body()
-            .collect()
-            .await
-            .map_err(|problem| problem.to_string())?;
-        let elapsed = millis(started.elapsed());
-        if !status.is_success() {
-            return Err(format!("the kept-alive StartBuild was answered {status}"));
-        }
-        Ok(elapsed)
-    }
 }
 
 /// The median of the decision benchmark, in ms, from criterion's estimates.
@@ -612,5 +633,10 @@ impl Stats {
             min: sample.first().copied().unwrap_or(f64::NAN),
             max: sample.last().copied().unwrap_or(f64::NAN),
         }
+    }
+
+    /// `median ms (min–max)`.
+    fn ms(&self) -> String {
+        format!("{:.2} ms ({:.2}–{:.2})", self.median, self.min, self.max)
     }
 }

@@ -1,5 +1,8 @@
-//! End-to-end demo: runs the release binary against moto and pushes one sample
-//! CodeCommit event through a local Lambda Runtime API. Run it with `make demo`.
+//! End-to-end demo of the function as shipped: the release binary, with its default
+//! configuration, under a local Lambda Runtime API, starting builds in moto and reading
+//! commit messages from a local CodeCommit endpoint backed by a real git repository.
+//! Two pushes to master: one that builds, one whose commit message says `[skip ci]`.
+//! Run it with `make demo`.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -8,90 +11,131 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use serde_json::Value;
+use support::git::GitRepo;
 use support::Harness;
 
-const EVENT: &str = "push-master.json";
+/// The repository of the sample events (`events/push-master.json`).
+const REPOSITORY: &str = "my-app";
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    // The sample event's commit exists in no local repository, so there is no commit message
-    // to read for skip markers: switch them off rather than show "not checked" in the reason.
+    let repo = GitRepo::init("master");
+    repo.write("src/main.rs", "fn main() {}\n");
+    let change = repo.commit("Add the service");
+    repo.write("README.md", "# my-app\n");
+    let skipped = repo.commit("Fix a typo in the README [skip ci]");
+
+    // No overrides: the configuration a deployment gets by default (skip markers on).
     let mut harness = Harness::builder()
-        .env("SKIP_MARKERS", "false")
+        .git_repository(REPOSITORY, repo)
         .start()
         .await;
     println!(
-        "moto on {}, function {} (pid {}), proxy on {}, Runtime API on {}",
+        "moto (CodeBuild) on {}, local CodeCommit on {} serving {REPOSITORY} from {}, \
+         function {} (pid {}), Runtime API on {}",
         harness.moto.endpoint(),
+        harness.codecommit.endpoint(),
+        harness.git(REPOSITORY).path().display(),
         support::trigger_bin().display(),
         harness
             .function
             .pid()
             .map_or_else(|| "?".to_owned(), |pid| pid.to_string()),
-        harness.proxy.endpoint(),
         harness.runtime.addr()
     );
-
+    println!(
+        "configuration: the defaults (BRANCHES=master, SKIP_MARKERS=true), CODEBUILD_PROJECT={}",
+        harness.project
+    );
     if harness.runtime.init_error().is_some() || harness.function.has_exited() {
         println!("\nthe function did not start:\n{}", harness.diagnostics());
         return ExitCode::FAILURE;
     }
 
-    println!("\ninvoking with events/{EVENT}");
-    let event = support::sample_event(EVENT);
-    let outcome = harness.invoke(&event).await;
-    let invoked = match &outcome {
+    let built = push(&harness, &change, "Add the service").await;
+    let not_built = push(&harness, &skipped, "Fix a typo in the README [skip ci]").await;
+    let builds = show_builds(&harness).await;
+    show_log(&harness).await;
+
+    let started = |response: &Option<Value>| {
+        response
+            .as_ref()
+            .and_then(|response| response["started"].as_array().map(Vec::len))
+    };
+    let skip_reason = not_built
+        .as_ref()
+        .and_then(|response| response["skipped"][0]["reason"].as_str())
+        .unwrap_or_default();
+    let mut problems = Vec::new();
+    if started(&built) != Some(1) {
+        problems.push("the first push did not start one build");
+    }
+    if started(&not_built) != Some(0) || !skip_reason.contains("[skip ci]") {
+        problems.push("the [skip ci] push was not skipped for its marker");
+    }
+    if builds != 1 {
+        problems.push("moto does not hold exactly one build");
+    }
+    if problems.is_empty() {
+        println!("\ndemo passed: one build of {change}, the [skip ci] commit skipped");
+        ExitCode::SUCCESS
+    } else {
+        println!("\ndemo failed: {}", problems.join("; "));
+        ExitCode::FAILURE
+    }
+}
+
+/// Sends a push of `commit` to master and prints the function's answer.
+async fn push(harness: &Harness, commit: &str, message: &str) -> Option<Value> {
+    println!(
+        "\npush to master of {commit} ({message:?}): events/push-master.json with that commit"
+    );
+    match harness.invoke(&support::push_master_of(commit)).await {
         Ok(response) => {
-            println!("function response:\n{}", pretty(response));
-            true
+            println!("function response:\n{}", pretty(&response));
+            Some(response)
         }
         Err(error) => {
             println!(
                 "function error: {} - {}",
                 error.error_type, error.error_message
             );
-            false
+            None
         }
-    };
+    }
+}
 
+/// Prints the builds in moto with the overrides they were started with; returns how many.
+async fn show_builds(harness: &Harness) -> usize {
     let builds = harness.builds().await;
     println!(
         "\nbuilds in moto for project {}: {}",
         harness.project,
         builds.len()
     );
-    // StartBuild requests that reached moto, in order: one per build. moto does not keep
-    // environmentVariablesOverride, so the overrides come from the proxy's recording.
-    let sent: Vec<Value> = harness
-        .proxy
-        .requests()
-        .into_iter()
-        .filter(|request| request.operation() == "StartBuild" && !request.faulted)
-        .map(|request| request.body)
-        .collect();
-    for (index, build) in builds.iter().enumerate() {
+    // moto does not keep environmentVariablesOverride: the overrides come from the
+    // recording proxy, one StartBuild per build, in order.
+    let sent = harness.start_build_requests();
+    for (build, request) in builds.iter().zip(&sent) {
         println!("- id: {}", build.id().unwrap_or("?"));
         println!("  sourceVersion: {}", build.source_version().unwrap_or("?"));
         println!("  environment overrides (as sent in StartBuild):");
-        let overrides = sent
-            .get(index)
-            .and_then(|body| body.get("environmentVariablesOverride"))
-            .and_then(Value::as_array);
-        match overrides {
-            Some(overrides) if !overrides.is_empty() => {
-                for variable in overrides {
-                    println!(
-                        "    {}={} ({})",
-                        variable["name"].as_str().unwrap_or("?"),
-                        variable["value"].as_str().unwrap_or("?"),
-                        variable["type"].as_str().unwrap_or("PLAINTEXT")
-                    );
-                }
-            }
-            _ => println!("    (none)"),
+        for (name, value) in support::overrides(request) {
+            println!("    {name}={value} (PLAINTEXT)");
         }
     }
+    let reads: Vec<String> = harness
+        .codecommit
+        .calls()
+        .into_iter()
+        .map(|(operation, body)| format!("{operation} {}", body["commitId"].as_str().unwrap_or("")))
+        .collect();
+    println!("CodeCommit calls: {}", reads.join(", "));
+    builds.len()
+}
 
+/// Prints the function's log lines.
+async fn show_log(harness: &Harness) {
     // Let the output threads catch the last lines written before the answer.
     tokio::time::sleep(Duration::from_millis(200)).await;
     println!("\nfunction log lines:");
@@ -101,20 +145,6 @@ async fn main() -> ExitCode {
     let stderr = harness.function.stderr();
     if !stderr.is_empty() {
         println!("function stderr:\n{stderr}");
-    }
-
-    if invoked && !builds.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        println!(
-            "\ndemo failed: {}",
-            if invoked {
-                "no build exists in moto"
-            } else {
-                "the invocation failed"
-            }
-        );
-        ExitCode::FAILURE
     }
 }
 

@@ -3,9 +3,11 @@
 
 use crate::aws::AwsError;
 use crate::request::BuildRequest;
+use aws_sdk_codebuild::config::retry::{RetryConfig, RetryPartition, TokenBucket};
 use aws_sdk_codebuild::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_codebuild::types::{Build, EnvironmentVariable, EnvironmentVariableType, StatusType};
 use std::future::Future;
+use std::time::Duration;
 
 /// How many of a project's most recent builds are read to find earlier
 /// builds of a reference (one `ListBuildsForProject` page).
@@ -84,16 +86,52 @@ impl PastBuild {
     }
 }
 
+/// How many times one StartBuild is tried. CodeBuild throttles StartBuild
+/// under bursts (a push of many references, several repositories at once);
+/// with full-jitter exponential backoff from 1 s up to [`START_MAX_BACKOFF`],
+/// ten attempts ride out a throttling storm of about 20 s. The client's
+/// operation timeout and the invocation's deadline end the retries sooner.
+pub const START_ATTEMPTS: u32 = 10;
+/// The longest pause between two StartBuild attempts.
+pub const START_MAX_BACKOFF: Duration = Duration::from_secs(4);
+/// StartBuild's retry quota: the SDK's default capacity (100 throttled
+/// retries), refilled over time rather than only by successes, so that a warm
+/// process that once rode out a storm can ride out the next.
+const START_RETRY_QUOTA: usize = 500;
+/// Quota tokens regained a second (a throttled retry costs 5).
+const START_RETRY_REFILL_PER_SECOND: f32 = 5.0;
+
 /// [`CodeBuildCalls`] on the AWS SDK.
 #[derive(Debug, Clone)]
 pub struct CodeBuild {
     client: aws_sdk_codebuild::Client,
+    /// StartBuild's retries: [`START_ATTEMPTS`] and a quota of its own. The
+    /// reads keep the client's retries: their facts are optional.
+    start_retries: aws_sdk_codebuild::config::Builder,
 }
 
 impl CodeBuild {
     /// Wraps a configured client.
     pub fn new(client: aws_sdk_codebuild::Client) -> Self {
-        Self { client }
+        let quota = TokenBucket::builder()
+            .capacity(START_RETRY_QUOTA)
+            .refill_rate(START_RETRY_REFILL_PER_SECOND)
+            .build();
+        let start_retries = aws_sdk_codebuild::config::Builder::default()
+            .retry_config(
+                RetryConfig::standard()
+                    .with_max_attempts(START_ATTEMPTS)
+                    .with_max_backoff(START_MAX_BACKOFF),
+            )
+            .retry_partition(
+                RetryPartition::custom("StartBuild")
+                    .token_bucket(quota)
+                    .build(),
+            );
+        Self {
+            client,
+            start_retries,
+        }
     }
 }
 
@@ -122,6 +160,8 @@ impl CodeBuildCalls for CodeBuild {
             .source_version(&request.source_version)
             .idempotency_token(&request.idempotency_token)
             .set_environment_variables_override(Some(environment))
+            .customize()
+            .config_override(self.start_retries.clone())
             .send()
             .await;
         match answer {

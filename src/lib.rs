@@ -14,6 +14,7 @@ pub mod codebuild;
 pub mod codecommit;
 pub mod config;
 pub mod custom_resource;
+pub mod deadline;
 pub mod decide;
 pub mod error;
 pub mod event;

@@ -5,6 +5,7 @@ use aws_types::sdk_config::{RetryConfig, TimeoutConfig};
 use codecommit_build_trigger::codebuild::CodeBuild;
 use codecommit_build_trigger::codecommit::CodeCommit;
 use codecommit_build_trigger::config::Config;
+use codecommit_build_trigger::deadline::invocation_deadline;
 use codecommit_build_trigger::event;
 use codecommit_build_trigger::explain::explain;
 use codecommit_build_trigger::handler::Handler;
@@ -15,7 +16,6 @@ use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use serde_json::value::RawValue;
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
-use tokio::time::Instant;
 
 const USAGE: &str =
     "codecommit-build-trigger runs as an AWS Lambda function (AWS_LAMBDA_RUNTIME_API set);
@@ -65,14 +65,8 @@ async fn serve() -> ExitCode {
     };
     let handler = &handler;
     let service = service_fn(move |event: LambdaEvent<Box<RawValue>>| async move {
-        let remaining = event
-            .context
-            .deadline()
-            .duration_since(SystemTime::now())
-            .unwrap_or_default();
-        handler
-            .handle(event.payload.get(), Some(Instant::now() + remaining))
-            .await
+        let deadline = invocation_deadline(event.context.deadline(), SystemTime::now());
+        handler.handle(event.payload.get(), deadline).await
     });
     match lambda_runtime::run(service).await {
         Ok(()) => ExitCode::SUCCESS,
@@ -135,8 +129,9 @@ async fn explain_file(path: &str) -> ExitCode {
 
 /// The handler with its AWS clients, configured once from the environment.
 fn handler(config: Config) -> Result<Handler<CodeBuild, CodeCommit>, SdkEnvError> {
-    // Three attempts of at most 5 s each, 20 s in all: inside the template's 30 s timeout, so a
-    // hung endpoint fails the invocation (and Lambda retries it) rather than timing it out.
+    // Three attempts of at most 5 s each (StartBuild: up to ten, see `codebuild`), 20 s in all:
+    // inside the template's 30 s timeout, so a hung endpoint fails the invocation (and Lambda
+    // retries it) rather than timing it out.
     let sdk_config = SdkEnv::from_process()
         .sdk_config()?
         .retry_config(RetryConfig::standard().with_max_attempts(3))

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 use support::proxy::Fault;
-use support::{overrides, sample_event, Harness};
+use support::{overrides, runtime_api, sample_event, Harness};
 use tokio::time::Instant;
 
 const MASTER_COMMIT: &str = "5e493c6f3067653f3d04eca608b4901eb2270780";
@@ -18,6 +18,8 @@ const DEVELOP_COMMIT: &str = "3b8d1f6a9c2e5b7d0f3a6c9e2b5d8f1a4c7e0b3d";
 const RELEASE_COMMIT: &str = "c0ffee4b1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f60";
 /// The SDK's timeout of one attempt (`src/main.rs`).
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
+/// The SDK's timeout of one call, retries included (`src/main.rs`).
+const OPERATION_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// The StartBuild requests the proxy saw, in arrival order: (body, answered by a fault).
 fn start_builds(harness: &Harness) -> Vec<(Value, bool)> {
@@ -124,7 +126,7 @@ async fn an_attempt_slower_than_the_attempt_timeout_is_abandoned_and_retried() {
 }
 
 #[tokio::test]
-async fn a_codebuild_slower_than_every_attempt_fails_the_invocation_after_three_attempts() {
+async fn a_codebuild_slower_than_every_attempt_fails_the_invocation_at_the_operation_timeout() {
     let harness = Harness::builder().start().await;
     harness.proxy.inject(
         Fault::delay("StartBuild", Duration::from_secs(30))
@@ -137,9 +139,9 @@ async fn a_codebuild_slower_than_every_attempt_fails_the_invocation_after_three_
         .await
         .expect_err("no build could start");
     let elapsed = started.elapsed();
-    // Three attempts of 5 s and two backoffs, inside the SDK's 20 s for the whole call.
+    // Attempts of 5 s and backoffs between them, until the SDK's 20 s for the whole call.
     assert!(
-        elapsed >= 3 * ATTEMPT_TIMEOUT && elapsed < Duration::from_secs(21),
+        elapsed >= 3 * ATTEMPT_TIMEOUT && elapsed < OPERATION_TIMEOUT + Duration::from_secs(1),
         "{elapsed:?}"
     );
     assert_eq!(error.error_type, "StartBuildFailed");
@@ -150,12 +152,147 @@ async fn a_codebuild_slower_than_every_attempt_fails_the_invocation_after_three_
         "{}",
         error.error_message
     );
-    assert_eq!(
-        start_builds(&harness).len(),
-        3,
-        "standard retries: 3 attempts"
+    let attempts = start_builds(&harness).len();
+    assert!(
+        (3..=4).contains(&attempts),
+        "as many 5 s attempts as fit in 20 s: {attempts}"
     );
     assert!(harness.builds().await.is_empty());
+}
+
+/// A push of `count` branches, `branch-0` to `branch-{count - 1}`, each at its own commit.
+fn many_branch_push(count: usize) -> Value {
+    let mut event = sample_event("push-master.json");
+    event["Records"][0]["codecommit"]["references"] = (0..count)
+        .map(|n| json!({"commit": format!("{:040x}", 0xb0 + n), "ref": format!("refs/heads/branch-{n}")}))
+        .collect();
+    event
+}
+
+/// The commits the builds in moto are of, sorted.
+async fn built_commits(harness: &Harness) -> Vec<String> {
+    let mut commits: Vec<String> = harness
+        .builds()
+        .await
+        .iter()
+        .map(|build| build.source_version().expect("a source version").to_owned())
+        .collect();
+    commits.sort();
+    commits
+}
+
+/// The commits of a push, sorted.
+fn pushed_commits(event: &Value) -> Vec<String> {
+    let mut commits: Vec<String> = event["Records"][0]["codecommit"]["references"]
+        .as_array()
+        .expect("references")
+        .iter()
+        .map(|reference| reference["commit"].as_str().expect("a commit").to_owned())
+        .collect();
+    commits.sort();
+    commits
+}
+
+#[tokio::test]
+async fn a_throttling_storm_of_several_seconds_is_ridden_out_inside_the_invocation() {
+    let harness = Harness::builder().env("BRANCHES", "**").start().await;
+    let event = many_branch_push(6);
+    let storm = Duration::from_secs(5);
+    harness
+        .proxy
+        .inject(Fault::throttling("StartBuild").for_period(storm));
+    let started = Instant::now();
+    let response = harness
+        .invoke(&event)
+        .await
+        .expect("every build starts once the storm is over");
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed >= storm && elapsed < runtime_api::DEADLINE,
+        "started after the storm, inside the invocation: {elapsed:?}"
+    );
+    assert_eq!(
+        response["started"].as_array().map(Vec::len),
+        Some(6),
+        "{response}"
+    );
+    // Throttled requests never reach moto: one build there per reference.
+    assert_eq!(built_commits(&harness).await, pushed_commits(&event));
+    let requests = start_builds(&harness);
+    assert!(
+        requests.iter().filter(|(_, faulted)| *faulted).count() >= 6,
+        "each reference was throttled at least once"
+    );
+    for (body, _) in &requests {
+        let first = requests
+            .iter()
+            .find(|(other, _)| other["sourceVersion"] == body["sourceVersion"])
+            .map(|(first, _)| first);
+        assert_eq!(
+            Some(body),
+            first,
+            "every retry sends the same request, token included"
+        );
+    }
+}
+
+#[tokio::test]
+async fn throttling_until_the_deadline_fails_in_time_and_a_redelivery_starts_each_build_once() {
+    let harness = Harness::builder().env("BRANCHES", "**").start().await;
+    let event = many_branch_push(3);
+    harness
+        .proxy
+        .inject(Fault::throttling("StartBuild").for_period(Duration::from_secs(600)));
+    let deadline = Duration::from_secs(10);
+    let started = Instant::now();
+    let error = harness
+        .invoke_with_deadline(&event, deadline)
+        .await
+        .expect_err("throttled to the end");
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed > Duration::from_secs(5) && elapsed < deadline,
+        "retried while there was time, answered before the deadline: {elapsed:?}"
+    );
+    assert_eq!(error.error_type, "StartBuildFailed");
+    assert!(
+        error
+            .error_message
+            .starts_with("StartBuild failed for 3 reference(s): "),
+        "{}",
+        error.error_message
+    );
+    for n in 0..3 {
+        assert!(
+            error.error_message.contains(&format!(
+                "my-app refs/heads/branch-{n} at {:040x} (",
+                0xb0 + n
+            )),
+            "names branch-{n}: {}",
+            error.error_message
+        );
+    }
+    assert!(harness.builds().await.is_empty());
+    let first_delivery = by_token(&start_builds(&harness));
+
+    // Lambda's retry, once CodeBuild no longer throttles.
+    harness.proxy.clear_faults();
+    let before = start_builds(&harness).len();
+    let response = harness.invoke(&event).await.expect("every build starts");
+    assert_eq!(
+        response["started"].as_array().map(Vec::len),
+        Some(3),
+        "{response}"
+    );
+    assert_eq!(built_commits(&harness).await, pushed_commits(&event));
+    let redelivery = by_token(&start_builds(&harness)[before..]);
+    assert_eq!(redelivery.len(), 3, "one StartBuild a reference");
+    let mut first_of_each = first_delivery.clone();
+    first_of_each.dedup();
+    assert_eq!(
+        redelivery, first_of_each,
+        "the same requests, tokens included"
+    );
 }
 
 #[tokio::test]

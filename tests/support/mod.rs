@@ -97,6 +97,14 @@ pub fn sample_event(name: &str) -> Value {
         .unwrap_or_else(|err| panic!("sample event {} is not valid JSON: {err}", path.display()))
 }
 
+/// `events/push-master.json` with `commit` as the pushed commit: a push to master of the
+/// repository `my-app` by `arn:aws:iam::123456789012:user/alice`.
+pub fn push_master_of(commit: &str) -> Value {
+    let mut event = sample_event("push-master.json");
+    event["Records"][0]["codecommit"]["references"][0]["commit"] = Value::from(commit);
+    event
+}
+
 /// Everything one end-to-end test needs, started together; every process and server
 /// stops when it is dropped.
 pub struct Harness {
@@ -259,61 +267,7 @@ impl Harness {
     /// not exist), as moto describes them: without the proxy's completions (environment,
     /// status; see [`proxy`]).
     pub async fn builds_of(&self, project: &str) -> Vec<Build> {
-        let mut ids = Vec::new();
-        let mut next_token = None;
-        loop {
-            let page = match self
-                .codebuild
-                .list_builds_for_project()
-                .project_name(project)
-                .sort_order(SortOrderType::Ascending)
-                .set_next_token(next_token)
-                .send()
-                .await
-            {
-                Ok(page) => page,
-                Err(err)
-                    if err.as_service_error().is_some_and(
-                        ListBuildsForProjectError::is_resource_not_found_exception,
-                    ) =>
-                {
-                    return Vec::new()
-                }
-                Err(err) => panic!(
-                    "ListBuildsForProject {project} in moto failed: {}",
-                    DisplayErrorContext(&err)
-                ),
-            };
-            ids.extend(page.ids.unwrap_or_default());
-            next_token = page.next_token;
-            if next_token.is_none() {
-                break;
-            }
-        }
-
-        let mut builds = Vec::new();
-        for chunk in ids.chunks(100) {
-            let output = self
-                .codebuild
-                .batch_get_builds()
-                .set_ids(Some(chunk.to_vec()))
-                .send()
-                .await
-                .unwrap_or_else(|err| {
-                    panic!(
-                        "BatchGetBuilds in moto failed: {}",
-                        DisplayErrorContext(&err)
-                    )
-                });
-            builds.extend(output.builds.unwrap_or_default());
-        }
-        // BatchGetBuilds does not promise any order: restore ListBuildsForProject's.
-        builds.sort_by_key(|build| {
-            ids.iter()
-                .position(|id| Some(id.as_str()) == build.id())
-                .unwrap_or(usize::MAX)
-        });
-        builds
+        builds_in(&self.codebuild, project).await
     }
 
     /// JSON bodies of every StartBuild request the function sent through the proxy
@@ -483,6 +437,64 @@ impl HarnessBuilder {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
+}
+
+/// The builds that exist in moto (through `codebuild`, a client of it) for `project`,
+/// oldest first (empty if the project does not exist), as moto describes them.
+pub async fn builds_in(codebuild: &aws_sdk_codebuild::Client, project: &str) -> Vec<Build> {
+    let mut ids = Vec::new();
+    let mut next_token = None;
+    loop {
+        let page = match codebuild
+            .list_builds_for_project()
+            .project_name(project)
+            .sort_order(SortOrderType::Ascending)
+            .set_next_token(next_token)
+            .send()
+            .await
+        {
+            Ok(page) => page,
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(ListBuildsForProjectError::is_resource_not_found_exception) =>
+            {
+                return Vec::new()
+            }
+            Err(err) => panic!(
+                "ListBuildsForProject {project} in moto failed: {}",
+                DisplayErrorContext(&err)
+            ),
+        };
+        ids.extend(page.ids.unwrap_or_default());
+        next_token = page.next_token;
+        if next_token.is_none() {
+            break;
+        }
+    }
+
+    let mut builds = Vec::new();
+    for chunk in ids.chunks(100) {
+        let output = codebuild
+            .batch_get_builds()
+            .set_ids(Some(chunk.to_vec()))
+            .send()
+            .await
+            .unwrap_or_else(|err| {
+                panic!(
+                    "BatchGetBuilds in moto failed: {}",
+                    DisplayErrorContext(&err)
+                )
+            });
+        builds.extend(output.builds.unwrap_or_default());
+    }
+    // BatchGetBuilds does not promise any order: restore ListBuildsForProject's.
+    builds.sort_by_key(|build| {
+        ids.iter()
+            .position(|id| Some(id.as_str()) == build.id())
+            .unwrap_or(usize::MAX)
+    });
+    builds
 }
 
 /// The `environmentVariablesOverride` of a recorded StartBuild request as

@@ -52,6 +52,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use serde_json::{json, Value};
 use tokio::task::JoinHandle;
+use tokio::time::Instant;
 
 use super::http::{self, HttpResponse, ResetConnection};
 
@@ -147,9 +148,8 @@ impl Fault {
     /// Reset the connection of the next request for `target` without answering it.
     pub fn reset(target: &str) -> Injection {
         Injection {
-            fault: Fault::internal_failure(target),
-            delay: Duration::ZERO,
             answer: FaultAnswer::Reset,
+            ..Injection::from(Fault::internal_failure(target))
         }
     }
 
@@ -159,18 +159,17 @@ impl Fault {
     /// never reaches moto).
     pub fn delay(target: &str, by: Duration) -> Injection {
         Injection {
-            fault: Fault::internal_failure(target),
             delay: by,
             answer: FaultAnswer::Forward,
+            ..Injection::from(Fault::internal_failure(target))
         }
     }
 
     /// Answer with this error only after holding the request for `by`.
     pub fn delayed(self, by: Duration) -> Injection {
         Injection {
-            fault: self,
             delay: by,
-            answer: FaultAnswer::Error,
+            ..Injection::from(self)
         }
     }
 
@@ -184,6 +183,15 @@ impl Fault {
     pub fn times(mut self, times: usize) -> Fault {
         self.times = times;
         self
+    }
+
+    /// Apply to every matching request for `period` from now (a throttling storm, say),
+    /// however many there are; later ones pass through again.
+    pub fn for_period(self, period: Duration) -> Injection {
+        Injection {
+            until: Some(Instant::now() + period),
+            ..Injection::from(self.times(usize::MAX))
+        }
     }
 
     fn matches(&self, target: &str, body: &[u8]) -> bool {
@@ -235,6 +243,8 @@ pub struct Injection {
     pub delay: Duration,
     /// What happens to the request after the delay.
     pub answer: FaultAnswer,
+    /// When set, requests arriving from then on no longer match ([`Fault::for_period`]).
+    pub until: Option<Instant>,
 }
 
 impl Injection {
@@ -263,6 +273,7 @@ impl From<Fault> for Injection {
             fault,
             delay: Duration::ZERO,
             answer: FaultAnswer::Error,
+            until: None,
         }
     }
 }
@@ -316,9 +327,11 @@ impl Shared {
     fn record(&self, target: &str, body: &[u8]) -> Option<Injection> {
         let injection = {
             let mut faults = self.faults.lock().expect("proxy fault list poisoned");
-            let position = faults
-                .iter()
-                .position(|injection| injection.fault.matches(target, body));
+            let now = Instant::now();
+            let position = faults.iter().position(|injection| {
+                injection.until.is_none_or(|until| now < until)
+                    && injection.fault.matches(target, body)
+            });
             position.map(|index| {
                 faults[index].fault.times -= 1;
                 if faults[index].fault.times == 0 {
