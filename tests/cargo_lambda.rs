@@ -115,7 +115,12 @@ async fn invoke(port: u16, watch: &Watch) -> Output {
     let invocation = cargo_command()
         .args(["lambda", "invoke", "codecommit-build-trigger"])
         .args(["--data-file", "events/push-master.json"])
-        .args(["--invoke-port", &port.to_string()])
+        .args([
+            "--invoke-address",
+            "127.0.0.1",
+            "--invoke-port",
+            &port.to_string(),
+        ])
         .kill_on_drop(true)
         .output();
     match tokio::time::timeout(INVOKE_TIMEOUT, invocation).await {
