@@ -87,13 +87,14 @@ impl PastBuild {
 }
 
 /// How many times one StartBuild is tried. CodeBuild throttles StartBuild
-/// under bursts (a push of many references, several repositories at once);
-/// with full-jitter exponential backoff from 1 s up to [`START_MAX_BACKOFF`],
-/// ten attempts ride out a throttling storm of about 20 s. The client's
-/// operation timeout and the invocation's deadline end the retries sooner.
-pub const START_ATTEMPTS: u32 = 10;
+/// under bursts (a push of many references, several repositories at once).
+/// The pauses between attempts are random (full jitter) below 1 s, 2 s, then
+/// [`START_MAX_BACKOFF`]: ten attempts span about 15 s of pauses on average,
+/// enough to ride out a storm of several seconds. The client's operation
+/// timeout and the invocation's deadline end the retries sooner.
+const START_ATTEMPTS: u32 = 10;
 /// The longest pause between two StartBuild attempts.
-pub const START_MAX_BACKOFF: Duration = Duration::from_secs(4);
+const START_MAX_BACKOFF: Duration = Duration::from_secs(4);
 /// StartBuild's retry quota: the SDK's default capacity (100 throttled
 /// retries), refilled over time rather than only by successes, so that a warm
 /// process that once rode out a storm can ride out the next.
