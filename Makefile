@@ -19,25 +19,32 @@ export AWS_DEFAULT_REGION ?= us-east-1
 # sam build runs cargo-lambda, which runs zig: both come from the venv.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
+# The release binaries (as shipped) build in target/release; the dev-profile harness (tests,
+# demo, clippy) in target/harness, so that the two can build at once: cargo locks its target
+# directory for the length of a build, and each build alone leaves a core idle for minutes
+# (the release binaries' single-threaded LTO, the dev build's largest crates).
+HARNESS := --target-dir target/harness
+# $(call both,A,B): runs the commands A and B at once; fails if either fails.
+both = $(1) & first=$$!; $(2); second=$$?; wait $$first && exit $$second
+
 .PHONY: test demo bench package fuzz release venv clean
 
 ## test: fmt and clippy, template checks, unit tests, and end-to-end tests of the release binaries
 test: venv
 	cargo fmt --check
-	cargo clippy --all-targets --locked -- -D warnings
 	cfn-lint template.yaml
 	sam validate --lint
 	pytest -q tests/template
-	cargo build --release --locked
-	cargo test --locked $(TEST)
+	$(call both,cargo build --release --locked,cargo clippy $(HARNESS) --all-targets --locked -- -D warnings && cargo test $(HARNESS) --locked --no-run)
+	cargo test $(HARNESS) --locked $(TEST)
 
 ## demo: two pushes through the release binary as shipped (a build, a [skip ci] skip), under a
 ## local Lambda Runtime API, against moto and a local CodeCommit over a real git repository
 # Only the function's binary is built in release; the demo itself runs in the dev profile,
-# which `make test` builds anyway (cargo test builds the examples).
+# which `make test` builds anyway (cargo test builds the examples). Both build at once.
 demo: $(DEMO_STAMP)
-	cargo build --release --locked --bin codecommit-build-trigger
-	cargo run --locked --quiet --example demo
+	$(call both,cargo build --release --locked --bin codecommit-build-trigger,cargo build $(HARNESS) --locked --example demo)
+	cargo run $(HARNESS) --locked --quiet --example demo
 
 ## bench: cold and warm timings beside the floors, the 4,000-reference decision, the binary and
 ## arm64 zip sizes; prints the table the README shows
@@ -52,7 +59,7 @@ bench: venv
 
 ## fuzz: the property-based fuzzing of event parsing and decisions, 30 s for each of its two generators
 fuzz:
-	FUZZ_SECONDS=30 cargo test --locked --test fuzz -- --nocapture
+	FUZZ_SECONDS=30 cargo test $(HARNESS) --locked --test fuzz -- --nocapture
 
 ## package: the arm64 deployment artifacts, built by `sam build` (cargo-lambda and zig, no Docker)
 package: venv
