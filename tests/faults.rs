@@ -169,18 +169,6 @@ fn many_branch_push(count: usize) -> Value {
     event
 }
 
-/// The commits the builds in moto are of, sorted.
-async fn built_commits(harness: &Harness) -> Vec<String> {
-    let mut commits: Vec<String> = harness
-        .builds()
-        .await
-        .iter()
-        .map(|build| build.source_version().expect("a source version").to_owned())
-        .collect();
-    commits.sort();
-    commits
-}
-
 /// The commits of a push, sorted.
 fn pushed_commits(event: &Value) -> Vec<String> {
     let mut commits: Vec<String> = event["Records"][0]["codecommit"]["references"]
@@ -217,7 +205,7 @@ async fn a_throttling_storm_of_several_seconds_is_ridden_out_inside_the_invocati
         "{response}"
     );
     // Throttled requests never reach moto: one build there per reference.
-    assert_eq!(built_commits(&harness).await, pushed_commits(&event));
+    assert_eq!(harness.built_commits().await, pushed_commits(&event));
     let requests = start_builds(&harness);
     assert!(
         requests.iter().filter(|(_, faulted)| *faulted).count() >= 6,
@@ -284,7 +272,7 @@ async fn throttling_until_the_deadline_fails_in_time_and_a_redelivery_starts_eac
         Some(3),
         "{response}"
     );
-    assert_eq!(built_commits(&harness).await, pushed_commits(&event));
+    assert_eq!(harness.built_commits().await, pushed_commits(&event));
     let redelivery = by_token(&start_builds(&harness)[before..]);
     assert_eq!(redelivery.len(), 3, "one StartBuild a reference");
     let mut first_of_each = first_delivery.clone();
@@ -496,15 +484,8 @@ async fn a_partly_failed_push_redelivered_sends_identical_start_builds() {
         "{}",
         error.error_message
     );
-    let mut versions: Vec<String> = harness
-        .builds()
-        .await
-        .iter()
-        .map(|build| build.source_version().expect("a version").to_owned())
-        .collect();
-    versions.sort();
     assert_eq!(
-        versions,
+        harness.built_commits().await,
         [MASTER_COMMIT, RELEASE_COMMIT],
         "the other two started"
     );

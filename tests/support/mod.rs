@@ -263,6 +263,18 @@ impl Harness {
         self.builds_of(&self.project).await
     }
 
+    /// The commits (`sourceVersion`) of the builds in moto for `self.project`, sorted.
+    pub async fn built_commits(&self) -> Vec<String> {
+        let mut commits: Vec<String> = self
+            .builds()
+            .await
+            .iter()
+            .map(|build| build.source_version().expect("a source version").to_owned())
+            .collect();
+        commits.sort();
+        commits
+    }
+
     /// The builds that exist in moto for `project`, oldest first (empty if the project does
     /// not exist), as moto describes them: without the proxy's completions (environment,
     /// status; see [`proxy`]).
