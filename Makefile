@@ -24,18 +24,21 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 # the release binaries' single-threaded LTO runs: cargo locks its target directory for the
 # length of a build (36 s less from a fresh clone).
 HARNESS := --target-dir target/harness
-# $(call both,A,B): runs the commands A and B at once; fails if either fails.
-both = $(1) & first=$$!; $(2); second=$$?; wait $$first && exit $$second
 
 .PHONY: test demo bench package fuzz release venv clean
 
 ## test: fmt and clippy, template checks, unit tests, and end-to-end tests of the release binaries
+# The release build runs in the background while clippy and the harness build; either failing
+# fails the step.
 test: venv
 	cargo fmt --check
 	cfn-lint template.yaml
 	sam validate --lint
 	pytest -q tests/template
-	$(call both,cargo build --release --locked,cargo clippy $(HARNESS) --all-targets --locked -- -D warnings && cargo test $(HARNESS) --locked --no-run)
+	cargo build --release --locked & release=$$!; \
+	cargo clippy $(HARNESS) --all-targets --locked -- -D warnings && \
+	cargo test $(HARNESS) --locked --no-run; harness=$$?; \
+	wait $$release && exit $$harness
 	cargo test $(HARNESS) --locked $(TEST)
 
 ## demo: two pushes through the release binary as shipped (a build, a [skip ci] skip), under a
