@@ -79,6 +79,10 @@ impl Drop for Watch {
                 .args(["-KILL", "--", &format!("-{pid}")])
                 .status();
         }
+        // Best effort: a leftover temporary directory must not fail a test.
+        if let Some(dir) = self.stdout.parent() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
 }
 
