@@ -16,14 +16,17 @@ use support::Harness;
 
 /// The repository of the sample events (`events/push-master.json`).
 const REPOSITORY: &str = "my-app";
+/// The messages of the two commits pushed: one to build, one that says not to.
+const CHANGE: &str = "Add the service";
+const SKIPPED: &str = "Fix a typo in the README [skip ci]";
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let repo = GitRepo::init("master");
     repo.write("src/main.rs", "fn main() {}\n");
-    let change = repo.commit("Add the service");
+    let change = repo.commit(CHANGE);
     repo.write("README.md", "# my-app\n");
-    let skipped = repo.commit("Fix a typo in the README [skip ci]");
+    let skipped = repo.commit(SKIPPED);
 
     // No overrides: the configuration a deployment gets by default (skip markers on).
     let mut harness = Harness::builder()
@@ -52,8 +55,8 @@ async fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
 
-    let built = push(&harness, &change, "Add the service").await;
-    let not_built = push(&harness, &skipped, "Fix a typo in the README [skip ci]").await;
+    let built = push(&harness, &change, CHANGE).await;
+    let not_built = push(&harness, &skipped, SKIPPED).await;
     let builds = show_builds(&harness).await;
     show_log(&harness).await;
 
