@@ -20,34 +20,43 @@ export AWS_DEFAULT_REGION ?= us-east-1
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 # The release binaries (as shipped) build in target/release; the dev-profile harness (tests,
-# demo, clippy) in target/harness, so that `make test` can check and build the harness while
-# the release binaries' single-threaded LTO runs: cargo locks its target directory for the
-# length of a build (36 s less from a fresh clone).
+# demo) in target/harness, so that `make test` can build the harness while the release
+# binaries' single-threaded LTO runs: cargo locks its target directory for the length of a
+# build.
 HARNESS := --target-dir target/harness
+# The harness builds with clippy's lints on (tools/clippy-rustc): one compile of the
+# dependencies serves both the lints and the tests.
+LINTED  := RUSTC_WORKSPACE_WRAPPER=$(CURDIR)/tools/clippy-rustc
 
 .PHONY: test demo bench package fuzz release venv clean
 
 ## test: fmt and clippy, template checks, unit tests, and end-to-end tests of the release binaries
-# The release build runs in the background while clippy and the harness build; either failing
-# fails the step.
-test: venv
+# Three jobs at once: the Python tools install, the release binaries build, and the harness
+# builds with clippy's lints (benches included, as `cargo clippy --all-targets` would); any
+# of them failing fails the step.
+test:
 	cargo fmt --check
+	$(MAKE) --no-print-directory venv & tools=$$!; \
+	cargo build --release --locked & release=$$!; \
+	$(LINTED) cargo test $(HARNESS) --locked --no-run && \
+	$(LINTED) cargo test $(HARNESS) --locked --no-run --benches; harness=$$?; \
+	wait $$release; release=$$?; wait $$tools; tools=$$?; \
+	test $$harness = 0 && test $$release = 0 && test $$tools = 0
 	cfn-lint template.yaml
 	sam validate --lint
 	pytest -q tests/template
-	cargo build --release --locked & release=$$!; \
-	cargo clippy $(HARNESS) --all-targets --locked -- -D warnings && \
-	cargo test $(HARNESS) --locked --no-run; harness=$$?; \
-	wait $$release && exit $$harness
-	cargo test $(HARNESS) --locked $(TEST)
+	$(LINTED) cargo test $(HARNESS) --locked $(TEST)
 
 ## demo: two pushes through the release binary as shipped (a build, a [skip ci] skip), under a
 ## local Lambda Runtime API, against moto and a local CodeCommit over a real git repository
-# Only the function's binary is built in release; the demo itself runs in the dev profile,
-# which `make test` builds anyway (cargo test builds the examples). Built one after the
-# other: at once, on two cores, they took longer (8 min 48 s against 8 min 21 s).
-demo: $(DEMO_STAMP)
-	cargo build --release --locked --bin codecommit-build-trigger
+# Only the function's binary is built in release, while moto installs; the demo itself runs
+# in the dev profile, whose dependencies `make test` then reuses. The two builds run one
+# after the other: at once, on two cores, they took longer (8 min 48 s against 8 min 21 s).
+demo:
+	$(MAKE) --no-print-directory $(DEMO_STAMP) & moto=$$!; \
+	cargo build --release --locked --bin codecommit-build-trigger && \
+	cargo build $(HARNESS) --locked --example demo; built=$$?; \
+	wait $$moto && test $$built = 0
 	cargo run $(HARNESS) --locked --quiet --example demo
 
 ## bench: cold and warm timings beside the floors, the 4,000-reference decision, the binary and
@@ -63,7 +72,7 @@ bench: venv
 
 ## fuzz: the property-based fuzzing of event parsing and decisions, 30 s for each of its two generators
 fuzz:
-	FUZZ_SECONDS=30 cargo test $(HARNESS) --locked --test fuzz -- --nocapture
+	FUZZ_SECONDS=30 $(LINTED) cargo test $(HARNESS) --locked --test fuzz -- --nocapture
 
 ## package: the arm64 deployment artifacts, built by `sam build` (cargo-lambda and zig, no Docker)
 package: venv

@@ -6,7 +6,7 @@
 //! under `make test`) and the release binary built (`cargo lambda watch` runs `cargo run
 //! --release`, which then finds it up to date).
 
-mod support;
+use crate::support;
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::Path;

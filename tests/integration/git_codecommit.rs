@@ -4,7 +4,7 @@
 //! test of the function is the function's, not the fake's.
 //! Needs `git` on PATH; no release binary, no moto.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

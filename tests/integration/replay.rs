@@ -5,7 +5,7 @@
 //! under the local Runtime API, which starts builds in moto through the recording proxy.
 //! Run with `make test`, which builds the binaries and installs moto.
 
-mod support;
+use crate::support;
 
 use std::process::Output;
 use std::time::Duration;

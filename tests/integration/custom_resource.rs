@@ -3,7 +3,7 @@
 //! and answering CloudFormation through a recorded response URL.
 //! Run with `make test`, which builds the binary.
 
-mod support;
+use crate::support;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;

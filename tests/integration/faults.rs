@@ -3,7 +3,7 @@
 //! throttles, fails, resets, delays and denies chosen StartBuild requests.
 //! Run with `make test`, which builds the binaries and installs moto.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeSet;
 use std::time::Duration;

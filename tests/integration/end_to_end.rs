@@ -2,7 +2,7 @@
 //! moto's CodeBuild through the real AWS SDK (via a recording proxy).
 //! Run with `make test`, which builds the binary and installs moto.
 
-mod support;
+use crate::support;
 
 use serde_json::json;
 use support::proxy::Fault;

@@ -1,7 +1,7 @@
 //! Self-tests of the test harness in `tests/support`: moto, the recording proxy and the
 //! Runtime API emulator, without depending on the function's behaviour.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::time::Duration;

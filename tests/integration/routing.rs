@@ -3,7 +3,7 @@
 //! git history served by the fake CodeCommit endpoint and CodeBuild in moto behind the
 //! recording proxy. Run with `make test`.
 
-mod support;
+use crate::support;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
