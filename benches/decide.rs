@@ -49,12 +49,12 @@ fn decide_4000(c: &mut Criterion) {
     let push = event::parse(&text).expect("a valid event");
     let facts = Facts::default();
     c.bench_function("decide 4000 references", |b| {
-        b.iter(|| finish(plan(black_box(&config), black_box(&push)), &facts).len())
+        b.iter(|| finish(plan(black_box(&config), black_box(push.records())), &facts).len())
     });
     c.bench_function("parse and decide 4000 references", |b| {
         b.iter(|| {
             let push = event::parse(black_box(&text)).expect("a valid event");
-            finish(plan(&config, &push), &facts).len()
+            finish(plan(&config, push.records()), &facts).len()
         })
     });
 }

@@ -3,6 +3,7 @@
 
 use crate::aws::AwsError;
 use crate::request::BuildRequest;
+use crate::variables;
 use aws_sdk_codebuild::config::retry::{RetryConfig, RetryPartition, TokenBucket};
 use aws_sdk_codebuild::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_codebuild::types::{Build, EnvironmentVariable, EnvironmentVariableType, StatusType};
@@ -57,6 +58,8 @@ pub struct PastBuild {
     pub repository: Option<String>,
     /// Its `CODECOMMIT_REF`, when this function started it.
     pub reference: Option<String>,
+    /// Its `CODECOMMIT_PULL_REQUEST_ID`, when this function started it for a pull request.
+    pub pull_request: Option<String>,
     /// When it started (milliseconds since the Unix epoch).
     pub started_at: Option<i64>,
 }
@@ -79,8 +82,9 @@ impl PastBuild {
                 .or(build.source_version())
                 .map(str::to_owned),
             in_progress: build.build_status() == Some(&StatusType::InProgress),
-            repository: variable("CODECOMMIT_REPOSITORY"),
-            reference: variable("CODECOMMIT_REF"),
+            repository: variable(variables::REPOSITORY),
+            reference: variable(variables::REF),
+            pull_request: variable(variables::PULL_REQUEST_ID),
             started_at: build.start_time().and_then(|time| time.to_millis().ok()),
         })
     }

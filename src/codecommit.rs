@@ -29,12 +29,13 @@ pub trait CodeCommitReads: Send + Sync {
         repository: &str,
     ) -> impl Future<Output = Result<Option<String>, AwsError>> + Send;
 
-    /// The merge base of `commit` and `branch` (`GetMergeOptions`).
+    /// The merge base of `commit` and `destination`, a branch or a commit
+    /// (`GetMergeOptions`).
     fn merge_base(
         &self,
         repository: &str,
         commit: &CommitId,
-        branch: &str,
+        destination: &str,
     ) -> impl Future<Output = Result<String, AwsError>> + Send;
 }
 
@@ -121,14 +122,14 @@ impl CodeCommitReads for CodeCommit {
         &self,
         repository: &str,
         commit: &CommitId,
-        branch: &str,
+        destination: &str,
     ) -> Result<String, AwsError> {
         let output = self
             .client
             .get_merge_options()
             .repository_name(repository)
             .source_commit_specifier(commit.as_str())
-            .destination_commit_specifier(branch)
+            .destination_commit_specifier(destination)
             .send()
             .await
             .map_err(|error| AwsError::from_sdk("GetMergeOptions", error))?;

@@ -7,7 +7,9 @@
 //! a reference that no rule would build.
 
 use crate::config::{Config, PatternField, Rule};
-use crate::event::{CommitId, GitRef, Push, PushRecord, RefChange, RefKind, RefUpdate};
+use crate::event::{
+    CommitId, GitRef, PullRequest, PullRequestStatus, Record, RefChange, RefKind, RefUpdate,
+};
 use crate::facts::{BaseHint, BaseQuery, CommitKey, Facts, Needs};
 use crate::pattern::{PatternList, Verdict};
 use foldhash::fast::RandomState;
@@ -27,7 +29,7 @@ pub struct Plan<'a> {
 
 #[derive(Debug)]
 struct Planned<'a> {
-    record: &'a PushRecord,
+    record: &'a Record,
     update: &'a RefUpdate,
     step: Step<'a>,
 }
@@ -54,7 +56,7 @@ struct Candidate<'a> {
 #[derive(Debug, Clone)]
 pub struct Decision<'a> {
     /// The record the reference came in.
-    pub record: &'a PushRecord,
+    pub record: &'a Record,
     /// The reference.
     pub update: &'a RefUpdate,
     /// Skipped altogether, or what each matching rule decided.
@@ -93,6 +95,75 @@ pub enum RuleVerdict<'a> {
     Skip(String),
 }
 
+/// One line of a decision: a matching rule's verdict, or the reference's own
+/// skip. The answer, the log and `explain` all report decisions as these.
+#[derive(Debug, Clone, Copy)]
+pub struct Line<'a> {
+    /// The decision the line belongs to.
+    pub decision: &'a Decision<'a>,
+    /// The rule, unless no rule matched.
+    pub rule: Option<&'a Rule>,
+    /// The commit to build, or `None` to skip.
+    pub build: Option<&'a CommitId>,
+    /// Why.
+    pub reason: &'a str,
+}
+
+impl<'a> Decision<'a> {
+    /// The decision's lines: one per matching rule, or the one skip.
+    pub fn lines(&'a self) -> impl Iterator<Item = Line<'a>> {
+        let (skip, outcomes) = match &self.outcome {
+            Outcome::Skip(reason) => (Some(reason.as_str()), &[][..]),
+            Outcome::Rules(outcomes) => (None, outcomes.as_slice()),
+        };
+        let skip = skip.map(|reason| Line {
+            decision: self,
+            rule: None,
+            build: None,
+            reason,
+        });
+        skip.into_iter().chain(outcomes.iter().map(move |outcome| {
+            let (build, reason) = match &outcome.verdict {
+                RuleVerdict::Build { commit, reason } => (Some(*commit), reason.as_str()),
+                RuleVerdict::Skip(reason) => (None, reason.as_str()),
+            };
+            Line {
+                decision: self,
+                rule: Some(outcome.rule),
+                build,
+                reason,
+            }
+        }))
+    }
+}
+
+impl Line<'_> {
+    /// `build` or `skip`.
+    pub fn verdict_word(&self) -> &'static str {
+        if self.build.is_some() {
+            "build"
+        } else {
+            "skip"
+        }
+    }
+}
+
+/// The rules whose projects keep builds of `record`'s pull request to stop
+/// when it closes or merges: those that supersede and would build it.
+pub fn rules_superseding_pull_request<'a>(config: &'a Config, record: &Record) -> Vec<&'a Rule> {
+    let Some(pull_request) = &record.pull_request else {
+        return Vec::new();
+    };
+    config
+        .rules
+        .iter()
+        .filter(|rule| {
+            rule.supersede
+                && match_pull_request(rule, &record.repository.name, pull_request).is_ok()
+        })
+        .collect()
+}
+
 fn kind_word(kind: RefKind) -> &'static str {
     match kind {
         RefKind::Branch => "branch",
@@ -101,11 +172,10 @@ fn kind_word(kind: RefKind) -> &'static str {
     }
 }
 
-/// Decides every reference of `push` as far as the event and configuration
-/// allow, in event order.
-pub fn plan<'a>(config: &'a Config, push: &'a Push) -> Plan<'a> {
-    let mut references: Vec<Planned<'a>> = push
-        .records
+/// Decides every reference of an event's `records` as far as the event and
+/// configuration allow, in event order.
+pub fn plan<'a>(config: &'a Config, records: &'a [Record]) -> Plan<'a> {
+    let mut references: Vec<Planned<'a>> = records
         .iter()
         .flat_map(|record| {
             record.references.iter().map(move |update| Planned {
@@ -115,26 +185,22 @@ pub fn plan<'a>(config: &'a Config, push: &'a Push) -> Plan<'a> {
             })
         })
         .collect();
-    skip_repeats(push, &mut references);
+    skip_repeats(records, &mut references);
     Plan { config, references }
 }
 
 /// Skips a reference some rule would build when the same reference and
 /// commit came earlier in the event, so one push never builds a commit twice.
 /// (References no rule builds keep their own reason.)
-fn skip_repeats(push: &Push, references: &mut [Planned<'_>]) {
+fn skip_repeats(records: &[Record], references: &mut [Planned<'_>]) {
     let candidates = references
         .iter()
         .filter(|planned| matches!(planned.step, Step::Candidates { .. }))
         .count();
     let mut first_built = HashMap::with_capacity_and_hasher(candidates, RandomState::default());
-    let positions = push
-        .records
-        .iter()
-        .enumerate()
-        .flat_map(|(record, pushed)| {
-            (0..pushed.references.len()).map(move |reference| (record, reference))
-        });
+    let positions = records.iter().enumerate().flat_map(|(record, pushed)| {
+        (0..pushed.references.len()).map(move |reference| (record, reference))
+    });
     for (planned, position) in references.iter_mut().zip(positions) {
         let Step::Candidates { commit, .. } = planned.step else {
             continue;
@@ -176,11 +242,7 @@ impl Hash for Identity<'_> {
     }
 }
 
-fn plan_reference<'a>(
-    config: &'a Config,
-    record: &'a PushRecord,
-    update: &'a RefUpdate,
-) -> Step<'a> {
+fn plan_reference<'a>(config: &'a Config, record: &'a Record, update: &'a RefUpdate) -> Step<'a> {
     let reference = &update.reference;
     let (kind, name) = reference.split();
     let (commit, created, previous) = match &update.change {
@@ -198,10 +260,23 @@ fn plan_reference<'a>(
             "{reference} is neither a branch (refs/heads/) nor a tag (refs/tags/)"
         ));
     }
+    if let Some(pull_request) = &record.pull_request {
+        if pull_request.status != PullRequestStatus::Open {
+            return Step::Skip(format!(
+                "pull request {} is {}: it never builds",
+                pull_request.id, pull_request.status
+            ));
+        }
+    }
     if let (Some(pusher), Some(ignored)) = (&record.pusher, &config.ignored_pushers) {
         if let Verdict::Included(pattern) = ignored.verdict(pusher) {
+            let what = if record.pull_request.is_some() {
+                "pull request changed"
+            } else {
+                "pushed"
+            };
             return Step::Skip(format!(
-                "pushed by {pusher}, which matches `{}` in IGNORE_PUSHERS",
+                "{what} by {pusher}, which matches `{}` in IGNORE_PUSHERS",
                 pattern.as_str()
             ));
         }
@@ -212,17 +287,24 @@ fn plan_reference<'a>(
     let mut other_misses = Vec::new();
     let mut rules = Vec::new();
     for (position, rule) in config.rules.iter().enumerate() {
-        match match_rule(rule, &record.repository.name, kind, name) {
+        let matched = match &record.pull_request {
+            None => match_rule(rule, &record.repository.name, kind, name),
+            Some(pull_request) => match_pull_request(rule, &record.repository.name, pull_request),
+        };
+        match matched {
             Ok(matched) => {
                 let base = (kind == RefKind::Branch && rule.filters_paths()).then(|| {
                     Box::new(BaseQuery {
                         repository: record.repository.name.clone(),
                         reference: reference.as_str().to_owned(),
                         commit: commit.clone(),
-                        hint: match previous {
-                            Some(previous) => BaseHint::Previous(previous.clone()),
-                            None if created => BaseHint::NewBranch,
-                            None => BaseHint::LastBuild {
+                        hint: match (&record.pull_request, previous) {
+                            (Some(pull_request), _) => {
+                                BaseHint::MergeBase(pull_request.destination_commit.clone())
+                            }
+                            (None, Some(previous)) => BaseHint::Previous(previous.clone()),
+                            (None, None) if created => BaseHint::NewBranch,
+                            (None, None) => BaseHint::LastBuild {
                                 project: rule.project.clone(),
                             },
                         },
@@ -248,16 +330,59 @@ fn plan_reference<'a>(
             Some(only) if other_misses.is_empty() => only,
             first => {
                 let misses: Vec<String> = first.into_iter().chain(other_misses).collect();
-                format!(
-                    "{} {name} matches no rule: {}",
-                    kind_word(kind),
-                    misses.join("; ")
-                )
+                let subject = match &record.pull_request {
+                    Some(pull_request) => pull_request_into(pull_request),
+                    None => format!("{} {name}", kind_word(kind)),
+                };
+                format!("{subject} matches no rule: {}", misses.join("; "))
             }
         };
         return Step::Skip(reason);
     }
     Step::Candidates { commit, rules }
+}
+
+/// `pull request 17 into main`, as reasons name a pull request.
+fn pull_request_into(pull_request: &PullRequest) -> String {
+    format!(
+        "pull request {} into {}",
+        pull_request.id,
+        pull_request.destination.short_name()
+    )
+}
+
+/// Why `rule` builds the pull request (by its destination branch), or why not.
+fn match_pull_request(
+    rule: &Rule,
+    repository: &str,
+    pull_request: &PullRequest,
+) -> Result<String, String> {
+    if let Some(repositories) = &rule.repositories {
+        if !repositories.includes(repository) {
+            let label = rule.label(PatternField::Repositories);
+            return Err(format!("repository {repository} does not match {label}"));
+        }
+    }
+    let into = pull_request_into(pull_request);
+    let label = rule.label(PatternField::PullRequests);
+    let Some(patterns) = &rule.pull_requests else {
+        let why = if rule.reported_name().is_none() {
+            "is empty"
+        } else {
+            "is not set"
+        };
+        return Err(format!("{into} is not built: {label} {why}"));
+    };
+    match patterns.verdict(pull_request.destination.short_name()) {
+        Verdict::Included(pattern) => {
+            Ok(format!("{into} matches `{}` in {label}", pattern.as_str()))
+        }
+        Verdict::Excluded(pattern) => Err(format!(
+            "{into} is excluded by `{}` in {label}",
+            pattern.as_str()
+        )),
+        Verdict::Unmatched => Err(format!("{into} does not match {label}")),
+    }
 }
 
 /// Why `rule` matches the reference, or why not. Each reason is one

@@ -35,6 +35,8 @@ pub enum BaseHint {
     Previous(CommitId),
     /// A new branch: its merge base with the repository's default branch.
     NewBranch,
+    /// A pull request's source commit: its merge base with this destination commit.
+    MergeBase(CommitId),
     /// A trigger event's update: the commit of the last build this function
     /// started for the reference in `project`.
     LastBuild {
@@ -92,6 +94,10 @@ pub async fn gather<C: CodeCommitReads, B: CodeBuildCalls>(
         let repository = query.repository.as_str();
         let base = match &query.hint {
             BaseHint::Previous(previous) => Ok(previous.as_str().to_owned()),
+            BaseHint::MergeBase(destination) => codecommit
+                .merge_base(repository, &query.commit, destination.as_str())
+                .await
+                .map_err(|error| format!("no merge base with {destination}: {error}")),
             BaseHint::NewBranch => {
                 if !default_branches.contains_key(repository) {
                     let branch = codecommit

@@ -1,12 +1,14 @@
-//! One invocation: parse, decide, start, answer.
+//! One invocation: parse, admit, then the event's own path (a push, a pull
+//! request, an event that never builds) through decide, start and answer.
 
 use crate::aws::AwsError;
-use crate::codebuild::{CodeBuildCalls, StartedBuild};
+use crate::codebuild::{CodeBuildCalls, PastBuild, StartedBuild};
 use crate::codecommit::CodeCommitReads;
 use crate::config::{Config, Rule};
-use crate::decide::{finish, plan, Decision, Outcome, RuleVerdict};
+use crate::decide::{finish, plan, rules_superseding_pull_request, Decision, Line};
 use crate::error::{FailedStart, HandlerError};
-use crate::event::{self, CommitId, Push, PushRecord};
+use crate::event::{self, CommitId, Event, IgnoredEvent, PullRequestStatus, Record};
+use crate::explain::{explain, explain_ignored, Explained};
 use crate::facts::gather;
 use crate::request::build_request;
 use crate::response::{Response, Skipped, Started};
@@ -48,33 +50,32 @@ impl<B: CodeBuildCalls, C: CodeCommitReads> Handler<B, C> {
         }
     }
 
-    /// Refuses a push from a repository outside `ALLOWED_REPOSITORIES`.
-    pub fn admit(&self, push: &Push) -> Result<(), HandlerError> {
+    /// Refuses an event from a repository outside `ALLOWED_REPOSITORIES`.
+    pub fn admit(&self, event: &Event) -> Result<(), HandlerError> {
         let Some(allowed) = &self.config.allowed_repositories else {
             return Ok(());
         };
-        match push
-            .records
-            .iter()
-            .find(|r| !allowed.includes(&r.repository.arn))
+        match event
+            .repositories()
+            .find(|repository| !allowed.includes(&repository.arn))
         {
-            Some(record) => Err(HandlerError::RepositoryNotAllowed {
-                arn: record.repository.arn.clone(),
+            Some(repository) => Err(HandlerError::RepositoryNotAllowed {
+                arn: repository.arn.clone(),
             }),
             None => Ok(()),
         }
     }
 
-    /// Decides every reference of `push`, reading (never writing) what the
-    /// rules need from CodeCommit and CodeBuild. Reads still running at
+    /// Decides every reference of `records`, reading (never writing) what
+    /// the rules need from CodeCommit and CodeBuild. Reads still running at
     /// `deadline` are abandoned: their facts count as unknown, and unknown
     /// facts build.
     pub async fn decide<'a>(
         &'a self,
-        push: &'a Push,
+        records: &'a [Record],
         deadline: Option<Instant>,
     ) -> Vec<Decision<'a>> {
-        let plan = plan(&self.config, push);
+        let plan = plan(&self.config, records);
         let needs = plan.needs();
         let reads = gather(&needs, &self.codecommit, &self.codebuild);
         let facts = match deadline {
@@ -87,7 +88,17 @@ impl<B: CodeBuildCalls, C: CodeCommitReads> Handler<B, C> {
         finish(plan, &facts)
     }
 
-    /// Handles one push event given as JSON text.
+    /// What the function would decide for `event`, without starting or
+    /// stopping anything: `explain`'s lines.
+    pub async fn explain(&self, event: &Event) -> Result<Vec<Explained>, HandlerError> {
+        self.admit(event)?;
+        Ok(match event {
+            Event::Ignored(ignored) => explain_ignored(ignored_skips(ignored)),
+            event => explain(&self.decide(event.records(), None).await),
+        })
+    }
+
+    /// Handles one event given as JSON text.
     ///
     /// Every reference is decided; every build wanted is attempted even when
     /// another fails. Any failed start fails the invocation, naming each
@@ -98,60 +109,90 @@ impl<B: CodeBuildCalls, C: CodeCommitReads> Handler<B, C> {
         event_json: &str,
         deadline: Option<Instant>,
     ) -> Result<Response, HandlerError> {
-        let push = event::parse(event_json).inspect_err(|invalid| {
+        let event = event::parse(event_json).inspect_err(|invalid| {
             error!(error = %invalid, "invalid event: nothing was started");
         })?;
-        if let Some(allowed) = &self.config.allowed_repositories {
-            if let Some(record) = push
-                .records
-                .iter()
-                .find(|r| !allowed.includes(&r.repository.arn))
-            {
-                let arn = record.repository.arn.clone();
+        self.admit(&event).inspect_err(|refused| {
+            if let HandlerError::RepositoryNotAllowed { arn } = refused {
                 error!(
                     repository = arn,
                     "event from a repository not in ALLOWED_REPOSITORIES: nothing was started"
                 );
-                return Err(HandlerError::RepositoryNotAllowed { arn });
+            }
+        })?;
+        match &event {
+            Event::Ignored(ignored) => {
+                let skipped = ignored_skips(ignored);
+                for skip in &skipped {
+                    info!(
+                        repository = skip.repository,
+                        pull_request = skip.pull_request,
+                        event = ignored.event,
+                        decision = "skip",
+                        reason = skip.reason,
+                        "decision"
+                    );
+                }
+                Ok(Response {
+                    started: Vec::new(),
+                    skipped,
+                })
+            }
+            Event::Push(push) => self.build(&push.records, deadline).await,
+            Event::PullRequest(change) => {
+                let mut response = self.build(&change.records, deadline).await?;
+                self.stop_closed_pull_requests(&change.records, &mut response)
+                    .await;
+                Ok(response)
             }
         }
+    }
+
+    /// Decides `records` and starts the builds wanted: the path of pushes and
+    /// pull requests alike.
+    async fn build(
+        &self,
+        records: &[Record],
+        deadline: Option<Instant>,
+    ) -> Result<Response, HandlerError> {
         let answer_by = deadline.map(|deadline| deadline - ANSWER_MARGIN);
         let decisions = self
-            .decide(&push, answer_by.map(|at| at - START_RESERVE))
+            .decide(records, answer_by.map(|at| at - START_RESERVE))
             .await;
-
         let mut response = Response::default();
         let mut wanted = Vec::new();
-        for decision in &decisions {
-            log_decision(decision);
-            let repository = &decision.record.repository.name;
-            let skipped = |rule: Option<&Rule>, reason: &str| Skipped {
-                repository: repository.clone(),
-                reference: decision.update.reference.to_string(),
-                commit: decision.update.commit().map(ToString::to_string),
-                project: rule.map(|rule| rule.project.clone()),
-                rule: rule.and_then(Rule::reported_name).map(str::to_owned),
-                reason: reason.to_owned(),
-            };
-            match &decision.outcome {
-                Outcome::Skip(reason) => response.skipped.push(skipped(None, reason)),
-                Outcome::Rules(outcomes) => {
-                    for outcome in outcomes {
-                        match &outcome.verdict {
-                            RuleVerdict::Build { commit, .. } => wanted.push(Wanted {
-                                decision,
-                                rule: outcome.rule,
-                                commit,
-                            }),
-                            RuleVerdict::Skip(reason) => {
-                                response.skipped.push(skipped(Some(outcome.rule), reason))
-                            }
-                        }
-                    }
-                }
+        for line in decisions.iter().flat_map(Decision::lines) {
+            log_line(&line);
+            match (line.build, line.rule) {
+                (Some(commit), Some(rule)) => wanted.push(Wanted {
+                    decision: line.decision,
+                    rule,
+                    commit,
+                }),
+                _ => response.skipped.push(Skipped::of(&line)),
             }
         }
+        let failures = self.start_all(wanted, answer_by, &mut response).await;
+        if failures.is_empty() {
+            Ok(response)
+        } else {
+            warn!(
+                failed = failures.len(),
+                started = response.started.len(),
+                "failing the invocation so that Lambda retries it"
+            );
+            Err(HandlerError::StartBuildFailed(failures))
+        }
+    }
 
+    /// Starts the `wanted` builds, a few at once, each bounded by `answer_by`;
+    /// adds the started ones to `response` and returns the failures.
+    async fn start_all(
+        &self,
+        wanted: Vec<Wanted<'_>>,
+        answer_by: Option<Instant>,
+        response: &mut Response,
+    ) -> Vec<FailedStart> {
         let results: Vec<_> = stream::iter(wanted)
             .map(|wanted| async move {
                 let result = match answer_by {
@@ -173,7 +214,6 @@ impl<B: CodeBuildCalls, C: CodeCommitReads> Handler<B, C> {
             .buffered(CONCURRENT_STARTS)
             .collect()
             .await;
-
         let mut failures = Vec::new();
         for (wanted, result) in results {
             let repository = &wanted.decision.record.repository.name;
@@ -193,16 +233,7 @@ impl<B: CodeBuildCalls, C: CodeCommitReads> Handler<B, C> {
                 }
             }
         }
-        if failures.is_empty() {
-            Ok(response)
-        } else {
-            warn!(
-                failed = failures.len(),
-                started = response.started.len(),
-                "failing the invocation so that Lambda retries it"
-            );
-            Err(HandlerError::StartBuildFailed(failures))
-        }
+        failures
     }
 
     /// Starts one build and, when its rule says so, stops the older builds it supersedes.
@@ -210,25 +241,23 @@ impl<B: CodeBuildCalls, C: CodeCommitReads> Handler<B, C> {
         let record = wanted.decision.record;
         let reference = &wanted.decision.update.reference;
         let project = &wanted.rule.project;
+        let pull_request = record.pull_request.as_ref().map(|pr| pr.id.as_str());
         let request = build_request(wanted.rule, record, reference, wanted.commit);
         let (build_id, already_started) = match self.codebuild.start_build(&request).await? {
             StartedBuild::Started { build_id } => {
                 info!(repository = record.repository.name, reference = reference.as_str(),
-                    commit = %wanted.commit, project, build_id, "build started");
+                    commit = %wanted.commit, pull_request, project, build_id, "build started");
                 (Some(build_id), false)
             }
             StartedBuild::AlreadyStarted => {
                 info!(repository = record.repository.name, reference = reference.as_str(),
-                    commit = %wanted.commit, project,
-                    "build already started by an earlier delivery of this push");
+                    commit = %wanted.commit, pull_request, project,
+                    "build already started by an earlier delivery of this event");
                 (None, true)
             }
         };
         let superseded = match (&build_id, wanted.rule.supersede) {
-            (Some(build_id), true) => {
-                self.supersede(project, record, reference.as_str(), build_id)
-                    .await
-            }
+            (Some(build_id), true) => self.supersede(project, record, build_id).await,
             _ => Vec::new(),
         };
         Ok(Started {
@@ -238,37 +267,75 @@ impl<B: CodeBuildCalls, C: CodeCommitReads> Handler<B, C> {
             repository: record.repository.name.clone(),
             reference: reference.to_string(),
             commit: wanted.commit.to_string(),
+            pull_request: pull_request.map(str::to_owned),
             already_started,
             superseded,
         })
     }
 
     /// Stops the in-progress builds this function started for the same
-    /// project, repository and ref before this push happened; returns the
-    /// ids it stopped. A build that started after the push (a newer commit's,
-    /// when this event came late) is left alone, and so is everything when
-    /// the event does not say when the push happened. A failure here is
-    /// logged, not fatal: the new build is running.
-    async fn supersede(
-        &self,
-        project: &str,
-        record: &PushRecord,
-        reference: &str,
-        new_build: &str,
-    ) -> Vec<String> {
-        let Some(pushed_at) = record.pushed_at else {
+    /// project and subject (repository and ref, or pull request) before this
+    /// event happened; returns the ids it stopped. A build that started after
+    /// it (a newer commit's, when this event came late) is left alone, and so
+    /// is everything when the event does not say when it happened. A failure
+    /// here is logged, not fatal: the new build is running.
+    async fn supersede(&self, project: &str, record: &Record, new_build: &str) -> Vec<String> {
+        let Some(happened_at) = record.pushed_at else {
             warn!(
                 project,
-                reference, "the event does not say when the push happened: superseding nothing"
+                repository = record.repository.name,
+                "the event does not say when it happened: superseding nothing"
             );
             return Vec::new();
         };
+        self.stop_builds(project, record, |build| {
+            build.id != new_build
+                && build
+                    .started_at
+                    .is_some_and(|started| started < happened_at)
+        })
+        .await
+    }
+
+    /// Stops the in-progress builds of every closed or merged pull request of
+    /// `records`, in the projects of the rules that supersede, and names them
+    /// in the response.
+    async fn stop_closed_pull_requests(&self, records: &[Record], response: &mut Response) {
+        for record in records {
+            let Some(pull_request) = &record.pull_request else {
+                continue;
+            };
+            if pull_request.status == PullRequestStatus::Open {
+                continue;
+            }
+            let mut stopped = Vec::new();
+            for rule in rules_superseding_pull_request(&self.config, record) {
+                stopped.extend(self.stop_builds(&rule.project, record, |_| true).await);
+            }
+            if let Some(skipped) = response.skipped.iter_mut().find(|skipped| {
+                skipped.repository == record.repository.name
+                    && skipped.pull_request.as_deref() == Some(pull_request.id.as_str())
+            }) {
+                skipped.superseded = stopped;
+            }
+        }
+    }
+
+    /// Stops `project`'s in-progress builds of `record`'s subject that `also`
+    /// accepts; returns the ids stopped. Failures are logged, not fatal.
+    async fn stop_builds(
+        &self,
+        project: &str,
+        record: &Record,
+        also: impl Fn(&PastBuild) -> bool,
+    ) -> Vec<String> {
+        let repository = record.repository.name.as_str();
         let builds = match self.codebuild.recent_builds(project).await {
             Ok(builds) => builds,
             Err(failure) => {
                 warn!(
                     project,
-                    reference,
+                    repository,
                     code = failure.code,
                     error = failure.message,
                     action = failure.advice(),
@@ -277,29 +344,24 @@ impl<B: CodeBuildCalls, C: CodeCommitReads> Handler<B, C> {
                 return Vec::new();
             }
         };
-        let repository = record.repository.name.as_str();
         let mut stopped = Vec::new();
-        for build in builds.iter().filter(|build| {
-            build.in_progress
-                && build.id != new_build
-                && build.repository.as_deref() == Some(repository)
-                && build.reference.as_deref() == Some(reference)
-                && build.started_at.is_some_and(|started| started < pushed_at)
-        }) {
+        for build in builds
+            .iter()
+            .filter(|build| build.in_progress && same_subject(build, record) && also(build))
+        {
             match self.codebuild.stop_build(&build.id).await {
                 Ok(()) => {
                     info!(
                         project,
-                        reference,
+                        repository,
                         stopped = build.id,
-                        by = new_build,
                         "superseded an older build"
                     );
                     stopped.push(build.id.clone());
                 }
                 Err(failure) => warn!(
                     project,
-                    reference,
+                    repository,
                     build = build.id,
                     code = failure.code,
                     error = failure.message,
@@ -312,49 +374,57 @@ impl<B: CodeBuildCalls, C: CodeCommitReads> Handler<B, C> {
     }
 }
 
-fn log_decision(decision: &Decision<'_>) {
-    let record = decision.record;
-    let repository = &record.repository.name;
-    let reference = decision.update.reference.as_str();
-    let commit = decision.update.commit().map(ToString::to_string);
-    let event = record.kind.as_str();
-    let pusher = record.pusher.as_deref();
-    match &decision.outcome {
-        Outcome::Skip(reason) => {
-            info!(
-                repository,
-                reference,
-                commit,
-                event,
-                pusher,
-                decision = "skip",
-                reason,
-                "decision"
-            );
-        }
-        Outcome::Rules(outcomes) => {
-            for outcome in outcomes {
-                let rule = outcome.rule.name.as_str();
-                let project = outcome.rule.project.as_str();
-                let (verdict, reason) = match &outcome.verdict {
-                    RuleVerdict::Build { reason, .. } => ("build", reason),
-                    RuleVerdict::Skip(reason) => ("skip", reason),
-                };
-                info!(
-                    repository,
-                    reference,
-                    commit,
-                    event,
-                    pusher,
-                    rule,
-                    project,
-                    decision = verdict,
-                    reason,
-                    "decision"
-                );
+/// Whether `build` was started for the same subject as `record`: the same
+/// pull request, or (for a push) the same ref outside any pull request.
+fn same_subject(build: &PastBuild, record: &Record) -> bool {
+    let Some(update) = record.references.first() else {
+        return false;
+    };
+    build.repository.as_deref() == Some(record.repository.name.as_str())
+        && match &record.pull_request {
+            Some(pull_request) => build.pull_request.as_deref() == Some(pull_request.id.as_str()),
+            None => {
+                build.pull_request.is_none()
+                    && build.reference.as_deref() == Some(update.reference.as_str())
             }
         }
-    }
+}
+
+/// The answer to a pull-request event that never builds: one skip per repository.
+fn ignored_skips(ignored: &IgnoredEvent) -> Vec<Skipped> {
+    ignored
+        .repositories
+        .iter()
+        .map(|repository| Skipped {
+            repository: repository.name.clone(),
+            reference: None,
+            commit: None,
+            pull_request: Some(ignored.pull_request.clone()),
+            project: None,
+            rule: None,
+            reason: format!("a {} event never builds", ignored.event),
+            superseded: Vec::new(),
+        })
+        .collect()
+}
+
+/// One decision line, logged as one structured line.
+fn log_line(line: &Line<'_>) {
+    let record = line.decision.record;
+    let commit = line.decision.update.commit().map(ToString::to_string);
+    info!(
+        repository = record.repository.name,
+        reference = line.decision.update.reference.as_str(),
+        commit,
+        event = record.kind.as_str(),
+        pusher = record.pusher.as_deref(),
+        pull_request = record.pull_request.as_ref().map(|pr| pr.id.as_str()),
+        rule = line.rule.map(|rule| rule.name.as_str()),
+        project = line.rule.map(|rule| rule.project.as_str()),
+        decision = line.verdict_word(),
+        reason = line.reason,
+        "decision"
+    );
 }
 
 #[cfg(test)]

@@ -7,7 +7,6 @@ use codecommit_build_trigger::codecommit::CodeCommit;
 use codecommit_build_trigger::config::Config;
 use codecommit_build_trigger::deadline::invocation_deadline;
 use codecommit_build_trigger::event;
-use codecommit_build_trigger::explain::explain;
 use codecommit_build_trigger::handler::Handler;
 use codecommit_build_trigger::init_error::report_init_error;
 use codecommit_build_trigger::sdk::{SdkEnv, SdkEnvError};
@@ -93,8 +92,8 @@ async fn explain_file(path: &str) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let push = match event::parse(&json) {
-        Ok(push) => push,
+    let event = match event::parse(&json) {
+        Ok(event) => event,
         Err(invalid) => {
             eprintln!("invalid event: {invalid}");
             return ExitCode::FAILURE;
@@ -110,11 +109,13 @@ async fn explain_file(path: &str) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    if let Err(refused) = handler.admit(&push) {
-        eprintln!("the function would refuse this event: {refused}");
-        return ExitCode::FAILURE;
-    }
-    let lines = explain(&handler.decide(&push, None).await);
+    let lines = match handler.explain(&event).await {
+        Ok(lines) => lines,
+        Err(refused) => {
+            eprintln!("the function would refuse this event: {refused}");
+            return ExitCode::FAILURE;
+        }
+    };
     match serde_json::to_string_pretty(&lines) {
         Ok(text) => {
             println!("{text}");

@@ -3,7 +3,8 @@
 //! deduplicate a redelivered event).
 
 use crate::config::Rule;
-use crate::event::{CommitId, GitRef, PushRecord, RefKind};
+use crate::event::{CommitId, GitRef, Record, RefKind};
+use crate::variables;
 use sha2::{Digest, Sha256};
 
 /// Everything one StartBuild call sends.
@@ -13,66 +14,87 @@ pub struct BuildRequest {
     pub project: String,
     /// The commit to build.
     pub source_version: String,
-    /// Derived from (project, repository, ref, commit) only.
+    /// Derived from (project, repository, ref or pull request, commit) only.
     pub idempotency_token: String,
     /// PLAINTEXT environment variables for the build, in a fixed order:
     /// the `CODECOMMIT_*` variables, then the rule's own.
     pub environment: Vec<(String, String)>,
 }
 
-/// Builds `rule`'s StartBuild request for `reference` at `commit`, pushed in `record`.
+/// Builds `rule`'s StartBuild request for `reference` at `commit`, from `record`
+/// (a push, or a pull request's source branch).
 pub fn build_request(
     rule: &Rule,
-    record: &PushRecord,
+    record: &Record,
     reference: &GitRef,
     commit: &CommitId,
 ) -> BuildRequest {
     let project = rule.project.as_str();
     let mut environment = vec![
-        ("CODECOMMIT_REPOSITORY", record.repository.name.clone()),
-        ("CODECOMMIT_REF", reference.as_str().to_owned()),
+        (variables::REPOSITORY, record.repository.name.clone()),
+        (variables::REF, reference.as_str().to_owned()),
     ];
     match reference.kind() {
-        RefKind::Branch => {
-            environment.push(("CODECOMMIT_BRANCH", reference.short_name().to_owned()))
-        }
-        RefKind::Tag => environment.push(("CODECOMMIT_TAG", reference.short_name().to_owned())),
+        RefKind::Branch => environment.push((variables::BRANCH, reference.short_name().to_owned())),
+        RefKind::Tag => environment.push((variables::TAG, reference.short_name().to_owned())),
         RefKind::Other => {}
     }
-    environment.push(("CODECOMMIT_COMMIT", commit.as_str().to_owned()));
+    environment.push((variables::COMMIT, commit.as_str().to_owned()));
     if let Some(pusher) = &record.pusher {
-        environment.push(("CODECOMMIT_PUSHER_ARN", pusher.clone()));
+        environment.push((variables::PUSHER_ARN, pusher.clone()));
+    }
+    if let Some(pull_request) = &record.pull_request {
+        environment.extend([
+            (variables::PULL_REQUEST_ID, pull_request.id.clone()),
+            (
+                variables::PULL_REQUEST_REVISION,
+                pull_request.revision.clone(),
+            ),
+            (
+                variables::DESTINATION_BRANCH,
+                pull_request.destination.short_name().to_owned(),
+            ),
+            (
+                variables::DESTINATION_COMMIT,
+                pull_request.destination_commit.as_str().to_owned(),
+            ),
+        ]);
     }
     let environment = environment
         .into_iter()
         .map(|(name, value)| (name.to_owned(), value))
         .chain(rule.environment.iter().cloned())
         .collect();
+    let identity = match &record.pull_request {
+        None => ["codecommit-build-trigger/1", reference.as_str()],
+        Some(pull_request) => ["codecommit-build-trigger/pull-request/1", &pull_request.id],
+    };
     BuildRequest {
         project: project.to_owned(),
         source_version: commit.as_str().to_owned(),
-        idempotency_token: idempotency_token(rule, &record.repository.arn, reference, commit),
+        idempotency_token: idempotency_token(rule, &record.repository.arn, identity, commit),
         environment,
     }
 }
 
-/// SHA-256 (hex) of the four values that identify a build: project,
-/// repository, ref and commit; with routing rules also the rule's name, so
-/// that two rules starting one project start two builds. Validated names,
-/// ARNs, refs and commit ids never contain NUL, so NUL-separated fields
+/// SHA-256 (hex) of the values that identify a build: project, repository,
+/// ref (a pull request's id) and commit, after a version tag that keeps
+/// pushes and pull requests apart; with routing rules also the rule's name,
+/// so that two rules starting one project start two builds. Validated names,
+/// ARNs, refs, ids and commit ids never contain NUL, so NUL-separated fields
 /// cannot collide.
 fn idempotency_token(
     rule: &Rule,
     repository_arn: &str,
-    reference: &GitRef,
+    [version, subject]: [&str; 2],
     commit: &CommitId,
 ) -> String {
     let mut hash = Sha256::new();
     let fields = [
-        "codecommit-build-trigger/1",
+        version,
         rule.project.as_str(),
         repository_arn,
-        reference.as_str(),
+        subject,
         commit.as_str(),
     ];
     for field in fields.into_iter().chain(rule.reported_name()) {

@@ -1,5 +1,7 @@
 //! The JSON summary the function answers with.
 
+use crate::decide::Line;
+
 use serde::Serialize;
 
 /// What the function did with a push.
@@ -30,8 +32,11 @@ pub struct Started {
     pub reference: String,
     /// The commit built.
     pub commit: String,
+    /// The pull request built, for a pull request's source commit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pull_request: Option<String>,
     /// CodeBuild answered the idempotency token with a parameter mismatch:
-    /// an earlier delivery of this push started the build.
+    /// an earlier delivery of this event started the build.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub already_started: bool,
     /// Older in-progress builds of the same project and ref that this build
@@ -42,15 +47,19 @@ pub struct Started {
 
 /// A reference that was not built.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Skipped {
     /// The repository's name.
     pub repository: String,
-    /// The full reference name.
-    #[serde(rename = "ref")]
-    pub reference: String,
+    /// The full reference name (absent for a pull-request event that names none).
+    #[serde(rename = "ref", skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
     /// The commit the event names, if any (a deletion may name none).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub commit: Option<String>,
+    /// The pull request, for a pull-request event.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pull_request: Option<String>,
     /// The project a matching rule did not start (absent when no rule matched).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub project: Option<String>,
@@ -59,4 +68,36 @@ pub struct Skipped {
     pub rule: Option<String>,
     /// Why it was not built.
     pub reason: String,
+    /// In-progress builds of a closed or merged pull request that were stopped.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub superseded: Vec<String>,
+}
+
+impl Skipped {
+    /// The skipped line of a decision.
+    pub fn of(line: &Line<'_>) -> Self {
+        let decision = line.decision;
+        Self {
+            repository: decision.record.repository.name.clone(),
+            reference: Some(decision.update.reference.to_string()),
+            commit: decision.update.commit().map(ToString::to_string),
+            pull_request: pull_request_id(line),
+            project: line.rule.map(|rule| rule.project.clone()),
+            rule: line
+                .rule
+                .and_then(|rule| rule.reported_name())
+                .map(str::to_owned),
+            reason: line.reason.to_owned(),
+            superseded: Vec::new(),
+        }
+    }
+}
+
+/// The pull request a line is about, if any.
+pub(crate) fn pull_request_id(line: &Line<'_>) -> Option<String> {
+    line.decision
+        .record
+        .pull_request
+        .as_ref()
+        .map(|pull_request| pull_request.id.clone())
 }

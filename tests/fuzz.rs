@@ -8,7 +8,7 @@
 
 use codecommit_build_trigger::config::Config;
 use codecommit_build_trigger::decide::{finish, plan, Outcome, RuleVerdict};
-use codecommit_build_trigger::event::{self, Push};
+use codecommit_build_trigger::event::{self, PullRequestStatus, Record};
 use codecommit_build_trigger::facts::{Changes, Facts};
 use proptest::prelude::*;
 use proptest::test_runner::{Config as RunnerConfig, TestRunner};
@@ -159,11 +159,13 @@ fn configurations() -> Vec<Config> {
                 "arn:aws:sts::123456789012:assumed-role/bot/*",
             ),
             ("SUPERSEDE", "true"),
+            ("PULL_REQUESTS", "**"),
         ],
         &[(
             "RULES",
             r#"[{"name": "a", "project": "pa", "branches": ["*"], "paths": ["a/**"]},
-                {"name": "b", "project": "pb", "branches": ["**"], "tags": ["**"], "repositories": ["my-*"]}]"#,
+                {"name": "b", "project": "pb", "branches": ["**"], "tags": ["**"], "repositories": ["my-*"]},
+                {"name": "c", "project": "pc", "pullRequests": ["master", "main"], "supersede": true}]"#,
         )],
     ];
     sets.iter()
@@ -176,8 +178,8 @@ fn configurations() -> Vec<Config> {
 }
 
 /// Facts that answer every need, alternately known and unknown.
-fn facts_for(push: &Push, config: &Config, known: bool) -> Facts {
-    let needs = plan(config, push).needs();
+fn facts_for(records: &[Record], config: &Config, known: bool) -> Facts {
+    let needs = plan(config, records).needs();
     let mut facts = Facts::default();
     for key in needs.messages {
         facts.messages.insert(key, Ok("a commit [skip ci]".into()));
@@ -199,15 +201,19 @@ fn facts_for(push: &Push, config: &Config, known: bool) -> Facts {
 /// Parses and decides `text` under every configuration; checks what a user
 /// relies on. Returns whether the event was valid.
 fn check(text: &str, configs: &[Config]) -> bool {
-    let Ok(push) = event::parse(text) else {
+    let Ok(event) = event::parse(text) else {
         return false;
     };
-    let references: usize = push.records.iter().map(|r| r.references.len()).sum();
-    assert!(references > 0, "a valid event has references");
+    let records = event.records();
+    let references: usize = records.iter().map(|r| r.references.len()).sum();
+    assert!(
+        references > 0 || matches!(event, event::Event::Ignored(_)),
+        "a valid event that can build has references"
+    );
     for config in configs {
         for known in [true, false] {
-            let facts = facts_for(&push, config, known);
-            let decisions = finish(plan(config, &push), &facts);
+            let facts = facts_for(records, config, known);
+            let decisions = finish(plan(config, records), &facts);
             assert_eq!(decisions.len(), references, "one decision per reference");
             for decision in &decisions {
                 let Outcome::Rules(outcomes) = &decision.outcome else {
@@ -220,6 +226,13 @@ fn check(text: &str, configs: &[Config]) -> bool {
                             Some(*commit),
                             "builds the pushed commit"
                         );
+                        if let Some(pull_request) = &decision.record.pull_request {
+                            assert_eq!(
+                                pull_request.status,
+                                PullRequestStatus::Open,
+                                "never builds a closed or merged pull request"
+                            );
+                        }
                         assert!(
                             config
                                 .rules
@@ -292,6 +305,11 @@ fn arbitrary_json_and_text_never_panic() {
         any_json().prop_map(|v| json!({"Records": [v]}).to_string()),
         any_json().prop_map(|v| {
             json!({"detail-type": "CodeCommit Repository State Change", "detail": v}).to_string()
+        }),
+        any_json().prop_map(|v| {
+            json!({"detail-type": "CodeCommit Pull Request State Change", "source": "aws.codecommit",
+                   "resources": ["arn:aws:codecommit:us-east-1:123456789012:my-app"], "detail": v})
+            .to_string()
         }),
         any::<String>(),
         prop::collection::vec(any::<u8>(), 0..256)

@@ -1,7 +1,7 @@
 //! The function's configuration, read once from the environment at init.
 //!
 //! Either the one-rule shorthand (`CODEBUILD_PROJECT`, `BRANCHES`, `TAGS`,
-//! `PATHS`, `PATHS_IGNORE`, `SUPERSEDE`) or routing rules (`RULES` or
+//! `PULL_REQUESTS`, `PATHS`, `PATHS_IGNORE`, `SUPERSEDE`) or routing rules (`RULES` or
 //! `RULES_FILE`, see [`rules`]); `SKIP_MARKERS` and `IGNORE_PUSHERS` apply to
 //! every rule; `ALLOWED_REPOSITORIES` guards the whole function.
 
@@ -18,6 +18,8 @@ pub const CODEBUILD_PROJECT: &str = "CODEBUILD_PROJECT";
 pub const BRANCHES: &str = "BRANCHES";
 /// Variable holding the tag patterns (shorthand).
 pub const TAGS: &str = "TAGS";
+/// Variable holding the destination-branch patterns of pull requests that build (shorthand).
+pub const PULL_REQUESTS: &str = "PULL_REQUESTS";
 /// Variable holding the path patterns (shorthand).
 pub const PATHS: &str = "PATHS";
 /// Variable holding the ignored path patterns (shorthand).
@@ -38,10 +40,11 @@ pub const ALLOWED_REPOSITORIES: &str = "ALLOWED_REPOSITORIES";
 pub const DEFAULT_BRANCHES: &str = "master";
 
 /// Variables of the shorthand, which `RULES` replaces.
-const SHORTHAND: [&str; 6] = [
+const SHORTHAND: [&str; 7] = [
     CODEBUILD_PROJECT,
     BRANCHES,
     TAGS,
+    PULL_REQUESTS,
     PATHS,
     PATHS_IGNORE,
     SUPERSEDE,
@@ -134,6 +137,8 @@ pub struct Rule {
     pub branches: Option<PatternList>,
     /// Tags that build; `None`: no tag.
     pub tags: Option<PatternList>,
+    /// Pull requests into the branches these match build; `None`: no pull request.
+    pub pull_requests: Option<PatternList>,
     /// A branch push builds only if it changed a file these include; `None`: any file.
     pub paths: Option<PatternList>,
     /// Files these include do not count as changes; `None`: every file counts.
@@ -160,6 +165,8 @@ pub enum PatternField {
     Branches,
     /// `TAGS` / `tags`
     Tags,
+    /// `PULL_REQUESTS` / `pullRequests`
+    PullRequests,
     /// `PATHS` / `paths`
     Paths,
     /// `PATHS_IGNORE` / `pathsIgnore`
@@ -184,6 +191,7 @@ impl<'a> Label<'a> {
                     PatternField::Repositories => "the repository",
                     PatternField::Branches => BRANCHES,
                     PatternField::Tags => TAGS,
+                    PatternField::PullRequests => PULL_REQUESTS,
                     PatternField::Paths => PATHS,
                     PatternField::PathsIgnore => PATHS_IGNORE,
                 },
@@ -325,6 +333,7 @@ fn shorthand_rule(
         repositories: None,
         branches: Some(branches),
         tags: patterns(TAGS)?,
+        pull_requests: patterns(PULL_REQUESTS)?,
         paths: patterns(PATHS)?,
         paths_ignore: patterns(PATHS_IGNORE)?,
         environment: Vec::new(),

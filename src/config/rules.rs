@@ -8,6 +8,7 @@
 
 use super::{is_project, ConfigError, PatternField, Rule, RuleOrigin};
 use crate::pattern::PatternList;
+use crate::variables;
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashSet};
 
@@ -23,6 +24,8 @@ struct RawRule {
     branches: Option<Vec<String>>,
     #[serde(default)]
     tags: Option<Vec<String>>,
+    #[serde(default)]
+    pull_requests: Option<Vec<String>>,
     #[serde(default)]
     paths: Option<Vec<String>>,
     #[serde(default)]
@@ -90,7 +93,8 @@ pub(super) fn parse(variable: &str, json: &str) -> Result<Vec<Rule>, ConfigError
             };
             let branches = list("branches", rule.branches)?;
             let tags = list("tags", rule.tags)?;
-            if branches.is_none() && tags.is_none() {
+            let pull_requests = list("pullRequests", rule.pull_requests)?;
+            if branches.is_none() && tags.is_none() && pull_requests.is_none() {
                 return Err(invalid(
                     at("branches"),
                     "is missing, and so is tags: the rule would never build".into(),
@@ -105,6 +109,7 @@ pub(super) fn parse(variable: &str, json: &str) -> Result<Vec<Rule>, ConfigError
                 repositories: list("repositories", rule.repositories)?,
                 branches,
                 tags,
+                pull_requests,
                 paths: list("paths", rule.paths)?,
                 paths_ignore: list("pathsIgnore", rule.paths_ignore)?,
                 environment: rule.environment.into_iter().collect(),
@@ -136,7 +141,7 @@ fn check_variable_name(name: &str) -> Result<(), String> {
             "{name:?} is not a variable name ([A-Za-z_][A-Za-z0-9_]*)"
         ));
     }
-    if name.starts_with("CODEBUILD_") || name.starts_with("CODECOMMIT_") {
+    if name.starts_with("CODEBUILD_") || name.starts_with(variables::PREFIX) {
         return Err(format!(
             "{name:?}: CODEBUILD_ names are reserved by CodeBuild and CODECOMMIT_ names are set by this function"
         ));
@@ -151,6 +156,7 @@ impl PatternField {
             Self::Repositories => "repositories",
             Self::Branches => "branches",
             Self::Tags => "tags",
+            Self::PullRequests => "pullRequests",
             Self::Paths => "paths",
             Self::PathsIgnore => "pathsIgnore",
         }

@@ -3,6 +3,7 @@ use crate::config::{
     Config, BRANCHES, CODEBUILD_PROJECT, IGNORE_PUSHERS, PATHS, PATHS_IGNORE, RULES, SKIP_MARKERS,
     TAGS,
 };
+use crate::event::Push;
 use crate::facts::Changes;
 use crate::test_support::{config, push, record};
 use serde_json::json;
@@ -13,7 +14,11 @@ const OLD: &str = "0000000000000000000000000000000000000abc";
 
 /// One line per verdict: `build [rule] <reason>` or `skip [rule] <reason>`.
 fn lines(config: &Config, push: &Push, facts: &Facts) -> Vec<String> {
-    finish(plan(config, push), facts)
+    record_lines(config, &push.records, facts)
+}
+
+fn record_lines(config: &Config, records: &[Record], facts: &Facts) -> Vec<String> {
+    finish(plan(config, records), facts)
         .iter()
         .flat_map(|decision| match &decision.outcome {
             Outcome::Skip(reason) => vec![format!("skip {reason}")],
@@ -181,7 +186,7 @@ fn a_repeat_is_skipped_only_when_the_first_would_build() {
         record("my-app", Some("arn:aws:iam::123456789012:user/alice"), both),
         record("my-app", None, json!([{"ref": "refs/heads/master", "commit": A}])),
     ]});
-    let push = crate::event::parse(&event.to_string()).expect("a valid event");
+    let push = crate::test_support::parse_push(&event);
     let ignored = format!("skip pushed by {BOT}, which matches `{BOT}` in IGNORE_PUSHERS");
     assert_eq!(
         lines(&config, &push, &Facts::default()),
@@ -260,7 +265,7 @@ fn skip_markers_need_the_message_of_candidates_only() {
         None,
         json!([{"ref": "refs/heads/master", "commit": A}, {"ref": "refs/heads/other", "commit": B}]),
     );
-    let plan = plan(&config, &push);
+    let plan = plan(&config, &push.records);
     let needs = plan.needs();
     assert_eq!(
         needs.messages.into_iter().collect::<Vec<_>>(),
@@ -315,7 +320,7 @@ fn switched_off_skip_markers_need_nothing() {
         None,
         json!([{"ref": "refs/heads/master", "commit": A}]),
     );
-    assert_eq!(plan(&config, &push).needs(), Needs::default());
+    assert_eq!(plan(&config, &push.records).needs(), Needs::default());
 }
 
 /// A monorepo: two services, each its own rule and project.
@@ -350,7 +355,7 @@ fn path_rules_build_only_the_services_that_changed() {
         None,
         json!([{"ref": "refs/heads/main", "commit": A}]),
     );
-    let needs = plan(&config, &push).needs();
+    let needs = plan(&config, &push.records).needs();
     let queries: Vec<_> = needs.bases.iter().cloned().collect();
     assert_eq!(
         queries.len(),
@@ -393,7 +398,7 @@ fn an_unknown_base_builds_and_says_why() {
         json!([{"ref": "refs/heads/main", "commit": A}]),
     );
     let mut facts = Facts::default();
-    for query in plan(&config, &push).needs().bases {
+    for query in plan(&config, &push.records).needs().bases {
         facts
             .changes
             .insert(query, Err("no earlier build of refs/heads/main".into()));
@@ -416,7 +421,7 @@ fn an_empty_change_skips_and_tags_are_not_path_filtered() {
         json!([{"ref": "refs/heads/main", "commit": A}, {"ref": "refs/tags/v2.0.0", "commit": A}]),
     );
     let mut facts = Facts::default();
-    for query in plan(&config, &push).needs().bases {
+    for query in plan(&config, &push.records).needs().bases {
         let (q, c) = changes(&query, A, &[]);
         facts.changes.insert(q, c);
     }
@@ -443,7 +448,7 @@ fn the_base_comes_from_the_event_when_it_can() {
         None,
         json!([{"ref": "refs/heads/new", "commit": A, "created": true}]),
     );
-    let hints: Vec<_> = plan(&config, &created)
+    let hints: Vec<_> = plan(&config, &created.records)
         .needs()
         .bases
         .into_iter()
@@ -456,8 +461,8 @@ fn the_base_comes_from_the_event_when_it_can() {
         "detail": {"event": "referenceUpdated", "repositoryName": "my-app", "referenceType": "branch",
                    "referenceFullName": "refs/heads/main", "commitId": A, "oldCommitId": B}
     });
-    let updated = crate::event::parse(&eventbridge.to_string()).expect("valid");
-    let hints: Vec<_> = plan(&config, &updated)
+    let updated = crate::test_support::parse_push(&eventbridge);
+    let hints: Vec<_> = plan(&config, &updated.records)
         .needs()
         .bases
         .into_iter()
@@ -508,4 +513,211 @@ fn paths_and_ignored_paths_combine() {
     assert!(counts(rule, "src/main.rs"));
     assert!(!counts(rule, "src/README.md"));
     assert!(!counts(rule, "docs/guide.txt"));
+}
+
+mod pull_requests {
+    use super::*;
+    use crate::config::PULL_REQUESTS;
+    use crate::test_support::{
+        pull_request_event, pull_request_records, PR_DESTINATION, PR_SOURCE,
+    };
+
+    fn decided(config: &Config, kind: &str, into: &str, status: &str, merged: &str) -> Vec<String> {
+        let records = pull_request_records(&pull_request_event(kind, into, status, merged));
+        record_lines(config, &records, &Facts::default())
+    }
+
+    fn shorthand(extra: &[(&'static str, &str)]) -> Config {
+        let mut vars = vec![(CODEBUILD_PROJECT, "my-project"), (SKIP_MARKERS, "false")];
+        vars.extend_from_slice(extra);
+        config(&vars)
+    }
+
+    #[test]
+    fn a_pull_request_into_a_matching_branch_builds_its_source_commit() {
+        let config = shorthand(&[(PULL_REQUESTS, "main,release/*")]);
+        for kind in [
+            "pullRequestCreated",
+            "pullRequestSourceBranchUpdated",
+            "pullRequestStatusChanged",
+        ] {
+            assert_eq!(
+                decided(&config, kind, "release/2", "Open", "False"),
+                ["build 2774 pull request 17 into release/2 matches `release/*` in PULL_REQUESTS"],
+                "{kind}"
+            );
+        }
+    }
+
+    #[test]
+    fn other_destinations_and_the_default_do_not_build() {
+        let config = shorthand(&[(PULL_REQUESTS, "main,!main")]);
+        assert_eq!(
+            decided(&config, "pullRequestCreated", "main", "Open", "False"),
+            ["skip pull request 17 into main is excluded by `!main` in PULL_REQUESTS"]
+        );
+        assert_eq!(
+            decided(&config, "pullRequestCreated", "dev", "Open", "False"),
+            ["skip pull request 17 into dev does not match PULL_REQUESTS"]
+        );
+        assert_eq!(
+            decided(
+                &shorthand(&[]),
+                "pullRequestCreated",
+                "main",
+                "Open",
+                "False"
+            ),
+            ["skip pull request 17 into main is not built: PULL_REQUESTS is empty"]
+        );
+    }
+
+    #[test]
+    fn closed_and_merged_pull_requests_never_build() {
+        let config = shorthand(&[(PULL_REQUESTS, "main")]);
+        assert_eq!(
+            decided(
+                &config,
+                "pullRequestStatusChanged",
+                "main",
+                "Closed",
+                "False"
+            ),
+            ["skip pull request 17 is closed: it never builds"]
+        );
+        assert_eq!(
+            decided(
+                &config,
+                "pullRequestMergeStatusUpdated",
+                "main",
+                "Closed",
+                "True"
+            ),
+            ["skip pull request 17 is merged: it never builds"]
+        );
+        // A late update of a merged pull request says so in the event, and does not build.
+        assert_eq!(
+            decided(
+                &config,
+                "pullRequestSourceBranchUpdated",
+                "main",
+                "Open",
+                "True"
+            ),
+            ["skip pull request 17 is merged: it never builds"]
+        );
+    }
+
+    #[test]
+    fn ignored_pushers_match_who_changed_the_pull_request() {
+        let config = shorthand(&[
+            (PULL_REQUESTS, "main"),
+            (IGNORE_PUSHERS, "arn:aws:iam::123456789012:user/*"),
+        ]);
+        assert_eq!(
+            decided(&config, "pullRequestCreated", "main", "Open", "False"),
+            [
+                "skip pull request changed by arn:aws:iam::123456789012:user/alice, which matches \
+              `arn:aws:iam::123456789012:user/*` in IGNORE_PUSHERS"
+            ]
+        );
+    }
+
+    #[test]
+    fn rules_route_pull_requests_by_their_pull_requests_patterns() {
+        let config = config(&[
+            (SKIP_MARKERS, "false"),
+            (
+                RULES,
+                r#"[{"name": "pushes", "project": "push-build", "branches": ["main"]},
+                    {"name": "reviews", "project": "review-build", "pullRequests": ["main"]}]"#,
+            ),
+        ]);
+        assert_eq!(
+            decided(&config, "pullRequestCreated", "main", "Open", "False"),
+            ["build [reviews] 2774 pull request 17 into main matches `main` in pullRequests of rule reviews"]
+        );
+        assert_eq!(
+            decided(&config, "pullRequestCreated", "dev", "Open", "False"),
+            ["skip pull request 17 into dev matches no rule: pull request 17 into dev is not built: \
+              pullRequests of rule pushes is not set; pull request 17 into dev does not match \
+              pullRequests of rule reviews"]
+        );
+        // A rule with pull requests only never builds a push.
+        assert_eq!(
+            super::decided(&config, json!([{"ref": "refs/heads/dev", "commit": A}])),
+            ["skip branch dev matches no rule: branch dev does not match branches of rule pushes; \
+              branch dev is not built: branches of rule reviews is not set"]
+        );
+    }
+
+    #[test]
+    fn path_filters_compare_with_the_merge_base_and_skip_markers_read_the_source_commit() {
+        let config = config(&[
+            (CODEBUILD_PROJECT, "my-project"),
+            (PULL_REQUESTS, "main"),
+            (PATHS, "src/**"),
+        ]);
+        let records = pull_request_records(&pull_request_event(
+            "pullRequestCreated",
+            "main",
+            "Open",
+            "False",
+        ));
+        let needs = plan(&config, &records).needs();
+        let keys: Vec<_> = needs
+            .messages
+            .iter()
+            .map(|key| key.commit.as_str())
+            .collect();
+        assert_eq!(keys, [PR_SOURCE]);
+        let hints: Vec<_> = needs.bases.iter().map(|query| query.hint.clone()).collect();
+        assert_eq!(
+            hints,
+            [BaseHint::MergeBase(
+                CommitId::parse(PR_DESTINATION).expect("a commit id")
+            )]
+        );
+        let query = needs.bases.first().expect("a query").clone();
+        let facts = |message: &str, paths: &[&str]| Facts {
+            messages: needs
+                .messages
+                .iter()
+                .map(|key| (key.clone(), Ok(message.to_owned())))
+                .collect(),
+            changes: HashMap::from([(
+                query.clone(),
+                Ok(Changes {
+                    base: OLD.to_owned(),
+                    paths: paths.iter().map(|path| path.to_string()).collect(),
+                }),
+            )]),
+        };
+        assert_eq!(
+            record_lines(
+                &config,
+                &records,
+                &facts("Retry uploads", &["src/upload.rs"])
+            ),
+            [
+                "build 2774 pull request 17 into main matches `main` in PULL_REQUESTS; \
+              1 of 1 files changed since 00000000 match PATHS"
+            ]
+        );
+        assert_eq!(
+            record_lines(&config, &records, &facts("Retry uploads", &["README.md"])),
+            [
+                "skip pull request 17 into main matches `main` in PULL_REQUESTS, but none of the \
+              1 files changed since 00000000 match PATHS"
+            ]
+        );
+        assert_eq!(
+            record_lines(
+                &config,
+                &records,
+                &facts("WIP [skip ci]", &["src/upload.rs"])
+            ),
+            ["skip the message of commit 2774290a contains [skip ci]"]
+        );
+    }
 }

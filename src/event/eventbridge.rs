@@ -1,14 +1,14 @@
 //! EventBridge "CodeCommit Repository State Change" events: one reference
 //! each, created, updated or deleted.
 
-use super::{
-    deserialize, parse_repository_arn, parse_time, quoted, validate_commit, validate_pusher,
-    validate_ref, EventKind, InvalidEvent, Push, PushRecord, RefChange, RefKind, RefUpdate,
+use super::validate::{
+    parse_repository_arn, parse_time, quoted, validate_commit, validate_pusher, validate_ref,
 };
+use super::{deserialize, EventKind, InvalidEvent, Push, Record, RefChange, RefKind, RefUpdate};
 use serde::Deserialize;
 
-const DETAIL_TYPE: &str = "CodeCommit Repository State Change";
-const SOURCE: &str = "aws.codecommit";
+/// The `detail-type` of these events.
+pub(super) const DETAIL_TYPE: &str = "CodeCommit Repository State Change";
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -25,10 +25,8 @@ struct RawDetail {
     caller_user_arn: Option<String>,
 }
 
-/// Validates an EventBridge event given its envelope's fields.
+/// Validates a push event given its envelope's `resources`, `time` and `detail`.
 pub(super) fn validate(
-    detail_type: &str,
-    source: Option<&str>,
     resources: &[String],
     time: Option<&str>,
     detail: Option<&serde_json::value::RawValue>,
@@ -37,16 +35,6 @@ pub(super) fn validate(
         path: path.to_owned(),
         problem,
     };
-    if detail_type != DETAIL_TYPE {
-        return Err(invalid(
-            "detail-type",
-            format!("is {}, expected \"{DETAIL_TYPE}\"", quoted(detail_type)),
-        ));
-    }
-    if source != Some(SOURCE) {
-        let found = source.map_or_else(|| "missing".to_owned(), |s| format!("is {}", quoted(s)));
-        return Err(invalid("source", format!("{found}, expected \"{SOURCE}\"")));
-    }
     let [resource] = resources else {
         return Err(invalid(
             "resources",
@@ -136,20 +124,21 @@ pub(super) fn validate(
     let pusher = validate_pusher(detail.caller_user_arn)
         .map_err(|problem| invalid("detail.callerUserArn", problem))?;
     Ok(Push {
-        records: vec![PushRecord {
+        records: vec![Record {
             repository,
             pusher,
             kind,
             custom_data: None,
             pushed_at: time.and_then(parse_time),
             references: vec![RefUpdate { reference, change }],
+            pull_request: None,
         }],
     })
 }
 
 #[cfg(test)]
 mod tests {
-    use crate::event::{parse, EventKind, RefChange};
+    use crate::event::{parse, Event, EventKind, InvalidEvent, Push, RefChange};
     use serde_json::{json, Value};
 
     const NEW: &str = "7f0103fb8b2a6d1b7f7c4e3a0a9b2d5c8e1f4a6b";
@@ -179,13 +168,20 @@ mod tests {
         })
     }
 
+    fn parse_push(event: &Value) -> Result<Push, InvalidEvent> {
+        match parse(&event.to_string())? {
+            Event::Push(push) => Ok(push),
+            other => panic!("not a push: {other:?}"),
+        }
+    }
+
     fn error_of(event: &Value) -> String {
-        parse(&event.to_string()).expect_err("invalid").to_string()
+        parse_push(event).expect_err("invalid").to_string()
     }
 
     #[test]
     fn an_update_becomes_a_push_of_the_new_commit() {
-        let push = parse(&event("referenceUpdated").to_string()).expect("valid");
+        let push = parse_push(&event("referenceUpdated")).expect("valid");
         let record = &push.records[0];
         assert_eq!(record.repository.name, "my-app");
         assert_eq!(
@@ -212,7 +208,7 @@ mod tests {
             .as_object_mut()
             .expect("object")
             .remove("oldCommitId");
-        let push = parse(&created.to_string()).expect("valid");
+        let push = parse_push(&created).expect("valid");
         assert!(matches!(
             push.records[0].references[0].change,
             RefChange::Pushed { created: true, .. }
@@ -223,7 +219,7 @@ mod tests {
             .as_object_mut()
             .expect("object")
             .remove("commitId");
-        let push = parse(&deleted.to_string()).expect("valid");
+        let push = parse_push(&deleted).expect("valid");
         let change = &push.records[0].references[0].change;
         assert!(matches!(change, RefChange::Deleted { commit: Some(c) } if c.as_str() == OLD));
     }
@@ -268,9 +264,9 @@ mod tests {
             "source: is \"aws.s3\", expected \"aws.codecommit\""
         );
         let mut other = event("referenceUpdated");
-        other["detail-type"] = json!("CodeCommit Pull Request State Change");
+        other["detail-type"] = json!("CodeCommit Comment on Pull Request");
         assert!(error_of(&other)
-            .starts_with("detail-type: is \"CodeCommit Pull Request State Change\""));
+            .starts_with("detail-type: is \"CodeCommit Comment on Pull Request\", expected"));
         let mut two = event("referenceUpdated");
         two["resources"] = json!([
             "arn:aws:codecommit:us-east-1:123456789012:a",

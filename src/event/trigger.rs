@@ -1,10 +1,10 @@
 //! Repository-trigger events: `{"Records": [...]}`, every record and every
 //! reference of each.
 
-use super::{
+use super::validate::{
     parse_repository_arn, parse_time, quoted, validate_commit, validate_pusher, validate_ref,
-    EventKind, InvalidEvent, Push, PushRecord, RefChange, RefUpdate,
 };
+use super::{EventKind, InvalidEvent, Push, Record, RefChange, RefUpdate};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -56,7 +56,7 @@ pub(super) fn validate(records: Vec<RawRecord>) -> Result<Push, InvalidEvent> {
     Ok(Push { records })
 }
 
-fn validate_record(index: usize, raw: RawRecord) -> Result<PushRecord, InvalidEvent> {
+fn validate_record(index: usize, raw: RawRecord) -> Result<Record, InvalidEvent> {
     let invalid = |field: &str, problem: String| InvalidEvent {
         path: format!("Records[{index}].{field}"),
         problem,
@@ -111,13 +111,14 @@ fn validate_record(index: usize, raw: RawRecord) -> Result<PushRecord, InvalidEv
             })
         })
         .collect::<Result<_, _>>()?;
-    Ok(PushRecord {
+    Ok(Record {
         repository,
         pusher,
         kind,
         custom_data: raw.custom_data,
         pushed_at: raw.event_time.as_deref().and_then(parse_time),
         references,
+        pull_request: None,
     })
 }
 

@@ -178,6 +178,7 @@ fn past(id: &str, version: &str, reference: &str, in_progress: bool) -> PastBuil
         in_progress,
         repository: Some("my-app".to_owned()),
         reference: Some(reference.to_owned()),
+        pull_request: None,
         started_at: Some(0),
     }
 }
@@ -312,4 +313,213 @@ async fn nothing_runs_past_the_invocations_deadline() {
         answered >= deadline - std::time::Duration::from_secs(2),
         "used the time it had"
     );
+}
+
+mod pull_requests {
+    use super::*;
+    use crate::config::{ALLOWED_REPOSITORIES, PULL_REQUESTS, SUPERSEDE};
+    use crate::test_support::{pull_request_event, PR_DESTINATION, PR_REVISION, PR_SOURCE};
+
+    fn handler(
+        codebuild: FakeCodeBuild,
+        extra: &[(&'static str, &str)],
+    ) -> Handler<FakeCodeBuild, FakeCodeCommit> {
+        let mut vars = vec![
+            (CODEBUILD_PROJECT, "my-project"),
+            (SKIP_MARKERS, "false"),
+            (PULL_REQUESTS, "main"),
+        ];
+        vars.extend_from_slice(extra);
+        Handler::new(config(&vars), codebuild, FakeCodeCommit::default())
+    }
+
+    fn pr_build(id: &str, pull_request: Option<&str>, reference: &str) -> PastBuild {
+        PastBuild {
+            pull_request: pull_request.map(str::to_owned),
+            ..past(id, PR_SOURCE, reference, true)
+        }
+    }
+
+    #[tokio::test]
+    async fn a_created_pull_request_starts_one_build_of_its_source_commit_with_its_variables() {
+        let handler = handler(FakeCodeBuild::default(), &[]);
+        let event = pull_request_event("pullRequestCreated", "main", "Open", "False").to_string();
+        let response = handler.handle(&event, None).await.expect("success");
+        assert_eq!(
+            serde_json::to_value(&response).expect("serializable"),
+            json!({"started": [{"project": "my-project", "buildId": "my-project:2774290a",
+                "repository": "my-app", "ref": "refs/heads/feature/retries", "commit": PR_SOURCE,
+                "pullRequest": "17"}], "skipped": []})
+        );
+        handler.handle(&event, None).await.expect("success");
+        let requests = handler.codebuild.requests.lock().expect("lock");
+        let [first, again] = requests.as_slice() else {
+            panic!("two deliveries, two requests: {requests:?}");
+        };
+        assert_eq!(first, again, "a redelivery sends the same request");
+        assert_eq!(first.source_version, PR_SOURCE);
+        let variables: Vec<(&str, &str)> = first
+            .environment
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_str()))
+            .collect();
+        assert_eq!(
+            variables,
+            [
+                ("CODECOMMIT_REPOSITORY", "my-app"),
+                ("CODECOMMIT_REF", "refs/heads/feature/retries"),
+                ("CODECOMMIT_BRANCH", "feature/retries"),
+                ("CODECOMMIT_COMMIT", PR_SOURCE),
+                (
+                    "CODECOMMIT_PUSHER_ARN",
+                    "arn:aws:iam::123456789012:user/alice"
+                ),
+                ("CODECOMMIT_PULL_REQUEST_ID", "17"),
+                ("CODECOMMIT_PULL_REQUEST_REVISION", PR_REVISION),
+                ("CODECOMMIT_DESTINATION_BRANCH", "main"),
+                ("CODECOMMIT_DESTINATION_COMMIT", PR_DESTINATION),
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_pull_request_build_and_a_push_of_its_source_have_different_tokens() {
+        let handler = handler(FakeCodeBuild::default(), &[(BRANCHES, "feature/*")]);
+        let pr = pull_request_event("pullRequestCreated", "main", "Open", "False").to_string();
+        let push = json!({"Records": [record("my-app", None,
+            json!([{"ref": "refs/heads/feature/retries", "commit": PR_SOURCE}]))]})
+        .to_string();
+        handler.handle(&pr, None).await.expect("success");
+        handler.handle(&push, None).await.expect("success");
+        let requests = handler.codebuild.requests.lock().expect("lock");
+        assert_eq!(requests.len(), 2);
+        assert_ne!(requests[0].idempotency_token, requests[1].idempotency_token);
+    }
+
+    #[tokio::test]
+    async fn a_new_revision_supersedes_the_older_builds_of_its_pull_request_only() {
+        let codebuild = FakeCodeBuild {
+            history: vec![
+                pr_build(
+                    "my-project:older-revision",
+                    Some("17"),
+                    "refs/heads/feature/retries",
+                ),
+                pr_build(
+                    "my-project:other-pr",
+                    Some("18"),
+                    "refs/heads/feature/retries",
+                ),
+                pr_build(
+                    "my-project:push-of-the-branch",
+                    None,
+                    "refs/heads/feature/retries",
+                ),
+            ],
+            ..FakeCodeBuild::default()
+        };
+        let handler = handler(codebuild, &[(SUPERSEDE, "true")]);
+        let event = pull_request_event("pullRequestSourceBranchUpdated", "main", "Open", "False")
+            .to_string();
+        let response = handler.handle(&event, None).await.expect("success");
+        assert_eq!(
+            response.started[0].superseded,
+            ["my-project:older-revision"]
+        );
+        assert_eq!(
+            *handler.codebuild.stopped.lock().expect("lock"),
+            ["my-project:older-revision"]
+        );
+    }
+
+    #[tokio::test]
+    async fn closing_or_merging_builds_nothing_and_stops_the_pull_requests_builds() {
+        for (kind, status, merged, reason) in [
+            (
+                "pullRequestStatusChanged",
+                "Closed",
+                "False",
+                "pull request 17 is closed: it never builds",
+            ),
+            (
+                "pullRequestMergeStatusUpdated",
+                "Closed",
+                "True",
+                "pull request 17 is merged: it never builds",
+            ),
+        ] {
+            let codebuild = FakeCodeBuild {
+                history: vec![
+                    pr_build(
+                        "my-project:running",
+                        Some("17"),
+                        "refs/heads/feature/retries",
+                    ),
+                    pr_build(
+                        "my-project:other-pr",
+                        Some("18"),
+                        "refs/heads/feature/retries",
+                    ),
+                ],
+                ..FakeCodeBuild::default()
+            };
+            let handler = handler(codebuild, &[(SUPERSEDE, "true")]);
+            let event = pull_request_event(kind, "main", status, merged).to_string();
+            let response = handler.handle(&event, None).await.expect("success");
+            assert!(response.started.is_empty());
+            assert_eq!(
+                serde_json::to_value(&response.skipped).expect("serializable"),
+                json!([{"repository": "my-app", "ref": "refs/heads/feature/retries",
+                    "commit": PR_SOURCE, "pullRequest": "17", "reason": reason,
+                    "superseded": ["my-project:running"]}])
+            );
+            assert!(handler.codebuild.requests.lock().expect("lock").is_empty());
+        }
+    }
+
+    #[tokio::test]
+    async fn without_supersede_a_closed_pull_request_stops_nothing() {
+        let codebuild = FakeCodeBuild {
+            history: vec![pr_build(
+                "my-project:running",
+                Some("17"),
+                "refs/heads/feature/retries",
+            )],
+            ..FakeCodeBuild::default()
+        };
+        let handler = handler(codebuild, &[]);
+        let event =
+            pull_request_event("pullRequestStatusChanged", "main", "Closed", "False").to_string();
+        handler.handle(&event, None).await.expect("success");
+        assert!(handler.codebuild.stopped.lock().expect("lock").is_empty());
+        assert_eq!(handler.codebuild.history_reads.load(Ordering::SeqCst), 0);
+    }
+
+    #[tokio::test]
+    async fn approvals_are_answered_with_a_reason_and_touch_nothing() {
+        let handler = handler(FakeCodeBuild::default(), &[]);
+        let event = pull_request_event("pullRequestApprovalStateChanged", "main", "Open", "False")
+            .to_string();
+        let response = handler.handle(&event, None).await.expect("not an error");
+        assert_eq!(
+            serde_json::to_value(&response).expect("serializable"),
+            json!({"started": [], "skipped": [{"repository": "my-app", "pullRequest": "17",
+                "reason": "a pullRequestApprovalStateChanged event never builds"}]})
+        );
+        assert!(handler.codebuild.requests.lock().expect("lock").is_empty());
+    }
+
+    #[tokio::test]
+    async fn allowed_repositories_applies_to_pull_requests() {
+        let handler = handler(
+            FakeCodeBuild::default(),
+            &[(ALLOWED_REPOSITORIES, "arn:aws:codecommit:*:*:other")],
+        );
+        for kind in ["pullRequestCreated", "pullRequestApprovalStateChanged"] {
+            let event = pull_request_event(kind, "main", "Open", "False").to_string();
+            let error = handler.handle(&event, None).await.expect_err("refused");
+            assert_eq!(error.error_type(), "RepositoryNotAllowed", "{kind}");
+        }
+        assert!(handler.codebuild.requests.lock().expect("lock").is_empty());
+    }
 }

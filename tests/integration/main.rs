@@ -13,5 +13,6 @@ mod end_to_end;
 mod faults;
 mod git_codecommit;
 mod harness;
+mod pull_requests;
 mod replay;
 mod routing;

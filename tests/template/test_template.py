@@ -244,6 +244,37 @@ def test_eventbridge_mode_matches_only_this_repositorys_branch_and_tag_pushes():
     assert permission["Properties"]["SourceAccount"] == {"Ref": "AWS::AccountId"}
 
 
+def test_pull_requests_add_a_rule_on_this_repositorys_pull_requests_and_no_permission():
+    rule = RESOURCES["PullRequestRule"]
+    assert rule["Condition"] == "UsePullRequests"
+    assert not condition("UsePullRequests", parameters()), "off by default"
+    assert condition("UsePullRequests", parameters(PullRequests="main"))
+    pattern = rule["Properties"]["EventPattern"]
+    assert pattern["source"] == ["aws.codecommit"]
+    assert pattern["detail-type"] == ["CodeCommit Pull Request State Change"]
+    assert pattern["resources"] == [
+        {"Fn::Sub": "arn:${AWS::Partition}:codecommit:${AWS::Region}:${AWS::AccountId}:${RepositoryName}"}
+    ]
+    events = resolve(pattern["detail"]["event"], parameters(PullRequests="main"))
+    assert events == ["pullRequestCreated", "pullRequestSourceBranchUpdated", "pullRequestStatusChanged"]
+    with_supersede = resolve(pattern["detail"]["event"], parameters(PullRequests="main", Supersede="true"))
+    assert with_supersede == events + ["pullRequestMergeStatusUpdated"], "a merge only stops builds"
+    assert not any("Approval" in event for event in with_supersede)
+    permission = RESOURCES["PullRequestInvokePermission"]
+    assert permission["Condition"] == "UsePullRequests"
+    assert permission["Properties"]["Principal"] == "events.amazonaws.com"
+    assert permission["Properties"]["SourceArn"] == {"Fn::GetAtt": ["PullRequestRule", "Arn"]}
+    assert permission["Properties"]["SourceAccount"] == {"Ref": "AWS::AccountId"}
+    role = ROLES["TriggerFunctionRole"]
+    for features in [{}, {"Supersede": "true"}, {"PathPatterns": "src/**"}]:
+        assert actions_of(role, parameters(**features)) == actions_of(
+            role, parameters(PullRequests="main", **features)
+        ), features
+    variables = resolve(FUNCTIONS["TriggerFunction"]["Properties"]["Environment"]["Variables"],
+                        parameters(PullRequests="main,release/*"))
+    assert variables["PULL_REQUESTS"] == "main,release/*"
+
+
 def test_a_push_that_cannot_start_its_build_is_kept_and_alarmed():
     config = FUNCTIONS["TriggerFunction"]["Properties"]["EventInvokeConfig"]
     assert config["MaximumRetryAttempts"] == 2

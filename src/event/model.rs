@@ -1,0 +1,257 @@
+//! The domain model of the events the function takes, apart from their wire shapes.
+
+use super::validate::is_commit_id;
+use std::fmt;
+
+/// One push, as delivered in one event (a trigger event may split it over several records).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Push {
+    /// The event's records, in order.
+    pub records: Vec<Record>,
+}
+
+/// A repository and the references an event names for it: one record of a
+/// trigger event, the one reference of an EventBridge push event, or the
+/// source branch of a pull request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    /// The repository pushed to.
+    pub repository: Repository,
+    /// Who pushed (IAM ARN), when the event says.
+    pub pusher: Option<String>,
+    /// Whether this is a push or the console's test event.
+    pub kind: EventKind,
+    /// The trigger's free-text custom data, when set.
+    pub custom_data: Option<String>,
+    /// When the push happened (milliseconds since the Unix epoch), when the
+    /// event says so readably: a trigger's `eventTime`, EventBridge's `time`.
+    pub pushed_at: Option<i64>,
+    /// The references this record updates, in order.
+    pub references: Vec<RefUpdate>,
+    /// The pull request, when the record is one's source branch.
+    pub pull_request: Option<PullRequest>,
+}
+
+/// What caused the event: a trigger's `eventName` or EventBridge's `detail.event`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    /// Trigger `ReferenceChanges`: a real push.
+    ReferenceChanges,
+    /// Trigger `TriggerEventTest`: the console's "Test trigger"; carries a real commit.
+    TriggerEventTest,
+    /// EventBridge `referenceCreated`.
+    ReferenceCreated,
+    /// EventBridge `referenceUpdated`.
+    ReferenceUpdated,
+    /// EventBridge `referenceDeleted`.
+    ReferenceDeleted,
+    /// EventBridge `pullRequestCreated`.
+    PullRequestCreated,
+    /// EventBridge `pullRequestSourceBranchUpdated`: a new revision.
+    PullRequestSourceBranchUpdated,
+    /// EventBridge `pullRequestStatusChanged`: closed or reopened.
+    PullRequestStatusChanged,
+    /// EventBridge `pullRequestMergeStatusUpdated`: merged.
+    PullRequestMergeStatusUpdated,
+}
+
+impl EventKind {
+    /// The name as the event writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ReferenceChanges => "ReferenceChanges",
+            Self::TriggerEventTest => "TriggerEventTest",
+            Self::ReferenceCreated => "referenceCreated",
+            Self::ReferenceUpdated => "referenceUpdated",
+            Self::ReferenceDeleted => "referenceDeleted",
+            Self::PullRequestCreated => "pullRequestCreated",
+            Self::PullRequestSourceBranchUpdated => "pullRequestSourceBranchUpdated",
+            Self::PullRequestStatusChanged => "pullRequestStatusChanged",
+            Self::PullRequestMergeStatusUpdated => "pullRequestMergeStatusUpdated",
+        }
+    }
+}
+
+/// A CodeCommit repository, from its ARN.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Repository {
+    /// The repository's name.
+    pub name: String,
+    /// The repository's ARN.
+    pub arn: String,
+}
+
+/// One updated reference.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefUpdate {
+    /// The reference.
+    pub reference: GitRef,
+    /// What the push did to it.
+    pub change: RefChange,
+}
+
+/// What a push did to a reference.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefChange {
+    /// The reference now points at `commit`.
+    Pushed {
+        /// The pushed commit.
+        commit: CommitId,
+        /// The push created the reference.
+        created: bool,
+        /// The commit the reference pointed at before, when the event says
+        /// (EventBridge's `oldCommitId`; trigger events never do).
+        previous: Option<CommitId>,
+    },
+    /// The push deleted the reference.
+    Deleted {
+        /// The commit the event names for it, if any.
+        commit: Option<CommitId>,
+    },
+}
+
+impl RefUpdate {
+    /// The commit the event names for this reference.
+    pub fn commit(&self) -> Option<&CommitId> {
+        match &self.change {
+            RefChange::Pushed { commit, .. } => Some(commit),
+            RefChange::Deleted { commit } => commit.as_ref(),
+        }
+    }
+}
+
+/// A validated full reference name such as `refs/heads/main`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct GitRef(String);
+
+/// The namespace of a reference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefKind {
+    /// `refs/heads/...`
+    Branch,
+    /// `refs/tags/...`
+    Tag,
+    /// Any other namespace (`refs/notes/...`, ...).
+    Other,
+}
+
+impl GitRef {
+    /// A name that passed the checks of reference names.
+    pub(super) fn from_valid(name: String) -> Self {
+        Self(name)
+    }
+
+    /// The full name, `refs/...`.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Branch, tag or other.
+    pub fn kind(&self) -> RefKind {
+        self.split().0
+    }
+
+    /// The branch or tag name without its namespace; the full name otherwise.
+    pub fn short_name(&self) -> &str {
+        self.split().1
+    }
+
+    /// The kind and the short name, from one look at the prefix.
+    pub fn split(&self) -> (RefKind, &str) {
+        if let Some(branch) = self.0.strip_prefix("refs/heads/") {
+            (RefKind::Branch, branch)
+        } else if let Some(tag) = self.0.strip_prefix("refs/tags/") {
+            (RefKind::Tag, tag)
+        } else {
+            (RefKind::Other, &self.0)
+        }
+    }
+}
+
+impl fmt::Display for GitRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A full Git commit id: 40 lowercase hexadecimal digits.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CommitId(String);
+
+impl CommitId {
+    /// An id that passed the check of commit ids.
+    pub(super) fn from_valid(id: String) -> Self {
+        Self(id)
+    }
+
+    /// `text` as a commit id, if it is 40 lowercase hexadecimal digits.
+    pub fn parse(text: &str) -> Option<Self> {
+        is_commit_id(text).then(|| Self(text.to_owned()))
+    }
+
+    /// The id as 40 hexadecimal digits.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for CommitId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A pull request, as its event describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PullRequest {
+    /// Its id: digits, as a string (`"17"`).
+    pub id: String,
+    /// Its revision (`revisionId`): a new one with every update of the source branch.
+    pub revision: String,
+    /// The branch it merges into.
+    pub destination: GitRef,
+    /// That branch's commit when the event was sent.
+    pub destination_commit: CommitId,
+    /// Open, closed, or merged.
+    pub status: PullRequestStatus,
+}
+
+/// Where a pull request stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PullRequestStatus {
+    /// Open and not merged: its revisions build.
+    Open,
+    /// Closed without merging.
+    Closed,
+    /// Merged (and so closed).
+    Merged,
+}
+
+impl fmt::Display for PullRequestStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Open => "open",
+            Self::Closed => "closed",
+            Self::Merged => "merged",
+        })
+    }
+}
+
+/// A pull request created, updated, closed, reopened or merged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PullRequestChange {
+    /// One record per repository the event names, each with the source
+    /// branch at the source commit as its one reference.
+    pub records: Vec<Record>,
+}
+
+/// A pull-request event of a kind that never builds (approvals, approval rules).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IgnoredEvent {
+    /// Its `detail.event`.
+    pub event: &'static str,
+    /// The pull request's id.
+    pub pull_request: String,
+    /// The repositories it names.
+    pub repositories: Vec<Repository>,
+}

@@ -1,0 +1,265 @@
+//! End-to-end tests of pull-request builds: EventBridge "CodeCommit Pull Request State
+//! Change" events through the release binary under the local Lambda Runtime API, CodeBuild in
+//! moto behind the recording proxy, and real git history at the fake CodeCommit endpoint.
+
+use crate::support;
+
+use serde_json::{json, Value};
+use support::git::GitRepo;
+use support::proxy::BuildStatus;
+use support::{overrides, sample_event, Harness};
+
+/// The repository of the sample events.
+const REPOSITORY: &str = "my-app";
+/// Who opens and updates the pull request in the sample events.
+const AUTHOR: &str = "arn:aws:iam::123456789012:user/alice";
+
+/// A repository on `master` with a branch `feature/retries` one commit ahead; returns it with
+/// master's commit and the branch's.
+fn repository() -> (GitRepo, String, String) {
+    let repo = GitRepo::init("master");
+    repo.write("README.md", "# my-app\n");
+    repo.write("src/upload.rs", "pub fn upload() {}\n");
+    let master = repo.commit("Initial commit");
+    repo.checkout_new_branch("feature/retries", "master");
+    repo.write("src/upload.rs", "pub fn upload() { /* three tries */ }\n");
+    let first = repo.commit("Retry uploads");
+    (repo, master, first)
+}
+
+/// The sample event `name` for the given commits, sent now (superseding compares the
+/// builds' start times with the event's time).
+fn event(name: &str, source: &str, destination: &str, revision: &str) -> Value {
+    let mut event = sample_event(name);
+    event["detail"]["sourceCommit"] = json!(source);
+    event["detail"]["destinationCommit"] = json!(destination);
+    event["detail"]["revisionId"] = json!(revision);
+    event["time"] = json!(now());
+    event
+}
+
+fn now() -> String {
+    use aws_sdk_codebuild::primitives::{DateTime, DateTimeFormat};
+    DateTime::from(std::time::SystemTime::now())
+        .fmt(DateTimeFormat::DateTime)
+        .expect("the current time formats")
+}
+
+async fn harness(repo: GitRepo, extra: &[(&str, &str)]) -> Harness {
+    let mut builder = Harness::builder()
+        .env("PULL_REQUESTS", "master")
+        .git_repository(REPOSITORY, repo);
+    for (name, value) in extra {
+        builder = builder.env(name, value);
+    }
+    builder.start().await
+}
+
+async fn invoke(harness: &Harness, event: &Value) -> Value {
+    match harness.invoke(event).await {
+        Ok(response) => response,
+        Err(error) => panic!(
+            "the invocation failed: {error:?}\n{}",
+            harness.diagnostics()
+        ),
+    }
+}
+
+fn pairs(expected: &[(&str, &str)]) -> Vec<(String, String)> {
+    expected
+        .iter()
+        .map(|(name, value)| (name.to_string(), value.to_string()))
+        .collect()
+}
+
+#[tokio::test]
+async fn each_revision_builds_once_the_older_is_superseded_and_a_merge_stops_the_rest() {
+    let (repo, master, first) = repository();
+    repo.write(
+        "src/upload.rs",
+        "pub fn upload() { /* three tries, backing off */ }\n",
+    );
+    let second = repo.commit("Back off between tries");
+    let harness = harness(repo, &[("SUPERSEDE", "true")]).await;
+
+    // Created: one build of the source commit, with the pull request's variables.
+    let created = event(
+        "pull-request-created.json",
+        &first,
+        &master,
+        "1".repeat(64).as_str(),
+    );
+    let response = invoke(&harness, &created).await;
+    let builds = harness.builds().await;
+    assert_eq!(builds.len(), 1);
+    let first_build = builds[0].id().expect("an id").to_owned();
+    assert_eq!(builds[0].source_version(), Some(first.as_str()));
+    assert_eq!(
+        response,
+        json!({"started": [{"project": "demo-project", "buildId": first_build,
+            "repository": REPOSITORY, "ref": "refs/heads/feature/retries", "commit": first,
+            "pullRequest": "17"}], "skipped": []})
+    );
+    let requests = harness.start_build_requests();
+    assert_eq!(
+        overrides(&requests[0]),
+        pairs(&[
+            ("CODECOMMIT_REPOSITORY", REPOSITORY),
+            ("CODECOMMIT_REF", "refs/heads/feature/retries"),
+            ("CODECOMMIT_BRANCH", "feature/retries"),
+            ("CODECOMMIT_COMMIT", &first),
+            ("CODECOMMIT_PUSHER_ARN", AUTHOR),
+            ("CODECOMMIT_PULL_REQUEST_ID", "17"),
+            ("CODECOMMIT_PULL_REQUEST_REVISION", &"1".repeat(64)),
+            ("CODECOMMIT_DESTINATION_BRANCH", "master"),
+            ("CODECOMMIT_DESTINATION_COMMIT", &master),
+        ])
+    );
+
+    // Delivered again: the identical request, token included.
+    invoke(&harness, &created).await;
+    let requests = harness.start_build_requests();
+    assert_eq!(requests.len(), 2);
+    assert_eq!(requests[0], requests[1]);
+
+    // A new revision: a new build, and the older revision's build is stopped.
+    let updated = event(
+        "pull-request-source-updated.json",
+        &second,
+        &master,
+        &"2".repeat(64),
+    );
+    let response = invoke(&harness, &updated).await;
+    assert_eq!(response["started"][0]["commit"], second.as_str());
+    let second_build = response["started"][0]["buildId"]
+        .as_str()
+        .expect("a build id")
+        .to_owned();
+    assert_eq!(
+        response["started"][0]["superseded"],
+        json!([first_build]),
+        "{response}"
+    );
+    assert_eq!(
+        harness.proxy.build_status(&first_build),
+        Some(BuildStatus::Stopped)
+    );
+    assert_ne!(
+        harness.start_build_requests()[2]["idempotencyToken"],
+        requests[0]["idempotencyToken"]
+    );
+
+    // Merged: nothing is built, and the running build of the pull request is stopped.
+    let merged = event(
+        "pull-request-merged.json",
+        &second,
+        &master,
+        &"2".repeat(64),
+    );
+    let response = invoke(&harness, &merged).await;
+    assert_eq!(
+        response,
+        json!({"started": [], "skipped": [{"repository": REPOSITORY,
+            "ref": "refs/heads/feature/retries", "commit": second, "pullRequest": "17",
+            "reason": "pull request 17 is merged: it never builds",
+            "superseded": [second_build]}]})
+    );
+    assert_eq!(
+        harness.proxy.build_status(&second_build),
+        Some(BuildStatus::Stopped)
+    );
+    assert_eq!(
+        harness.start_build_requests().len(),
+        3,
+        "nothing started on the merge"
+    );
+}
+
+#[tokio::test]
+async fn a_closed_pull_request_and_one_into_another_branch_start_nothing() {
+    let (repo, master, first) = repository();
+    let harness = harness(repo, &[]).await;
+    for (name, reason) in [
+        (
+            "pull-request-closed.json",
+            "pull request 17 is closed: it never builds",
+        ),
+        (
+            "pull-request-other-branch.json",
+            "pull request 18 into experiments does not match PULL_REQUESTS",
+        ),
+    ] {
+        let response = invoke(&harness, &event(name, &first, &master, &"3".repeat(64))).await;
+        assert_eq!(response["started"], json!([]), "{name}");
+        assert_eq!(response["skipped"][0]["reason"], reason, "{name}");
+    }
+    assert!(harness.start_build_requests().is_empty());
+}
+
+#[tokio::test]
+async fn an_approval_is_answered_with_its_reason_and_calls_nothing() {
+    let (repo, _, _) = repository();
+    let harness = harness(repo, &[]).await;
+    let response = invoke(&harness, &sample_event("pull-request-approval.json")).await;
+    assert_eq!(
+        response,
+        json!({"started": [], "skipped": [{"repository": REPOSITORY, "pullRequest": "17",
+            "reason": "a pullRequestApprovalStateChanged event never builds"}]})
+    );
+    assert!(harness.proxy.requests_of("StartBuild").is_empty());
+    assert!(harness.codecommit.calls().is_empty());
+}
+
+#[tokio::test]
+async fn path_filters_compare_the_source_with_its_merge_base_with_the_destination() {
+    let (repo, branch_point, first) = repository();
+    // A second pull request only documents; master moves on after both branch points with a
+    // change to src/ that neither pull request makes.
+    repo.checkout_new_branch("docs/retries", "master");
+    repo.write("docs/retries.md", "# retries\n");
+    let docs_only = repo.commit("Document retries");
+    repo.checkout("master");
+    repo.write("src/download.rs", "pub fn download() {}\n");
+    let master = repo.commit("Add downloads");
+    let harness = harness(repo, &[("PATHS", "src/**")]).await;
+
+    let response = invoke(
+        &harness,
+        &event("pull-request-created.json", &first, &master, "a1"),
+    )
+    .await;
+    assert_eq!(
+        response["started"][0]["commit"],
+        first.as_str(),
+        "{response}"
+    );
+    let merge_options: Vec<Value> = harness
+        .codecommit
+        .calls()
+        .into_iter()
+        .filter(|(operation, _)| operation == "GetMergeOptions")
+        .map(|(_, body)| body)
+        .collect();
+    assert_eq!(merge_options.len(), 1, "{merge_options:?}");
+    assert_eq!(merge_options[0]["sourceCommitSpecifier"], first.as_str());
+    assert_eq!(
+        merge_options[0]["destinationCommitSpecifier"],
+        master.as_str()
+    );
+
+    let mut docs = event("pull-request-created.json", &docs_only, &master, "b1");
+    docs["detail"]["pullRequestId"] = json!("19");
+    docs["detail"]["sourceReference"] = json!("refs/heads/docs/retries");
+    let response = invoke(&harness, &docs).await;
+    assert_eq!(response["started"], json!([]), "{response}");
+    assert_eq!(
+        response["skipped"][0]["reason"],
+        format!(
+            "pull request 19 into master matches `master` in PULL_REQUESTS, but none of the \
+             1 files changed since {} match PATHS",
+            &branch_point[..8]
+        ),
+        "compared with the merge base, not master's head"
+    );
+    assert_eq!(harness.start_build_requests().len(), 1);
+}
