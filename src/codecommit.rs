@@ -2,7 +2,8 @@
 //! generic over, and its implementation on the AWS SDK's CodeCommit client.
 
 use crate::aws::AwsError;
-use crate::event::CommitId;
+use crate::event::{CommitId, PullRequestStatus};
+use aws_sdk_codecommit::types::PullRequestStatusEnum;
 use std::future::Future;
 
 /// The read-only CodeCommit calls the decisions may need.
@@ -28,6 +29,13 @@ pub trait CodeCommitReads: Send + Sync {
         &self,
         repository: &str,
     ) -> impl Future<Output = Result<Option<String>, AwsError>> + Send;
+
+    /// Whether the pull request is open, closed or merged now (`GetPullRequest`).
+    fn pull_request_status(
+        &self,
+        repository: &str,
+        id: &str,
+    ) -> impl Future<Output = Result<PullRequestStatus, AwsError>> + Send;
 
     /// The merge base of `commit` and `destination`, a branch or a commit
     /// (`GetMergeOptions`).
@@ -116,6 +124,34 @@ impl CodeCommitReads for CodeCommit {
             .await
             .map_err(|error| AwsError::from_sdk("GetRepository", error))?;
         Ok(output.repository_metadata.and_then(|m| m.default_branch))
+    }
+
+    async fn pull_request_status(
+        &self,
+        repository: &str,
+        id: &str,
+    ) -> Result<PullRequestStatus, AwsError> {
+        let output = self
+            .client
+            .get_pull_request()
+            .pull_request_id(id)
+            .send()
+            .await
+            .map_err(|error| AwsError::from_sdk("GetPullRequest", error))?;
+        let pull_request = output.pull_request.as_ref();
+        let target = pull_request.and_then(|pr| {
+            pr.pull_request_targets()
+                .iter()
+                .find(|target| target.repository_name() == Some(repository))
+        });
+        let merged = target
+            .and_then(|target| target.merge_metadata())
+            .is_some_and(|merge| merge.is_merged());
+        Ok(match pull_request.and_then(|pr| pr.pull_request_status()) {
+            _ if merged => PullRequestStatus::Merged,
+            Some(PullRequestStatusEnum::Closed) => PullRequestStatus::Closed,
+            _ => PullRequestStatus::Open,
+        })
     }
 
     async fn merge_base(

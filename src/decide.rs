@@ -10,7 +10,7 @@ use crate::config::{Config, PatternField, Rule};
 use crate::event::{
     CommitId, GitRef, PullRequest, PullRequestStatus, Record, RefChange, RefKind, RefUpdate,
 };
-use crate::facts::{BaseHint, BaseQuery, CommitKey, Facts, Needs};
+use crate::facts::{BaseHint, BaseQuery, CommitKey, Facts, Needs, PullRequestKey};
 use crate::pattern::{PatternList, Verdict};
 use foldhash::fast::RandomState;
 use std::collections::hash_map::Entry;
@@ -433,6 +433,12 @@ impl Plan<'_> {
             let Step::Candidates { commit, rules } = &planned.step else {
                 continue;
             };
+            if let Some(pull_request) = &planned.record.pull_request {
+                needs.pull_requests.insert(PullRequestKey {
+                    repository: planned.record.repository.name.clone(),
+                    id: pull_request.id.clone(),
+                });
+            }
             if self.config.skip_markers {
                 needs.messages.insert(CommitKey {
                     repository: planned.record.repository.name.clone(),
@@ -452,53 +458,71 @@ pub fn finish<'a>(plan: Plan<'a>, facts: &Facts) -> Vec<Decision<'a>> {
     let config = plan.config;
     plan.references
         .into_iter()
-        .map(|planned| {
-            let outcome = match planned.step {
+        .map(|planned| Decision {
+            record: planned.record,
+            update: planned.update,
+            outcome: match planned.step {
                 Step::Skip(reason) => Outcome::Skip(reason),
                 Step::Candidates { commit, rules } => {
-                    let mut notes = Vec::new();
-                    let marker = if config.skip_markers {
-                        let key = CommitKey {
-                            repository: planned.record.repository.name.clone(),
-                            commit: commit.clone(),
-                        };
-                        match facts.messages.get(&key) {
-                            Some(Ok(message)) => skip_marker(message),
-                            Some(Err(why)) => {
-                                notes.push(format!("skip markers not checked: {why}"));
-                                None
-                            }
-                            None => {
-                                notes.push(
-                                    "skip markers not checked: the commit was not read".to_owned(),
-                                );
-                                None
-                            }
-                        }
-                    } else {
-                        None
-                    };
-                    match marker {
-                        Some(marker) => Outcome::Skip(format!(
-                            "the message of commit {} contains {marker}",
-                            short(commit.as_str())
-                        )),
-                        None => Outcome::Rules(
-                            rules
-                                .into_iter()
-                                .map(|candidate| decide_candidate(candidate, commit, &notes, facts))
-                                .collect(),
-                        ),
-                    }
+                    finish_reference(config, planned.record, commit, rules, facts)
                 }
-            };
-            Decision {
-                record: planned.record,
-                update: planned.update,
-                outcome,
-            }
+            },
         })
         .collect()
+}
+
+/// A reference some rule would build: skipped if its pull request has closed
+/// since the event or its commit carries a skip marker; else each rule's verdict.
+/// A fact that could not be read is noted in the reasons, and the rules decide.
+fn finish_reference<'a>(
+    config: &Config,
+    record: &Record,
+    commit: &'a CommitId,
+    rules: Vec<Candidate<'a>>,
+    facts: &Facts,
+) -> Outcome<'a> {
+    let mut notes = Vec::new();
+    if let Some(pull_request) = &record.pull_request {
+        let key = PullRequestKey {
+            repository: record.repository.name.clone(),
+            id: pull_request.id.clone(),
+        };
+        match facts.pull_requests.get(&key) {
+            Some(Ok(PullRequestStatus::Open)) => {}
+            Some(Ok(status)) => {
+                return Outcome::Skip(format!(
+                    "pull request {} is {status} now (GetPullRequest): it never builds",
+                    pull_request.id
+                ))
+            }
+            Some(Err(why)) => notes.push(format!("pull request status not checked: {why}")),
+            None => notes.push("pull request status not checked: it was not read".to_owned()),
+        }
+    }
+    if config.skip_markers {
+        let key = CommitKey {
+            repository: record.repository.name.clone(),
+            commit: commit.clone(),
+        };
+        match facts.messages.get(&key) {
+            Some(Ok(message)) => {
+                if let Some(marker) = skip_marker(message) {
+                    return Outcome::Skip(format!(
+                        "the message of commit {} contains {marker}",
+                        short(commit.as_str())
+                    ));
+                }
+            }
+            Some(Err(why)) => notes.push(format!("skip markers not checked: {why}")),
+            None => notes.push("skip markers not checked: the commit was not read".to_owned()),
+        }
+    }
+    Outcome::Rules(
+        rules
+            .into_iter()
+            .map(|candidate| decide_candidate(candidate, commit, &notes, facts))
+            .collect(),
+    )
 }
 
 fn decide_candidate<'a>(

@@ -3,7 +3,7 @@
 
 use crate::codebuild::{CodeBuildCalls, PastBuild};
 use crate::codecommit::CodeCommitReads;
-use crate::event::CommitId;
+use crate::event::{CommitId, PullRequestStatus};
 use std::collections::{BTreeSet, HashMap};
 
 /// A commit of a repository.
@@ -13,6 +13,15 @@ pub struct CommitKey {
     pub repository: String,
     /// The commit.
     pub commit: CommitId,
+}
+
+/// A pull request of a repository.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PullRequestKey {
+    /// The repository's name.
+    pub repository: String,
+    /// The pull request's id.
+    pub id: String,
 }
 
 /// "What changed on this reference with this push?"
@@ -52,6 +61,9 @@ pub struct Needs {
     pub messages: BTreeSet<CommitKey>,
     /// Pushes whose changed files are needed (path filters).
     pub bases: BTreeSet<BaseQuery>,
+    /// Pull requests whose current status is needed: an event may arrive
+    /// after a later one closed or merged its pull request.
+    pub pull_requests: BTreeSet<PullRequestKey>,
 }
 
 /// The files a push changed, and what they were compared with.
@@ -70,6 +82,8 @@ pub struct Facts {
     pub messages: HashMap<CommitKey, Result<String, String>>,
     /// Changed files per push.
     pub changes: HashMap<BaseQuery, Result<Changes, String>>,
+    /// Pull requests' current status.
+    pub pull_requests: HashMap<PullRequestKey, Result<PullRequestStatus, String>>,
 }
 
 /// Reads what `needs` asks, once per commit, per repository and per project.
@@ -79,6 +93,13 @@ pub async fn gather<C: CodeCommitReads, B: CodeBuildCalls>(
     codebuild: &B,
 ) -> Facts {
     let mut facts = Facts::default();
+    for key in &needs.pull_requests {
+        let status = codecommit
+            .pull_request_status(&key.repository, &key.id)
+            .await
+            .map_err(|error| error.to_string());
+        facts.pull_requests.insert(key.clone(), status);
+    }
     for key in &needs.messages {
         let message = codecommit
             .commit_message(&key.repository, &key.commit)

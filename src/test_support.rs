@@ -155,6 +155,8 @@ pub struct FakeCodeCommit {
     pub default_branch: Option<String>,
     /// Merge bases by pushed commit.
     pub merge_bases: HashMap<String, String>,
+    /// Pull requests' current status by id; any other is open.
+    pub pull_requests: HashMap<String, crate::event::PullRequestStatus>,
     /// Every call, as `Operation commit`.
     pub calls: std::sync::Mutex<Vec<String>>,
 }
@@ -205,6 +207,19 @@ impl crate::codecommit::CodeCommitReads for FakeCodeCommit {
     ) -> Result<Option<String>, crate::aws::AwsError> {
         self.log("GetRepository".to_owned());
         Ok(self.default_branch.clone())
+    }
+
+    async fn pull_request_status(
+        &self,
+        _repository: &str,
+        id: &str,
+    ) -> Result<crate::event::PullRequestStatus, crate::aws::AwsError> {
+        self.log(format!("GetPullRequest {id}"));
+        Ok(self
+            .pull_requests
+            .get(id)
+            .copied()
+            .unwrap_or(crate::event::PullRequestStatus::Open))
     }
 
     async fn merge_base(

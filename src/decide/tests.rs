@@ -524,7 +524,77 @@ mod pull_requests {
 
     fn decided(config: &Config, kind: &str, into: &str, status: &str, merged: &str) -> Vec<String> {
         let records = pull_request_records(&pull_request_event(kind, into, status, merged));
-        record_lines(config, &records, &Facts::default())
+        record_lines(
+            config,
+            &records,
+            &now(config, &records, PullRequestStatus::Open),
+        )
+    }
+
+    /// Facts saying that every pull request needed is `status` now.
+    fn now(config: &Config, records: &[Record], status: PullRequestStatus) -> Facts {
+        Facts {
+            pull_requests: plan(config, records)
+                .needs()
+                .pull_requests
+                .into_iter()
+                .map(|key| (key, Ok(status)))
+                .collect(),
+            ..Facts::default()
+        }
+    }
+
+    #[test]
+    fn an_event_that_arrives_after_the_pull_request_closed_does_not_build() {
+        let config = shorthand(&[(PULL_REQUESTS, "main")]);
+        let records = pull_request_records(&pull_request_event(
+            "pullRequestSourceBranchUpdated",
+            "main",
+            "Open",
+            "False",
+        ));
+        let needs = plan(&config, &records).needs();
+        assert_eq!(
+            needs
+                .pull_requests
+                .iter()
+                .map(|key| key.id.as_str())
+                .collect::<Vec<_>>(),
+            ["17"]
+        );
+        for (status, reason) in [
+            (
+                PullRequestStatus::Merged,
+                "skip pull request 17 is merged now (GetPullRequest): it never builds",
+            ),
+            (
+                PullRequestStatus::Closed,
+                "skip pull request 17 is closed now (GetPullRequest): it never builds",
+            ),
+        ] {
+            assert_eq!(
+                record_lines(&config, &records, &now(&config, &records, status)),
+                [reason]
+            );
+        }
+        assert_eq!(
+            record_lines(&config, &records, &Facts::default()),
+            [
+                "build 2774 pull request 17 into main matches `main` in PULL_REQUESTS; \
+              pull request status not checked: it was not read"
+            ],
+            "an unknown status builds, and says so"
+        );
+        // Pushes never ask.
+        let push = push(
+            "my-app",
+            None,
+            json!([{"ref": "refs/heads/main", "commit": A}]),
+        );
+        assert!(plan(&config, &push.records)
+            .needs()
+            .pull_requests
+            .is_empty());
     }
 
     fn shorthand(extra: &[(&'static str, &str)]) -> Config {
@@ -679,7 +749,9 @@ mod pull_requests {
             )]
         );
         let query = needs.bases.first().expect("a query").clone();
+        let open = now(&config, &records, PullRequestStatus::Open);
         let facts = |message: &str, paths: &[&str]| Facts {
+            pull_requests: open.pull_requests.clone(),
             messages: needs
                 .messages
                 .iter()

@@ -5,6 +5,7 @@
 use crate::support;
 
 use serde_json::{json, Value};
+use support::codecommit::PullRequestTarget;
 use support::git::GitRepo;
 use support::proxy::BuildStatus;
 use support::{overrides, sample_event, Harness};
@@ -65,6 +66,31 @@ async fn invoke(harness: &Harness, event: &Value) -> Value {
     }
 }
 
+/// Records pull request 17 at the fake CodeCommit, as `GetPullRequest` will report it.
+fn set_pull_request_17(harness: &Harness, source: &str, master: &str, status: &str, merged: bool) {
+    harness.codecommit.set_pull_request(
+        "17",
+        REPOSITORY,
+        PullRequestTarget {
+            source: ("refs/heads/feature/retries", source),
+            destination: ("refs/heads/master", master),
+            status,
+            merged,
+        },
+    );
+}
+
+/// The `pullRequestId`s the function asked `GetPullRequest` for, in order.
+fn status_reads(harness: &Harness) -> Vec<Value> {
+    harness
+        .codecommit
+        .calls()
+        .into_iter()
+        .filter(|(operation, _)| operation == "GetPullRequest")
+        .map(|(_, body)| body["pullRequestId"].clone())
+        .collect()
+}
+
 fn pairs(expected: &[(&str, &str)]) -> Vec<(String, String)> {
     expected
         .iter()
@@ -81,6 +107,7 @@ async fn each_revision_builds_once_the_older_is_superseded_and_a_merge_stops_the
     );
     let second = repo.commit("Back off between tries");
     let harness = harness(repo, &[("SUPERSEDE", "true")]).await;
+    set_pull_request_17(&harness, &first, &master, "OPEN", false);
 
     // Created: one build of the source commit, with the pull request's variables.
     let created = event(
@@ -181,6 +208,54 @@ async fn each_revision_builds_once_the_older_is_superseded_and_a_merge_stops_the
         harness.start_build_requests().len(),
         3,
         "nothing started on the merge"
+    );
+
+    // An update delivered after the merge: the event still says open, GetPullRequest does not.
+    set_pull_request_17(&harness, &second, &master, "CLOSED", true);
+    let reads = status_reads(&harness).len();
+    let late = event(
+        "pull-request-source-updated.json",
+        &second,
+        &master,
+        &"4".repeat(64),
+    );
+    let response = invoke(&harness, &late).await;
+    assert_eq!(response["started"], json!([]), "{response}");
+    assert_eq!(
+        response["skipped"][0]["reason"],
+        "pull request 17 is merged now (GetPullRequest): it never builds"
+    );
+    assert_eq!(status_reads(&harness)[reads..], [json!("17")]);
+    assert_eq!(harness.start_build_requests().len(), 3);
+}
+
+#[tokio::test]
+async fn a_pull_request_the_service_does_not_know_still_builds_and_says_so() {
+    let (repo, master, first) = repository();
+    let harness = harness(repo, &[]).await;
+    let response = invoke(
+        &harness,
+        &event("pull-request-created.json", &first, &master, "c1"),
+    )
+    .await;
+    assert_eq!(
+        response["started"][0]["commit"],
+        first.as_str(),
+        "{response}"
+    );
+    let decision = harness
+        .function
+        .wait_for_log_record(
+            |record| record["fields"]["message"] == "decision",
+            std::time::Duration::from_secs(5),
+        )
+        .await
+        .expect("a decision line");
+    let reason = decision["fields"]["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.contains("pull request status not checked: ")
+            && reason.contains("PullRequestDoesNotExistException"),
+        "{reason}"
     );
 }
 

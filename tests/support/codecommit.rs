@@ -9,6 +9,10 @@
 //! `GetDifferences` and `GetMergeOptions` are then answered by running `git` on it (moto
 //! implements none of them). A repository added with [`FakeCodeCommit::add_repository`]
 //! only behaves as an empty repository for these: no branches, no commits.
+//!
+//! `GetPullRequest` answers the pull requests a test recorded with
+//! [`FakeCodeCommit::set_pull_request`], with the service's error codes for a missing,
+//! malformed or unknown id.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
@@ -57,6 +61,7 @@ struct State {
     denied: Mutex<HashSet<String>>,
     failures: Mutex<HashMap<String, VecDeque<String>>>,
     configuration: AtomicU64,
+    pull_requests: Mutex<HashMap<String, Value>>,
 }
 
 /// The git repository behind one CodeCommit repository.
@@ -64,6 +69,19 @@ struct State {
 struct GitBacking {
     dir: GitDir,
     default_branch: String,
+}
+
+/// What [`FakeCodeCommit::set_pull_request`] records of a pull request.
+#[derive(Debug, Clone, Copy)]
+pub struct PullRequestTarget<'a> {
+    /// The source reference and its commit.
+    pub source: (&'a str, &'a str),
+    /// The destination reference and its commit.
+    pub destination: (&'a str, &'a str),
+    /// `OPEN` or `CLOSED`.
+    pub status: &'a str,
+    /// Whether it was merged.
+    pub merged: bool,
 }
 
 /// The running fake; its server task (and all its connections) stop on drop.
@@ -92,6 +110,41 @@ impl FakeCodeCommit {
     /// Base URL of the fake, e.g. `http://127.0.0.1:PORT` (what `AWS_ENDPOINT_URL` gets).
     pub fn endpoint(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// Create (or replace) pull request `id` of `repository`, from `source` into `destination`
+    /// (full references, with their commits), `OPEN` or `CLOSED`, merged or not, as
+    /// `GetPullRequest` reports it.
+    pub fn set_pull_request(&self, id: &str, repository: &str, target: PullRequestTarget<'_>) {
+        let PullRequestTarget {
+            source,
+            destination,
+            status,
+            merged,
+        } = target;
+        let pull_request = json!({
+            "pullRequestId": id,
+            "title": format!("Pull request {id}"),
+            "pullRequestStatus": status,
+            "revisionId": format!("{:064x}", id.len()),
+            "authorArn": format!("arn:aws:iam::{ACCOUNT}:user/alice"),
+            "creationDate": REPOSITORY_DATE,
+            "lastActivityDate": REPOSITORY_DATE,
+            "pullRequestTargets": [{
+                "repositoryName": repository,
+                "sourceReference": source.0,
+                "sourceCommit": source.1,
+                "destinationReference": destination.0,
+                "destinationCommit": destination.1,
+                "mergeMetadata": {"isMerged": merged}
+            }],
+            "approvalRules": []
+        });
+        self.state
+            .pull_requests
+            .lock()
+            .expect("fake CodeCommit pull requests poisoned")
+            .insert(id.to_owned(), pull_request);
     }
 
     /// Create (or replace) repository `name` holding exactly `triggers`, stored as given.
@@ -248,7 +301,8 @@ async fn handle(state: Arc<State>, request: Request<Incoming>) -> HttpResponse {
         }
     }
     let known = TRIGGER_OPERATIONS.contains(&operation.as_str())
-        || GIT_OPERATIONS.contains(&operation.as_str());
+        || GIT_OPERATIONS.contains(&operation.as_str())
+        || operation == "GetPullRequest";
     if !target.starts_with(TARGET_PREFIX) || !known {
         return error(
             "UnknownOperationException",
@@ -268,6 +322,9 @@ async fn handle(state: Arc<State>, request: Request<Incoming>) -> HttpResponse {
                  is not authorized to perform this operation (denied by the test)"
             ),
         );
+    }
+    if operation == "GetPullRequest" {
+        return get_pull_request(&state, &body);
     }
     let Some(repository) = body
         .get("repositoryName")
@@ -320,6 +377,36 @@ async fn handle(state: Arc<State>, request: Request<Incoming>) -> HttpResponse {
     }
     triggers.clone_from(new_triggers);
     ok(&json!({ "configurationId": configuration_id }))
+}
+
+/// `GetPullRequest`: the pull request as [`FakeCodeCommit::set_pull_request`] left it, with
+/// the service's errors for a missing, malformed or unknown id.
+fn get_pull_request(state: &State, body: &Value) -> HttpResponse {
+    let Some(id) = body.get("pullRequestId").and_then(Value::as_str) else {
+        return error(
+            "PullRequestIdRequiredException",
+            "A pull request ID is required, but none was provided.",
+        );
+    };
+    if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
+        return error(
+            "InvalidPullRequestIdException",
+            "The pull request ID is not valid. Make sure that you have provided the full ID and \
+             that the pull request is in the specified repository, and then try again.",
+        );
+    }
+    match state
+        .pull_requests
+        .lock()
+        .expect("fake CodeCommit pull requests poisoned")
+        .get(id)
+    {
+        Some(pull_request) => ok(&json!({ "pullRequest": pull_request })),
+        None => error(
+            "PullRequestDoesNotExistException",
+            &format!("The pull request ID could not be found. Pull request ID: {id}"),
+        ),
+    }
 }
 
 /// A successful AWS JSON 1.1 answer.

@@ -244,7 +244,7 @@ def test_eventbridge_mode_matches_only_this_repositorys_branch_and_tag_pushes():
     assert permission["Properties"]["SourceAccount"] == {"Ref": "AWS::AccountId"}
 
 
-def test_pull_requests_add_a_rule_on_this_repositorys_pull_requests_and_no_permission():
+def test_pull_requests_add_a_rule_on_this_repositorys_pull_requests_and_one_read():
     rule = RESOURCES["PullRequestRule"]
     assert rule["Condition"] == "UsePullRequests"
     assert not condition("UsePullRequests", parameters()), "off by default"
@@ -267,9 +267,10 @@ def test_pull_requests_add_a_rule_on_this_repositorys_pull_requests_and_no_permi
     assert permission["Properties"]["SourceAccount"] == {"Ref": "AWS::AccountId"}
     role = ROLES["TriggerFunctionRole"]
     for features in [{}, {"Supersede": "true"}, {"PathPatterns": "src/**"}]:
-        assert actions_of(role, parameters(**features)) == actions_of(
-            role, parameters(PullRequests="main", **features)
-        ), features
+        with_pull_requests = actions_of(role, parameters(PullRequests="main", **features))
+        assert with_pull_requests == sorted(actions_of(role, parameters(**features)) + ["codecommit:GetPullRequest"]), features
+    by_sid = {s["Sid"]: s for s in statements(role, parameters(PullRequests="main"))}
+    assert by_sid["ReadThisRepositorysPullRequests"]["Resource"] == REPOSITORY_ARN
     variables = resolve(FUNCTIONS["TriggerFunction"]["Properties"]["Environment"]["Variables"],
                         parameters(PullRequests="main,release/*"))
     assert variables["PULL_REQUESTS"] == "main,release/*"
