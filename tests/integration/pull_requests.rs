@@ -347,3 +347,60 @@ async fn path_filters_compare_the_source_with_its_merge_base_with_the_destinatio
     );
     assert_eq!(harness.start_build_requests().len(), 1);
 }
+
+#[tokio::test]
+async fn explain_decides_pull_request_events_and_touches_nothing() {
+    let (repo, _, _) = repository();
+    let harness = harness(repo, &[("SUPERSEDE", "true")]).await;
+    let explain = |name: &str| {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("events")
+            .join(name);
+        let harness = &harness;
+        async move {
+            let path = path.to_str().expect("a UTF-8 path").to_owned();
+            let output = harness.run_cli(&["explain", &path]).await;
+            let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+            assert_eq!(output.status.code(), Some(0), "{stdout}");
+            serde_json::from_str::<Value>(&stdout).expect("explain prints JSON")
+        }
+    };
+    let created = explain("pull-request-created.json").await;
+    assert_eq!(created.as_array().map(Vec::len), Some(1), "{created}");
+    let line = &created[0];
+    assert_eq!(
+        (
+            &line["ref"],
+            &line["pullRequest"],
+            &line["decision"],
+            &line["project"]
+        ),
+        (
+            &json!("refs/heads/feature/retries"),
+            &json!("17"),
+            &json!("build"),
+            &json!("demo-project")
+        ),
+        "{line}"
+    );
+    assert!(
+        line["reason"].as_str().is_some_and(
+            |reason| reason.starts_with("pull request 17 into master matches `master`")
+        ),
+        "{line}"
+    );
+    let approval = explain("pull-request-approval.json").await;
+    assert_eq!(
+        approval,
+        json!([{"repository": REPOSITORY, "pullRequest": "17", "decision": "skip",
+            "reason": "a pullRequestApprovalStateChanged event never builds"}])
+    );
+    let merged = explain("pull-request-merged.json").await;
+    assert_eq!(
+        merged[0]["reason"],
+        "pull request 17 is merged: it never builds"
+    );
+    assert!(harness.proxy.requests_of("StartBuild").is_empty());
+    assert!(harness.proxy.requests_of("ListBuildsForProject").is_empty());
+    assert!(harness.proxy.requests_of("StopBuild").is_empty());
+}
