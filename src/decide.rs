@@ -281,6 +281,39 @@ fn plan_reference<'a>(config: &'a Config, record: &'a Record, update: &'a RefUpd
             ));
         }
     }
+    let hint = |rule: &Rule| match (&record.pull_request, previous) {
+        (Some(pull_request), _) => BaseHint::MergeBase(pull_request.destination_commit.clone()),
+        (None, Some(previous)) => BaseHint::Previous(previous.clone()),
+        (None, None) if created => BaseHint::NewBranch,
+        (None, None) => BaseHint::LastBuild {
+            project: rule.project.clone(),
+        },
+    };
+    match candidates(config, record, kind, name, |rule| {
+        (kind == RefKind::Branch && rule.filters_paths()).then(|| {
+            Box::new(BaseQuery {
+                repository: record.repository.name.clone(),
+                reference: reference.as_str().to_owned(),
+                commit: commit.clone(),
+                hint: hint(rule),
+            })
+        })
+    }) {
+        Ok(rules) => Step::Candidates { commit, rules },
+        Err(reason) => Step::Skip(reason),
+    }
+}
+
+/// The rules that would build the reference `kind` `name` of `record`, each
+/// with its reason and its path-filter query (from `base`); or, when none
+/// would, why not.
+fn candidates<'a>(
+    config: &'a Config,
+    record: &Record,
+    kind: RefKind,
+    name: &str,
+    base: impl Fn(&Rule) -> Option<Box<BaseQuery>>,
+) -> Result<Vec<Candidate<'a>>, String> {
     // One miss is the reason itself; more are joined. Most configurations
     // have one rule, so the first miss is kept apart from the others.
     let mut first_miss = None;
@@ -293,23 +326,6 @@ fn plan_reference<'a>(config: &'a Config, record: &'a Record, update: &'a RefUpd
         };
         match matched {
             Ok(matched) => {
-                let base = (kind == RefKind::Branch && rule.filters_paths()).then(|| {
-                    Box::new(BaseQuery {
-                        repository: record.repository.name.clone(),
-                        reference: reference.as_str().to_owned(),
-                        commit: commit.clone(),
-                        hint: match (&record.pull_request, previous) {
-                            (Some(pull_request), _) => {
-                                BaseHint::MergeBase(pull_request.destination_commit.clone())
-                            }
-                            (None, Some(previous)) => BaseHint::Previous(previous.clone()),
-                            (None, None) if created => BaseHint::NewBranch,
-                            (None, None) => BaseHint::LastBuild {
-                                project: rule.project.clone(),
-                            },
-                        },
-                    })
-                });
                 // Room for this rule and the ones after it, rather than a
                 // `Vec`'s first four: most references match one rule.
                 if rules.is_empty() {
@@ -318,28 +334,27 @@ fn plan_reference<'a>(config: &'a Config, record: &'a Record, update: &'a RefUpd
                 rules.push(Candidate {
                     rule,
                     matched,
-                    base,
+                    base: base(rule),
                 });
             }
             Err(miss) if first_miss.is_none() => first_miss = Some(miss),
             Err(miss) => other_misses.push(miss),
         }
     }
-    if rules.is_empty() {
-        let reason = match first_miss {
-            Some(only) if other_misses.is_empty() => only,
-            first => {
-                let misses: Vec<String> = first.into_iter().chain(other_misses).collect();
-                let subject = match &record.pull_request {
-                    Some(pull_request) => pull_request_into(pull_request),
-                    None => format!("{} {name}", kind_word(kind)),
-                };
-                format!("{subject} matches no rule: {}", misses.join("; "))
-            }
-        };
-        return Step::Skip(reason);
+    if !rules.is_empty() {
+        return Ok(rules);
     }
-    Step::Candidates { commit, rules }
+    Err(match first_miss {
+        Some(only) if other_misses.is_empty() => only,
+        first => {
+            let misses: Vec<String> = first.into_iter().chain(other_misses).collect();
+            let subject = match &record.pull_request {
+                Some(pull_request) => pull_request_into(pull_request),
+                None => format!("{} {name}", kind_word(kind)),
+            };
+            format!("{subject} matches no rule: {}", misses.join("; "))
+        }
+    })
 }
 
 /// `pull request 17 into main`, as reasons name a pull request.

@@ -107,58 +107,11 @@ pub async fn gather<C: CodeCommitReads, B: CodeBuildCalls>(
             .map_err(|error| error.to_string());
         facts.messages.insert(key.clone(), message);
     }
-
-    let mut default_branches: HashMap<&str, Result<Option<String>, String>> = HashMap::new();
-    let mut histories: HashMap<&str, Result<Vec<PastBuild>, String>> = HashMap::new();
+    let mut reads = Reads::default();
     let mut diffs: HashMap<(&str, String, &CommitId), Result<Vec<String>, String>> = HashMap::new();
     for query in &needs.bases {
         let repository = query.repository.as_str();
-        let base = match &query.hint {
-            BaseHint::Previous(previous) => Ok(previous.as_str().to_owned()),
-            BaseHint::MergeBase(destination) => codecommit
-                .merge_base(repository, &query.commit, destination.as_str())
-                .await
-                .map_err(|error| format!("no merge base with {destination}: {error}")),
-            BaseHint::NewBranch => {
-                if !default_branches.contains_key(repository) {
-                    let branch = codecommit
-                        .default_branch(repository)
-                        .await
-                        .map_err(|e| e.to_string());
-                    default_branches.insert(repository, branch);
-                }
-                match &default_branches[repository] {
-                    Err(why) => Err(why.clone()),
-                    Ok(None) => Err("the repository has no default branch to compare a new branch with".to_owned()),
-                    Ok(Some(default)) if query.reference == format!("refs/heads/{default}") => {
-                        Err(format!("{default} is the default branch: nothing to compare its first push with"))
-                    }
-                    Ok(Some(default)) => codecommit
-                        .merge_base(repository, &query.commit, default)
-                        .await
-                        .map_err(|error| format!("no merge base with {default}: {error}")),
-                }
-            }
-            BaseHint::LastBuild { project } => {
-                if !histories.contains_key(project.as_str()) {
-                    let builds = codebuild
-                        .recent_builds(project)
-                        .await
-                        .map_err(|e| e.to_string());
-                    histories.insert(project, builds);
-                }
-                match &histories[project.as_str()] {
-                    Err(why) => Err(why.clone()),
-                    Ok(builds) => last_built_commit(builds, query).ok_or_else(|| {
-                        format!(
-                            "no earlier build of {} by this function among the {}'s recent builds to compare with",
-                            query.reference, project
-                        )
-                    }),
-                }
-            }
-        };
-        let changes = match base {
+        let changes = match reads.base(query, codecommit, codebuild).await {
             Err(why) => Err(why),
             Ok(base) => {
                 let key = (repository, base.clone(), &query.commit);
@@ -175,6 +128,70 @@ pub async fn gather<C: CodeCommitReads, B: CodeBuildCalls>(
         facts.changes.insert(query.clone(), changes);
     }
     facts
+}
+
+/// What finding the bases reads, once per repository and per project.
+#[derive(Default)]
+struct Reads<'a> {
+    default_branches: HashMap<&'a str, Result<Option<String>, String>>,
+    histories: HashMap<&'a str, Result<Vec<PastBuild>, String>>,
+}
+
+impl<'a> Reads<'a> {
+    /// The commit to compare `query`'s commit with, or why it cannot be known.
+    async fn base<C: CodeCommitReads, B: CodeBuildCalls>(
+        &mut self,
+        query: &'a BaseQuery,
+        codecommit: &C,
+        codebuild: &B,
+    ) -> Result<String, String> {
+        let repository = query.repository.as_str();
+        match &query.hint {
+            BaseHint::Previous(previous) => Ok(previous.as_str().to_owned()),
+            BaseHint::MergeBase(destination) => codecommit
+                .merge_base(repository, &query.commit, destination.as_str())
+                .await
+                .map_err(|error| format!("no merge base with {destination}: {error}")),
+            BaseHint::NewBranch => {
+                if !self.default_branches.contains_key(repository) {
+                    let branch = codecommit
+                        .default_branch(repository)
+                        .await
+                        .map_err(|e| e.to_string());
+                    self.default_branches.insert(repository, branch);
+                }
+                match &self.default_branches[repository] {
+                    Err(why) => Err(why.clone()),
+                    Ok(None) => Err("the repository has no default branch to compare a new branch with".to_owned()),
+                    Ok(Some(default)) if query.reference == format!("refs/heads/{default}") => {
+                        Err(format!("{default} is the default branch: nothing to compare its first push with"))
+                    }
+                    Ok(Some(default)) => codecommit
+                        .merge_base(repository, &query.commit, default)
+                        .await
+                        .map_err(|error| format!("no merge base with {default}: {error}")),
+                }
+            }
+            BaseHint::LastBuild { project } => {
+                if !self.histories.contains_key(project.as_str()) {
+                    let builds = codebuild
+                        .recent_builds(project)
+                        .await
+                        .map_err(|e| e.to_string());
+                    self.histories.insert(project, builds);
+                }
+                match &self.histories[project.as_str()] {
+                    Err(why) => Err(why.clone()),
+                    Ok(builds) => last_built_commit(builds, query).ok_or_else(|| {
+                        format!(
+                            "no earlier build of {} by this function among the {}'s recent builds to compare with",
+                            query.reference, project
+                        )
+                    }),
+                }
+            }
+        }
+    }
 }
 
 /// The commit of the newest build this function started for the query's

@@ -4,7 +4,9 @@
 use super::validate::{
     parse_repository_arn, parse_time, quoted, validate_commit, validate_pusher, validate_ref,
 };
-use super::{deserialize, EventKind, InvalidEvent, Push, Record, RefChange, RefKind, RefUpdate};
+use super::{
+    deserialize, CommitId, EventKind, InvalidEvent, Push, Record, RefChange, RefKind, RefUpdate,
+};
 use serde::Deserialize;
 
 /// The `detail-type` of these events.
@@ -88,39 +90,7 @@ pub(super) fn validate(
     };
     let commit_id = commit("commitId", detail.commit_id)?;
     let old_commit_id = commit("oldCommitId", detail.old_commit_id)?;
-    let pushed = |created: bool| match &commit_id {
-        Some(commit) => Ok(RefChange::Pushed {
-            commit: commit.clone(),
-            created,
-            previous: if created { None } else { old_commit_id.clone() },
-        }),
-        None => Err(invalid(
-            "detail.commitId",
-            format!(
-                "is missing (a {} event names the pushed commit)",
-                detail.event
-            ),
-        )),
-    };
-    let (kind, change) = match detail.event.as_str() {
-        "referenceCreated" => (EventKind::ReferenceCreated, pushed(true)?),
-        "referenceUpdated" => (EventKind::ReferenceUpdated, pushed(false)?),
-        "referenceDeleted" => (
-            EventKind::ReferenceDeleted,
-            RefChange::Deleted {
-                commit: old_commit_id,
-            },
-        ),
-        other => {
-            return Err(invalid(
-                "detail.event",
-                format!(
-                    "is {}, expected \"referenceCreated\", \"referenceUpdated\" or \"referenceDeleted\"",
-                    quoted(other)
-                ),
-            ))
-        }
-    };
+    let (kind, change) = change(&detail.event, commit_id, old_commit_id)?;
     let pusher = validate_pusher(detail.caller_user_arn)
         .map_err(|problem| invalid("detail.callerUserArn", problem))?;
     Ok(Push {
@@ -134,6 +104,42 @@ pub(super) fn validate(
             pull_request: None,
         }],
     })
+}
+
+/// What `event` did to the reference, from its commit ids.
+fn change(
+    event: &str,
+    commit_id: Option<CommitId>,
+    old_commit_id: Option<CommitId>,
+) -> Result<(EventKind, RefChange), InvalidEvent> {
+    let pushed = |created: bool| match commit_id {
+        Some(commit) => Ok(RefChange::Pushed {
+            commit,
+            created,
+            previous: if created { None } else { old_commit_id.clone() },
+        }),
+        None => Err(InvalidEvent {
+            path: "detail.commitId".into(),
+            problem: format!("is missing (a {event} event names the pushed commit)"),
+        }),
+    };
+    match event {
+        "referenceCreated" => Ok((EventKind::ReferenceCreated, pushed(true)?)),
+        "referenceUpdated" => Ok((EventKind::ReferenceUpdated, pushed(false)?)),
+        "referenceDeleted" => Ok((
+            EventKind::ReferenceDeleted,
+            RefChange::Deleted {
+                commit: old_commit_id.clone(),
+            },
+        )),
+        other => Err(InvalidEvent {
+            path: "detail.event".into(),
+            problem: format!(
+                "is {}, expected \"referenceCreated\", \"referenceUpdated\" or \"referenceDeleted\"",
+                quoted(other)
+            ),
+        }),
+    }
 }
 
 #[cfg(test)]
