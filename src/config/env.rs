@@ -1,0 +1,173 @@
+//! Reading the configuration from the environment: the shorthand variables
+//! or the routing rules, the switches, and the project's name.
+
+use super::{
+    rules, Config, ConfigError, Rule, RuleOrigin, ALLOWED_REPOSITORIES, BRANCHES,
+    CODEBUILD_PROJECT, DEFAULT_BRANCHES, IGNORE_PUSHERS, PATHS, PATHS_IGNORE, PULL_REQUESTS, RULES,
+    RULES_FILE, SHORTHAND, SKIP_MARKERS, SUPERSEDE, TAGS,
+};
+use crate::arn::Arn;
+use crate::pattern::PatternList;
+
+impl Config {
+    /// Reads the configuration from the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| match std::env::var(name) {
+            Ok(value) => Ok(Some(value)),
+            Err(std::env::VarError::NotPresent) => Ok(None),
+            Err(std::env::VarError::NotUnicode(_)) => Err(()),
+        })
+    }
+
+    /// Reads the configuration through `lookup`, which answers `Ok(None)`
+    /// for an unset variable and `Err(())` for a value that is not Unicode.
+    /// A `RULES_FILE` is read from the file system.
+    pub fn from_lookup(
+        lookup: impl Fn(&'static str) -> Result<Option<String>, ()>,
+    ) -> Result<Self, ConfigError> {
+        let var = |name: &'static str| lookup(name).map_err(|()| ConfigError::NotUnicode(name));
+        let patterns = |variable: &'static str| -> Result<Option<PatternList>, ConfigError> {
+            match var(variable)? {
+                Some(list) if !list.trim().is_empty() => PatternList::parse(&list)
+                    .map(Some)
+                    .map_err(|source| ConfigError::InvalidPatterns { variable, source }),
+                _ => Ok(None),
+            }
+        };
+
+        let rules = match (var(RULES)?, var(RULES_FILE)?) {
+            (Some(_), Some(_)) => {
+                return Err(ConfigError::Conflict {
+                    first: RULES,
+                    second: RULES_FILE,
+                    hint: "give the rules in one of them",
+                })
+            }
+            (Some(json), None) => Some(rules::parse(RULES, &json)?),
+            (None, Some(path)) => {
+                let json = std::fs::read_to_string(&path).map_err(|error| {
+                    ConfigError::UnreadableRules {
+                        path: path.clone(),
+                        problem: error.to_string(),
+                    }
+                })?;
+                Some(rules::parse(&format!("{RULES_FILE} {path}"), &json)?)
+            }
+            (None, None) => None,
+        };
+        let rules = match rules {
+            Some(rules) => {
+                let variables = if var(RULES)?.is_some() {
+                    RULES
+                } else {
+                    RULES_FILE
+                };
+                for shorthand in SHORTHAND {
+                    if var(shorthand)?.is_some() {
+                        return Err(ConfigError::Conflict {
+                            first: shorthand,
+                            second: variables,
+                            hint: "give the project and patterns in each rule instead",
+                        });
+                    }
+                }
+                rules
+            }
+            None => vec![shorthand_rule(&var, &patterns)?],
+        };
+        Ok(Self {
+            rules,
+            skip_markers: switch(SKIP_MARKERS, var(SKIP_MARKERS)?, true)?,
+            ignored_pushers: patterns(IGNORE_PUSHERS)?,
+            allowed_repositories: patterns(ALLOWED_REPOSITORIES)?,
+        })
+    }
+}
+
+/// The rule the shorthand variables describe.
+fn shorthand_rule(
+    var: &impl Fn(&'static str) -> Result<Option<String>, ConfigError>,
+    patterns: &impl Fn(&'static str) -> Result<Option<PatternList>, ConfigError>,
+) -> Result<Rule, ConfigError> {
+    let project = var(CODEBUILD_PROJECT)?
+        .map(|value| value.trim().to_owned())
+        .filter(|value| !value.is_empty())
+        .ok_or(ConfigError::Missing(CODEBUILD_PROJECT))?;
+    if !is_project(&project) {
+        return Err(ConfigError::InvalidProject {
+            value: truncate(&project, 300),
+        });
+    }
+    let branches = match var(BRANCHES)? {
+        Some(list) => PatternList::parse(&list),
+        None => PatternList::parse(DEFAULT_BRANCHES),
+    }
+    .map_err(|source| ConfigError::InvalidPatterns {
+        variable: BRANCHES,
+        source,
+    })?;
+    Ok(Rule {
+        name: "default".to_owned(),
+        project,
+        repositories: None,
+        branches: Some(branches),
+        tags: patterns(TAGS)?,
+        pull_requests: patterns(PULL_REQUESTS)?,
+        paths: patterns(PATHS)?,
+        paths_ignore: patterns(PATHS_IGNORE)?,
+        environment: Vec::new(),
+        supersede: switch(SUPERSEDE, var(SUPERSEDE)?, false)?,
+        origin: RuleOrigin::Shorthand,
+    })
+}
+
+/// `true` or `false` (any case); unset or empty is `default`.
+fn switch(
+    variable: &'static str,
+    value: Option<String>,
+    default: bool,
+) -> Result<bool, ConfigError> {
+    match value.as_deref().map(str::trim) {
+        None | Some("") => Ok(default),
+        Some(v) if v.eq_ignore_ascii_case("true") => Ok(true),
+        Some(v) if v.eq_ignore_ascii_case("false") => Ok(false),
+        Some(v) => Err(ConfigError::InvalidSwitch {
+            variable,
+            value: truncate(v, 100),
+        }),
+    }
+}
+
+/// A CodeBuild project name or project ARN.
+pub(crate) fn is_project(project: &str) -> bool {
+    is_project_name(project) || is_project_arn(project)
+}
+
+/// CodeBuild project names: `[A-Za-z0-9][A-Za-z0-9_-]{1,254}`.
+fn is_project_name(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    (2..=255).contains(&bytes.len())
+        && bytes[0].is_ascii_alphanumeric()
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_')
+}
+
+/// `arn:PARTITION:codebuild:REGION:ACCOUNT:project/NAME`.
+fn is_project_arn(arn: &str) -> bool {
+    Arn::parse(arn).is_some_and(|arn| {
+        arn.service == "codebuild"
+            && arn
+                .resource
+                .strip_prefix("project/")
+                .is_some_and(is_project_name)
+    })
+}
+
+/// Shortens `text` to at most `max` characters for an error message.
+pub(crate) fn truncate(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_owned(),
+    }
+}
