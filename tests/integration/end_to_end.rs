@@ -6,17 +6,10 @@ use crate::support;
 
 use serde_json::json;
 use support::proxy::Fault;
-use support::{overrides, sample_event, Harness};
+use support::{overrides, pairs, sample_event, Harness};
 
 const MASTER_COMMIT: &str = "5e493c6f3067653f3d04eca608b4901eb2270780";
 const PUSHER: &str = "arn:aws:iam::123456789012:user/alice";
-
-fn pairs(expected: &[(&str, &str)]) -> Vec<(String, String)> {
-    expected
-        .iter()
-        .map(|(n, v)| (n.to_string(), v.to_string()))
-        .collect()
-}
 
 #[tokio::test]
 async fn a_push_to_master_builds_the_pushed_commit() {

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use support::codecommit::PullRequestTarget;
 use support::git::GitRepo;
 use support::proxy::BuildStatus;
-use support::{overrides, sample_event, Harness};
+use support::{now, overrides, pairs, sample_event, Harness};
 
 /// The repository of the sample events.
 const REPOSITORY: &str = "my-app";
@@ -39,13 +39,6 @@ fn event(name: &str, source: &str, destination: &str, revision: &str) -> Value {
     event
 }
 
-fn now() -> String {
-    use aws_sdk_codebuild::primitives::{DateTime, DateTimeFormat};
-    DateTime::from(std::time::SystemTime::now())
-        .fmt(DateTimeFormat::DateTime)
-        .expect("the current time formats")
-}
-
 async fn harness(repo: GitRepo, extra: &[(&str, &str)]) -> Harness {
     let mut builder = Harness::builder()
         .env("PULL_REQUESTS", "master")
@@ -54,16 +47,6 @@ async fn harness(repo: GitRepo, extra: &[(&str, &str)]) -> Harness {
         builder = builder.env(name, value);
     }
     builder.start().await
-}
-
-async fn invoke(harness: &Harness, event: &Value) -> Value {
-    match harness.invoke(event).await {
-        Ok(response) => response,
-        Err(error) => panic!(
-            "the invocation failed: {error:?}\n{}",
-            harness.diagnostics()
-        ),
-    }
 }
 
 /// Records pull request 17 at the fake CodeCommit, as `GetPullRequest` will report it.
@@ -91,13 +74,6 @@ fn status_reads(harness: &Harness) -> Vec<Value> {
         .collect()
 }
 
-fn pairs(expected: &[(&str, &str)]) -> Vec<(String, String)> {
-    expected
-        .iter()
-        .map(|(name, value)| (name.to_string(), value.to_string()))
-        .collect()
-}
-
 #[tokio::test]
 async fn each_revision_builds_once_the_older_is_superseded_and_a_merge_stops_the_rest() {
     let (repo, master, first) = repository();
@@ -116,7 +92,7 @@ async fn each_revision_builds_once_the_older_is_superseded_and_a_merge_stops_the
         &master,
         "1".repeat(64).as_str(),
     );
-    let response = invoke(&harness, &created).await;
+    let response = harness.answer(&created).await;
     let builds = harness.builds().await;
     assert_eq!(builds.len(), 1);
     let first_build = builds[0].id().expect("an id").to_owned();
@@ -145,7 +121,7 @@ async fn each_revision_builds_once_the_older_is_superseded_and_a_merge_stops_the
 
     // Delivered again: the identical request, token included (CodeBuild starts it once; moto
     // does not keep tokens, so it holds a second build of the revision).
-    invoke(&harness, &created).await;
+    harness.answer(&created).await;
     let requests = harness.start_build_requests();
     assert_eq!(requests.len(), 2);
     assert_eq!(requests[0], requests[1]);
@@ -164,7 +140,7 @@ async fn each_revision_builds_once_the_older_is_superseded_and_a_merge_stops_the
         &master,
         &"2".repeat(64),
     );
-    let response = invoke(&harness, &updated).await;
+    let response = harness.answer(&updated).await;
     assert_eq!(response["started"][0]["commit"], second.as_str());
     let second_build = response["started"][0]["buildId"]
         .as_str()
@@ -192,7 +168,7 @@ async fn each_revision_builds_once_the_older_is_superseded_and_a_merge_stops_the
         &master,
         &"2".repeat(64),
     );
-    let response = invoke(&harness, &merged).await;
+    let response = harness.answer(&merged).await;
     assert_eq!(
         response,
         json!({"started": [], "skipped": [{"repository": REPOSITORY,
@@ -219,7 +195,7 @@ async fn each_revision_builds_once_the_older_is_superseded_and_a_merge_stops_the
         &master,
         &"4".repeat(64),
     );
-    let response = invoke(&harness, &late).await;
+    let response = harness.answer(&late).await;
     assert_eq!(response["started"], json!([]), "{response}");
     assert_eq!(
         response["skipped"][0]["reason"],
@@ -233,11 +209,9 @@ async fn each_revision_builds_once_the_older_is_superseded_and_a_merge_stops_the
 async fn a_pull_request_the_service_does_not_know_still_builds_and_says_so() {
     let (repo, master, first) = repository();
     let harness = harness(repo, &[]).await;
-    let response = invoke(
-        &harness,
-        &event("pull-request-created.json", &first, &master, "c1"),
-    )
-    .await;
+    let response = harness
+        .answer(&event("pull-request-created.json", &first, &master, "c1"))
+        .await;
     assert_eq!(
         response["started"][0]["commit"],
         first.as_str(),
@@ -273,7 +247,9 @@ async fn a_closed_pull_request_and_one_into_another_branch_start_nothing() {
             "pull request 18 into experiments does not match PULL_REQUESTS",
         ),
     ] {
-        let response = invoke(&harness, &event(name, &first, &master, &"3".repeat(64))).await;
+        let response = harness
+            .answer(&event(name, &first, &master, &"3".repeat(64)))
+            .await;
         assert_eq!(response["started"], json!([]), "{name}");
         assert_eq!(response["skipped"][0]["reason"], reason, "{name}");
     }
@@ -284,7 +260,9 @@ async fn a_closed_pull_request_and_one_into_another_branch_start_nothing() {
 async fn an_approval_is_answered_with_its_reason_and_calls_nothing() {
     let (repo, _, _) = repository();
     let harness = harness(repo, &[]).await;
-    let response = invoke(&harness, &sample_event("pull-request-approval.json")).await;
+    let response = harness
+        .answer(&sample_event("pull-request-approval.json"))
+        .await;
     assert_eq!(
         response,
         json!({"started": [], "skipped": [{"repository": REPOSITORY, "pullRequest": "17",
@@ -307,11 +285,9 @@ async fn path_filters_compare_the_source_with_its_merge_base_with_the_destinatio
     let master = repo.commit("Add downloads");
     let harness = harness(repo, &[("PATHS", "src/**")]).await;
 
-    let response = invoke(
-        &harness,
-        &event("pull-request-created.json", &first, &master, "a1"),
-    )
-    .await;
+    let response = harness
+        .answer(&event("pull-request-created.json", &first, &master, "a1"))
+        .await;
     assert_eq!(
         response["started"][0]["commit"],
         first.as_str(),
@@ -334,7 +310,7 @@ async fn path_filters_compare_the_source_with_its_merge_base_with_the_destinatio
     let mut docs = event("pull-request-created.json", &docs_only, &master, "b1");
     docs["detail"]["pullRequestId"] = json!("19");
     docs["detail"]["sourceReference"] = json!("refs/heads/docs/retries");
-    let response = invoke(&harness, &docs).await;
+    let response = harness.answer(&docs).await;
     assert_eq!(response["started"], json!([]), "{response}");
     assert_eq!(
         response["skipped"][0]["reason"],

@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use support::git::GitRepo;
 use support::proxy::BuildStatus;
-use support::{moto, overrides, Harness};
+use support::{moto, now, overrides, Harness};
 
 /// The CodeCommit repository every test pushes to.
 const REPOSITORY: &str = "monorepo";
@@ -73,14 +73,6 @@ fn trigger_event(references: Value, pusher: &str) -> Value {
     trigger_event_at(references, pusher, &now())
 }
 
-/// The current time as a trigger event's `eventTime` (RFC 3339).
-fn now() -> String {
-    use aws_sdk_codebuild::primitives::{DateTime, DateTimeFormat};
-    DateTime::from(std::time::SystemTime::now())
-        .fmt(DateTimeFormat::DateTime)
-        .expect("the current time formats")
-}
-
 /// A trigger event whose push happened at `time`.
 fn trigger_event_at(references: Value, pusher: &str, time: &str) -> Value {
     json!({"Records": [{
@@ -139,17 +131,6 @@ fn short(commit: &str) -> &str {
 
 // ---------------------------------------------------------------------------------------
 // Observations
-
-/// Invoke the function and expect an answer (not an error).
-async fn invoke(harness: &Harness, event: &Value) -> Value {
-    match harness.invoke(event).await {
-        Ok(response) => response,
-        Err(error) => panic!(
-            "the invocation failed: {error:?}\n{}",
-            harness.diagnostics()
-        ),
-    }
-}
 
 /// `(project, rule, ref, commit)` of each `started` entry, in order.
 fn started(response: &Value) -> Vec<(String, String, String, String)> {
@@ -298,7 +279,7 @@ async fn a_monorepo_push_builds_only_the_services_it_changed() {
     let harness = harness_with(&monorepo_rules(), repo).await;
 
     // The first push of main: no earlier build to compare with, so both build.
-    let response = invoke(&harness, &push("refs/heads/main", &first)).await;
+    let response = harness.answer(&push("refs/heads/main", &first)).await;
     assert_eq!(
         started(&response),
         entries(&[
@@ -325,7 +306,7 @@ async fn a_monorepo_push_builds_only_the_services_it_changed() {
     );
     let api_change = repo.commit("Change the api");
     let before = harness.proxy.requests().len();
-    let response = invoke(&harness, &push("refs/heads/main", &api_change)).await;
+    let response = harness.answer(&push("refs/heads/main", &api_change)).await;
     assert_eq!(
         started(&response),
         entries(&[("api-build", "api", "refs/heads/main", &api_change)])
@@ -365,7 +346,7 @@ async fn a_monorepo_push_builds_only_the_services_it_changed() {
     // Only the web service's README: ignored by web, outside api's paths: nothing starts.
     repo.write("services/web/README.md", "# web\n\nHow to run it.\n");
     let web_docs = repo.commit("Document the web service");
-    let response = invoke(&harness, &push("refs/heads/main", &web_docs)).await;
+    let response = harness.answer(&push("refs/heads/main", &web_docs)).await;
     assert_eq!(started(&response), entries(&[]), "{response}");
     assert!(
         reason(&skipped_rule(&response, "api")).contains(&format!(
@@ -385,7 +366,7 @@ async fn a_monorepo_push_builds_only_the_services_it_changed() {
     // The api again: compared with the newest api build (not the oldest).
     repo.write("services/api/src/lib.rs", "pub fn answer() -> u32 { 42 }\n");
     let api_again = repo.commit("Add an api library");
-    let response = invoke(&harness, &push("refs/heads/main", &api_again)).await;
+    let response = harness.answer(&push("refs/heads/main", &api_again)).await;
     assert_eq!(
         started(&response),
         entries(&[("api-build", "api", "refs/heads/main", &api_again)])
@@ -421,7 +402,7 @@ async fn a_monorepo_push_builds_only_the_services_it_changed() {
 async fn hundreds_of_changed_files_are_read_page_by_page() {
     let (repo, first) = monorepo();
     let harness = harness_with(&monorepo_rules(), repo).await;
-    invoke(&harness, &push("refs/heads/main", &first)).await;
+    harness.answer(&push("refs/heads/main", &first)).await;
     assert!(
         codecommit_calls(&harness, "GetDifferences").is_empty(),
         "no earlier build: nothing to compare"
@@ -436,7 +417,7 @@ async fn hundreds_of_changed_files_are_read_page_by_page() {
     }
     repo.write("services/api/src/handler.rs", "pub fn handle() {}\n");
     let bulk = repo.commit("Regenerate the docs and add a handler");
-    let response = invoke(&harness, &push("refs/heads/main", &bulk)).await;
+    let response = harness.answer(&push("refs/heads/main", &bulk)).await;
 
     assert_eq!(
         started(&response),
@@ -496,7 +477,7 @@ async fn a_new_branch_is_compared_with_its_merge_base_with_the_default_branch() 
         json!([{"ref": "refs/heads/feature/web-banner", "commit": branch_commit, "created": true}]),
         USER,
     );
-    let response = invoke(&harness, &event).await;
+    let response = harness.answer(&event).await;
 
     assert_eq!(
         started(&response),
@@ -548,7 +529,9 @@ async fn an_eventbridge_update_is_compared_with_its_old_commit() {
     let api_change = repo.commit("Change the api");
     let harness = harness_with(&monorepo_rules(), repo).await;
 
-    let response = invoke(&harness, &eventbridge_update("main", &first, &api_change)).await;
+    let response = harness
+        .answer(&eventbridge_update("main", &first, &api_change))
+        .await;
     assert_eq!(
         started(&response),
         entries(&[("api-build", "api", "refs/heads/main", &api_change)])
@@ -596,7 +579,9 @@ async fn merges_renames_and_deletions_count_as_changes() {
     let harness = harness_with(&monorepo_rules(), repo).await;
 
     // The merge commit brings in the feature's api change.
-    let response = invoke(&harness, &eventbridge_update("main", &readme, &merge)).await;
+    let response = harness
+        .answer(&eventbridge_update("main", &readme, &merge))
+        .await;
     assert_eq!(
         started(&response),
         entries(&[("api-build", "api", "refs/heads/main", &merge)])
@@ -607,7 +592,9 @@ async fn merges_renames_and_deletions_count_as_changes() {
     );
 
     // A rename from services/api to services/web counts for both.
-    let response = invoke(&harness, &eventbridge_update("main", &merge, &rename)).await;
+    let response = harness
+        .answer(&eventbridge_update("main", &merge, &rename))
+        .await;
     assert_eq!(
         started(&response),
         entries(&[
@@ -624,7 +611,9 @@ async fn merges_renames_and_deletions_count_as_changes() {
     }
 
     // A deletion under services/web builds web only.
-    let response = invoke(&harness, &eventbridge_update("main", &rename, &delete)).await;
+    let response = harness
+        .answer(&eventbridge_update("main", &rename, &delete))
+        .await;
     assert_eq!(
         started(&response),
         entries(&[("web-build", "web", "refs/heads/main", &delete)])
@@ -672,7 +661,7 @@ async fn a_skip_marker_in_the_head_commit_skips_the_push() {
         repo.write("notes.txt", message);
         let commit = repo.commit(message);
         let calls_before = codecommit_calls(&harness, "GetCommit").len();
-        let response = invoke(&harness, &push("refs/heads/main", &commit)).await;
+        let response = harness.answer(&push("refs/heads/main", &commit)).await;
         assert_eq!(started(&response), entries(&[]), "{message}: {response}");
         let skips = skipped(&response);
         assert_eq!(skips.len(), 1, "{message}: {response}");
@@ -696,7 +685,7 @@ async fn a_skip_marker_in_the_head_commit_skips_the_push() {
     repo.commit("Earlier [skip ci]");
     repo.write("notes.txt", "head\n");
     let head = repo.commit("A real change");
-    let response = invoke(&harness, &push("refs/heads/main", &head)).await;
+    let response = harness.answer(&push("refs/heads/main", &head)).await;
     assert_eq!(
         started(&response),
         entries(&[
@@ -712,7 +701,7 @@ async fn a_skip_marker_in_the_head_commit_skips_the_push() {
                {"ref": "refs/heads/release", "commit": first}]),
         USER,
     );
-    let response = invoke(&harness, &event).await;
+    let response = harness.answer(&event).await;
     assert_eq!(started(&response).len(), 4, "{response}");
     assert_eq!(
         codecommit_calls(&harness, "GetCommit").len() - calls_before,
@@ -734,7 +723,7 @@ async fn skip_markers_off_builds_a_marked_commit_without_reading_it() {
         .git_repository(REPOSITORY, repo)
         .start()
         .await;
-    let response = invoke(&harness, &push("refs/heads/main", &marked)).await;
+    let response = harness.answer(&push("refs/heads/main", &marked)).await;
     assert_eq!(
         started(&response),
         entries(&[
@@ -760,7 +749,7 @@ async fn a_tag_pushed_by_the_release_bot_does_not_build_and_the_same_tag_by_a_pe
         .await;
     let tag = json!([{"ref": "refs/tags/v1.0.0", "commit": first, "created": true}]);
 
-    let response = invoke(&harness, &trigger_event(tag.clone(), BOT)).await;
+    let response = harness.answer(&trigger_event(tag.clone(), BOT)).await;
     assert_eq!(response["started"], json!([]));
     assert_eq!(
         skipped(&response),
@@ -776,7 +765,7 @@ async fn a_tag_pushed_by_the_release_bot_does_not_build_and_the_same_tag_by_a_pe
         "an ignored pusher costs no CodeCommit call"
     );
 
-    let response = invoke(&harness, &trigger_event(tag, USER)).await;
+    let response = harness.answer(&trigger_event(tag, USER)).await;
     assert_eq!(response["started"][0]["ref"], "refs/tags/v1.0.0");
     assert_eq!(response["started"][0]["project"], support::PROJECT);
     assert_eq!(source_versions(&harness, support::PROJECT).await, [first]);
@@ -805,7 +794,7 @@ async fn release_branch_patterns_with_an_exclusion() {
         ]),
         USER,
     );
-    let response = invoke(&harness, &event).await;
+    let response = harness.answer(&event).await;
     let refs: Vec<&Value> = response["started"]
         .as_array()
         .expect("started")
@@ -873,7 +862,7 @@ async fn a_tag_rule_starts_its_project_with_its_variables_and_no_path_filter() {
         json!([{"ref": "refs/tags/v2.1.0", "commit": notes, "created": true}]),
         USER,
     );
-    let response = invoke(&harness, &event).await;
+    let response = harness.answer(&event).await;
 
     assert_eq!(
         started(&response),
@@ -943,7 +932,7 @@ async fn a_push_matching_two_rules_starts_each_rules_project_once() {
                {"ref": "refs/heads/feature/x", "commit": feature}]),
         USER,
     );
-    let response = invoke(&harness, &event).await;
+    let response = harness.answer(&event).await;
     assert_eq!(
         started(&response),
         entries(&[
@@ -985,7 +974,7 @@ async fn two_rules_on_one_project_with_different_variables_start_two_builds() {
         {"name": "web", "project": "api-build", "branches": ["main"], "environment": {"SERVICE": "web"}}
     ]);
     let harness = harness_with(&rules, repo).await;
-    let response = invoke(&harness, &push("refs/heads/main", &first)).await;
+    let response = harness.answer(&push("refs/heads/main", &first)).await;
     assert_eq!(
         started(&response),
         entries(&[
@@ -1024,10 +1013,12 @@ async fn a_new_build_supersedes_the_older_in_progress_build_of_the_same_ref() {
     ]);
     let harness = harness_with(&rules, repo).await;
 
-    let response = invoke(&harness, &push("refs/heads/feature/x", &feature)).await;
+    let response = harness
+        .answer(&push("refs/heads/feature/x", &feature))
+        .await;
     let feature_build = build_id(&response, 0);
     assert_eq!(response["started"][0].get("superseded"), None);
-    let response = invoke(&harness, &push("refs/heads/main", &commits[0])).await;
+    let response = harness.answer(&push("refs/heads/main", &commits[0])).await;
     let first_build = build_id(&response, 0);
     assert_eq!(
         response["started"][0].get("superseded"),
@@ -1050,7 +1041,7 @@ async fn a_new_build_supersedes_the_older_in_progress_build_of_the_same_ref() {
         .and_then(|build| build.id)
         .expect("a build id");
 
-    let response = invoke(&harness, &push("refs/heads/main", &commits[1])).await;
+    let response = harness.answer(&push("refs/heads/main", &commits[1])).await;
     let second_build = build_id(&response, 0);
     assert_eq!(
         response["started"][0]["superseded"],
@@ -1075,7 +1066,7 @@ async fn a_new_build_supersedes_the_older_in_progress_build_of_the_same_ref() {
 
     // A finished build is not stopped.
     harness.proxy.finish_build(&second_build);
-    let response = invoke(&harness, &push("refs/heads/main", &commits[2])).await;
+    let response = harness.answer(&push("refs/heads/main", &commits[2])).await;
     assert_eq!(response["started"][0].get("superseded"), None, "{response}");
     assert_eq!(harness.proxy.requests_of("StopBuild").len(), 1);
     assert_eq!(
@@ -1097,9 +1088,9 @@ async fn without_supersede_nothing_is_stopped() {
     let second = repo.commit("Version 2");
     let rules = json!([{"name": "api", "project": "api-build", "branches": ["main"]}]);
     let harness = harness_with(&rules, repo).await;
-    let response = invoke(&harness, &push("refs/heads/main", &first)).await;
+    let response = harness.answer(&push("refs/heads/main", &first)).await;
     let first_build = build_id(&response, 0);
-    let response = invoke(&harness, &push("refs/heads/main", &second)).await;
+    let response = harness.answer(&push("refs/heads/main", &second)).await;
     assert_eq!(response["started"][0].get("superseded"), None, "{response}");
     assert!(harness.proxy.requests_of("StopBuild").is_empty());
     assert!(
@@ -1126,14 +1117,14 @@ async fn a_late_delivered_older_push_does_not_stop_the_build_of_a_newer_commit()
     // first.
     let parent_pushed_at = now();
     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    let response = invoke(&harness, &push("refs/heads/main", &newer)).await;
+    let response = harness.answer(&push("refs/heads/main", &newer)).await;
     let newer_build = build_id(&response, 0);
     let late = trigger_event_at(
         json!([{"ref": "refs/heads/main", "commit": first}]),
         USER,
         &parent_pushed_at,
     );
-    invoke(&harness, &late).await;
+    harness.answer(&late).await;
     assert_eq!(
         harness.proxy.build_status(&newer_build),
         Some(BuildStatus::InProgress),
@@ -1157,7 +1148,7 @@ async fn codecommit_is_not_called_without_path_rules_and_skip_markers() {
         .git_repository(REPOSITORY, repo)
         .start()
         .await;
-    let response = invoke(&harness, &push("refs/heads/main", &first)).await;
+    let response = harness.answer(&push("refs/heads/main", &first)).await;
     assert_eq!(started(&response).len(), 2, "{response}");
     assert_eq!(harness.codecommit.calls(), Vec::new());
     assert_eq!(
@@ -1170,7 +1161,7 @@ async fn codecommit_is_not_called_without_path_rules_and_skip_markers() {
 async fn codecommit_is_not_called_for_a_push_no_rule_matches() {
     let (repo, first) = monorepo();
     let harness = harness_with(&monorepo_rules(), repo).await;
-    let response = invoke(&harness, &push("refs/heads/feature/x", &first)).await;
+    let response = harness.answer(&push("refs/heads/feature/x", &first)).await;
     assert_eq!(started(&response), entries(&[]));
     let skips = skipped(&response);
     assert_eq!(skips.len(), 1, "{response}");
@@ -1194,7 +1185,7 @@ async fn codecommit_is_not_called_for_a_push_no_rule_matches() {
 async fn a_denied_comparison_builds_and_says_why() {
     let (repo, first) = monorepo();
     let harness = harness_with(&monorepo_rules(), repo).await;
-    invoke(&harness, &push("refs/heads/main", &first)).await;
+    harness.answer(&push("refs/heads/main", &first)).await;
     let repo = harness.git(REPOSITORY);
     repo.write("services/api/src/main.rs", "fn main() { /* v2 */ }\n");
     let api_change = repo.commit("Change the api");
@@ -1202,7 +1193,7 @@ async fn a_denied_comparison_builds_and_says_why() {
         .codecommit
         .fail("GetDifferences", "AccessDeniedException", 5);
 
-    let response = invoke(&harness, &push("refs/heads/main", &api_change)).await;
+    let response = harness.answer(&push("refs/heads/main", &api_change)).await;
     assert_eq!(
         started(&response),
         entries(&[
@@ -1237,7 +1228,7 @@ async fn explain_prints_each_decision_and_starts_or_stops_nothing() {
     rules[0]["supersede"] = json!(true);
     let harness = harness_with(&rules, repo).await;
     // An earlier build of main, still in progress, that a real push would supersede.
-    let response = invoke(&harness, &push("refs/heads/main", &first)).await;
+    let response = harness.answer(&push("refs/heads/main", &first)).await;
     let running = build_id(&response, 0);
     let repo = harness.git(REPOSITORY);
     repo.write("services/api/src/main.rs", "fn main() { /* v2 */ }\n");

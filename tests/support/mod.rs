@@ -208,6 +208,15 @@ impl Harness {
             .await
     }
 
+    /// Invoke the function and expect an answer, not an error: a failure panics with the
+    /// function's output.
+    pub async fn answer(&self, event: &Value) -> Value {
+        match self.invoke(event).await {
+            Ok(response) => response,
+            Err(error) => panic!("the invocation failed: {error:?}\n{}", self.diagnostics()),
+        }
+    }
+
     /// Send one event with `deadline` as the invocation's time (the function sees
     /// `Lambda-Runtime-Deadline-Ms` that far ahead, as under a function timeout of
     /// `deadline`) and wait for the answer, up to `deadline` plus 10 s.
@@ -507,6 +516,23 @@ pub async fn builds_in(codebuild: &aws_sdk_codebuild::Client, project: &str) -> 
             .unwrap_or(usize::MAX)
     });
     builds
+}
+
+/// `(name, value)` pairs as [`overrides`] returns them.
+pub fn pairs(expected: &[(&str, &str)]) -> Vec<(String, String)> {
+    expected
+        .iter()
+        .map(|(name, value)| (name.to_string(), value.to_string()))
+        .collect()
+}
+
+/// The current time as events write it (RFC 3339), for superseding, which compares the
+/// builds' start times with the event's time.
+pub fn now() -> String {
+    use aws_sdk_codebuild::primitives::{DateTime, DateTimeFormat};
+    DateTime::from(std::time::SystemTime::now())
+        .fmt(DateTimeFormat::DateTime)
+        .expect("the current time formats")
 }
 
 /// The `environmentVariablesOverride` of a recorded StartBuild request as

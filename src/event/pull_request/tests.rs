@@ -1,41 +1,15 @@
 use crate::event::{parse, Event, EventKind, PullRequestStatus, RefChange};
+use crate::test_support::{
+    pull_request_event, PR_DESTINATION as DESTINATION, PR_REVISION as REVISION, PR_SOURCE as SOURCE,
+};
 use serde_json::{json, Value};
 
-const SOURCE: &str = "2774290a3b4c5d6e7f8091a2b3c4d5e6f7a8b9c0";
-const DESTINATION: &str = "1224197061c5a5e1f0d3b2a4c6e8f0a1b3c5d7e9";
-const REVISION: &str = "bdc0cb9b4f1e2d3c4b5a69788796a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8";
-
-/// The service's event, as `shared/reference` shows it.
+/// The shared fixture, with the dates in two of the service's formats that are not ISO 8601.
 fn event(kind: &str) -> Value {
-    json!({
-        "version": "0",
-        "id": "98377d67-0a1b-4c2d-9e3f-5a6b7c8d9e0f",
-        "detail-type": "CodeCommit Pull Request State Change",
-        "source": "aws.codecommit",
-        "account": "123456789012",
-        "time": "2026-02-09T07:15:16Z",
-        "region": "us-east-2",
-        "resources": ["arn:aws:codecommit:us-east-2:123456789012:MyDemoRepo"],
-        "detail": {
-            "author": "arn:aws:sts::123456789012:assumed-role/Admin/Mary_Major",
-            "callerUserArn": "arn:aws:sts::123456789012:assumed-role/Admin/Mary_Major",
-            "creationDate": "Tue Feb 9 2019 10:18:42 PDT ",
-            "description": "Adds retries to the uploader.",
-            "destinationCommit": DESTINATION,
-            "destinationReference": "refs/heads/main",
-            "event": kind,
-            "isMerged": "False",
-            "lastModifiedDate": "Wed Nov 06 19:10:58 UTC 2019",
-            "notificationBody": "A pull request event occurred ...",
-            "pullRequestId": "17",
-            "pullRequestStatus": "Open",
-            "repositoryNames": ["MyDemoRepo"],
-            "revisionId": REVISION,
-            "sourceCommit": SOURCE,
-            "sourceReference": "refs/heads/feature/retries",
-            "title": "Retry uploads"
-        }
-    })
+    let mut event = pull_request_event(kind, "main", "Open", "False");
+    event["detail"]["creationDate"] = json!("Tue Feb 9 2019 10:18:42 PDT ");
+    event["detail"]["lastModifiedDate"] = json!("Wed Nov 06 19:10:58 UTC 2019");
+    event
 }
 
 fn parsed(event: &Value) -> Event {
@@ -56,11 +30,11 @@ fn a_created_pull_request_is_its_source_branch_at_the_source_commit() {
     let [record] = change.records.as_slice() else {
         panic!("one repository, one record");
     };
-    assert_eq!(record.repository.name, "MyDemoRepo");
+    assert_eq!(record.repository.name, "my-app");
     assert_eq!(record.kind, EventKind::PullRequestCreated);
     assert_eq!(
         record.pusher.as_deref(),
-        Some("arn:aws:sts::123456789012:assumed-role/Admin/Mary_Major")
+        Some("arn:aws:iam::123456789012:user/alice")
     );
     assert!(record.pushed_at.is_some());
     let update = &record.references[0];
@@ -132,10 +106,10 @@ fn odd_dates_are_not_read_and_a_missing_time_is_fine() {
 fn several_repositories_are_one_record_each() {
     let mut event = event("pullRequestCreated");
     event["resources"] = json!([
-        "arn:aws:codecommit:us-east-2:123456789012:MyDemoRepo",
-        "arn:aws:codecommit:us-east-2:123456789012:Other"
+        "arn:aws:codecommit:us-east-1:123456789012:my-app",
+        "arn:aws:codecommit:us-east-1:123456789012:Other"
     ]);
-    event["detail"]["repositoryNames"] = json!(["MyDemoRepo", "Other"]);
+    event["detail"]["repositoryNames"] = json!(["my-app", "Other"]);
     let Event::PullRequest(change) = parsed(&event) else {
         panic!("not a change");
     };
@@ -144,7 +118,7 @@ fn several_repositories_are_one_record_each() {
         .iter()
         .map(|record| record.repository.name.as_str())
         .collect();
-    assert_eq!(names, ["MyDemoRepo", "Other"]);
+    assert_eq!(names, ["my-app", "Other"]);
 }
 
 #[test]
@@ -167,7 +141,7 @@ fn approvals_and_rules_are_events_that_never_build() {
         };
         assert_eq!(ignored.event, kind);
         assert_eq!(ignored.pull_request, "17");
-        assert_eq!(ignored.repositories[0].name, "MyDemoRepo");
+        assert_eq!(ignored.repositories[0].name, "my-app");
     }
 }
 
@@ -225,7 +199,7 @@ fn the_repositories_must_agree_and_be_codecommit_arns() {
     stray["detail"]["repositoryNames"] = json!(["Other"]);
     assert_eq!(
         error_of(&stray),
-        "detail.repositoryNames: does not name repository \"MyDemoRepo\" of resources"
+        "detail.repositoryNames: does not name repository \"my-app\" of resources"
     );
     let mut none = event("pullRequestCreated");
     none["resources"] = json!([]);
