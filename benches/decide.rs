@@ -9,6 +9,10 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use serde_json::json;
 use std::hint::black_box;
 
+#[allow(dead_code)] // The tests use the rest.
+#[path = "../tests/support/events.rs"]
+mod events;
+
 fn push_of(references: usize) -> String {
     let references: Vec<_> = (0..references)
         .map(|i| {
@@ -20,14 +24,9 @@ fn push_of(references: usize) -> String {
             json!({"ref": format!("refs/{kind}{i}"), "commit": format!("{i:040x}")})
         })
         .collect();
-    json!({"Records": [{
-        "eventSource": "aws:codecommit",
-        "eventName": "ReferenceChanges",
-        "eventSourceARN": "arn:aws:codecommit:us-east-1:123456789012:my-app",
-        "userIdentityARN": "arn:aws:iam::123456789012:user/alice",
-        "codecommit": {"references": references}
-    }]})
-    .to_string()
+    let pusher = Some("arn:aws:iam::123456789012:user/alice");
+    json!({"Records": [events::trigger_record("my-app", pusher, events::EVENT_TIME, json!(references))]})
+        .to_string()
 }
 
 fn config() -> Config {

@@ -11,19 +11,14 @@ pub fn config(vars: &[(&'static str, &str)]) -> Config {
     Config::from_lookup(|name| Ok(vars.get(name).cloned())).expect("valid configuration")
 }
 
-/// One trigger record of a push to `repository` by `pusher`.
+#[allow(dead_code)] // The integration tests use the rest.
+#[path = "../tests/support/events.rs"]
+mod events;
+pub use events::{pull_request_event, PR_DESTINATION, PR_REVISION, PR_SOURCE};
+
+/// One trigger record of a push to `repository` by `pusher`, at [`events::EVENT_TIME`].
 pub fn record(repository: &str, pusher: Option<&str>, references: Value) -> Value {
-    let mut record = json!({
-        "eventSource": "aws:codecommit",
-        "eventName": "ReferenceChanges",
-        "eventSourceARN": format!("arn:aws:codecommit:us-east-1:123456789012:{repository}"),
-        "eventTime": "2026-11-28T10:00:00.000+0000",
-        "codecommit": {"references": references}
-    });
-    if let Some(pusher) = pusher {
-        record["userIdentityARN"] = json!(pusher);
-    }
-    record
+    events::trigger_record(repository, pusher, events::EVENT_TIME, references)
 }
 
 /// A parsed trigger event of one record; panics if it is invalid.
@@ -37,43 +32,6 @@ pub fn parse_push(event: &Value) -> Push {
         event::Event::Push(push) => push,
         other => panic!("not a push: {other:?}"),
     }
-}
-
-/// The source commit of [`pull_request_event`].
-pub const PR_SOURCE: &str = "2774290a3b4c5d6e7f8091a2b3c4d5e6f7a8b9c0";
-/// The destination commit of [`pull_request_event`].
-pub const PR_DESTINATION: &str = "1224197061c5a5e1f0d3b2a4c6e8f0a1b3c5d7e9";
-/// The revision of [`pull_request_event`].
-pub const PR_REVISION: &str = "bdc0cb9b4f1e2d3c4b5a69788796a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8";
-
-/// An EventBridge pull-request event of `kind` (`pullRequestCreated`, ...):
-/// pull request 17 of `my-app` from `feature/retries` into `destination`,
-/// with the status (`Open`, `Closed`) and merge flag (`True`, `False`) given.
-pub fn pull_request_event(kind: &str, destination: &str, status: &str, merged: &str) -> Value {
-    json!({
-        "version": "0",
-        "id": "98377d67-0a1b-4c2d-9e3f-5a6b7c8d9e0f",
-        "detail-type": "CodeCommit Pull Request State Change",
-        "source": "aws.codecommit",
-        "account": "123456789012",
-        "time": "2026-11-28T10:00:00Z",
-        "region": "us-east-1",
-        "resources": ["arn:aws:codecommit:us-east-1:123456789012:my-app"],
-        "detail": {
-            "callerUserArn": "arn:aws:iam::123456789012:user/alice",
-            "destinationCommit": PR_DESTINATION,
-            "destinationReference": format!("refs/heads/{destination}"),
-            "event": kind,
-            "isMerged": merged,
-            "pullRequestId": "17",
-            "pullRequestStatus": status,
-            "repositoryNames": ["my-app"],
-            "revisionId": PR_REVISION,
-            "sourceCommit": PR_SOURCE,
-            "sourceReference": "refs/heads/feature/retries",
-            "title": "Retry uploads"
-        }
-    })
 }
 
 /// The records of a parsed pull-request event; panics if it is invalid or ignored.

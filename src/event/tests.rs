@@ -7,22 +7,11 @@ use serde_json::{json, Value};
 const COMMIT: &str = "5e493c6f3067653f3d04eca608b4901eb2270780";
 
 fn record(references: Value) -> Value {
-    json!({
-        "awsRegion": "us-east-1",
-        "codecommit": {"references": references},
-        "customData": "team=platform",
-        "eventId": "31ade2c7-f889-47c5-a937-1cf99e2790e9",
-        "eventName": "ReferenceChanges",
-        "eventPartNumber": 1,
-        "eventSource": "aws:codecommit",
-        "eventSourceARN": "arn:aws:codecommit:us-east-1:123456789012:my-app",
-        "eventTime": "2026-11-28T10:00:00.000+0000",
-        "eventTotalParts": 1,
-        "eventTriggerConfigId": "0d17d6a4-efeb-46f3-b3ab-a63741badeb8",
-        "eventTriggerName": "build",
-        "eventVersion": "1.0",
-        "userIdentityARN": "arn:aws:iam::123456789012:user/dev"
-    })
+    crate::test_support::record(
+        "my-app",
+        Some("arn:aws:iam::123456789012:user/dev"),
+        references,
+    )
 }
 
 fn parse_value(event: &Value) -> Result<Push, InvalidEvent> {

@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use support::git::GitRepo;
 use support::proxy::BuildStatus;
-use support::{moto, now, overrides, Harness};
+use support::{events, moto, now, overrides, Harness};
 
 /// The CodeCommit repository every test pushes to.
 const REPOSITORY: &str = "monorepo";
@@ -75,22 +75,7 @@ fn trigger_event(references: Value, pusher: &str) -> Value {
 
 /// A trigger event whose push happened at `time`.
 fn trigger_event_at(references: Value, pusher: &str, time: &str) -> Value {
-    json!({"Records": [{
-        "awsRegion": "us-east-1",
-        "codecommit": {"references": references},
-        "customData": "build-trigger",
-        "eventId": "5f2c7d1e-8a43-4b0e-9c61-2d7e3a9b1c01",
-        "eventName": "ReferenceChanges",
-        "eventPartNumber": 1,
-        "eventSource": "aws:codecommit",
-        "eventSourceARN": REPOSITORY_ARN,
-        "eventTime": time,
-        "eventTotalParts": 1,
-        "eventTriggerConfigId": "0d17d6a4-efeb-46f3-b3ab-a63741badeb8",
-        "eventTriggerName": "codecommit-build-trigger",
-        "eventVersion": "1.0",
-        "userIdentityARN": pusher
-    }]})
+    json!({"Records": [events::trigger_record(REPOSITORY, Some(pusher), time, references)]})
 }
 
 /// A trigger event: [`USER`] pushed `commit` to `reference` (no previous commit, as

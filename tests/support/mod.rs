@@ -8,6 +8,7 @@
 
 pub mod cfn;
 pub mod codecommit;
+pub mod events;
 pub mod function;
 pub mod git;
 pub mod http;

@@ -1,0 +1,86 @@
+//! Event builders, defined once for the unit tests (`src/test_support.rs`), the integration
+//! tests, the benchmark and the fuzzer: CodeCommit events as the service sends them. Only
+//! `serde_json` is used, so that every one of those crates can include this file.
+
+use serde_json::{json, Value};
+
+/// The account of every fixture repository.
+pub const ACCOUNT: &str = "123456789012";
+/// The region of every fixture repository.
+pub const REGION: &str = "us-east-1";
+/// The `eventTime` of trigger records that do not need another.
+pub const EVENT_TIME: &str = "2026-11-28T10:00:00.000+0000";
+
+/// The source commit of [`pull_request_event`].
+pub const PR_SOURCE: &str = "2774290a3b4c5d6e7f8091a2b3c4d5e6f7a8b9c0";
+/// The destination commit of [`pull_request_event`].
+pub const PR_DESTINATION: &str = "1224197061c5a5e1f0d3b2a4c6e8f0a1b3c5d7e9";
+/// The revision of [`pull_request_event`].
+pub const PR_REVISION: &str = "bdc0cb9b4f1e2d3c4b5a69788796a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8";
+
+/// The ARN of fixture repository `repository`.
+pub fn repository_arn(repository: &str) -> String {
+    format!("arn:aws:codecommit:{REGION}:{ACCOUNT}:{repository}")
+}
+
+/// One repository-trigger record with every field the service sends: a push of
+/// `references` (`[{"ref", "commit", "created"?, "deleted"?}]`) to `repository` at `time`,
+/// by `pusher` when given.
+pub fn trigger_record(
+    repository: &str,
+    pusher: Option<&str>,
+    time: &str,
+    references: Value,
+) -> Value {
+    let mut record = json!({
+        "awsRegion": REGION,
+        "codecommit": {"references": references},
+        "customData": "team=platform",
+        "eventId": "31ade2c7-f889-47c5-a937-1cf99e2790e9",
+        "eventName": "ReferenceChanges",
+        "eventPartNumber": 1,
+        "eventSource": "aws:codecommit",
+        "eventSourceARN": repository_arn(repository),
+        "eventTime": time,
+        "eventTotalParts": 1,
+        "eventTriggerConfigId": "0d17d6a4-efeb-46f3-b3ab-a63741badeb8",
+        "eventTriggerName": "codecommit-build-trigger",
+        "eventVersion": "1.0"
+    });
+    if let Some(pusher) = pusher {
+        record["userIdentityARN"] = json!(pusher);
+    }
+    record
+}
+
+/// An EventBridge pull-request event of `kind` (`pullRequestCreated`, ...): pull request 17
+/// of `my-app` from `feature/retries` into `destination`, with the status (`Open`, `Closed`)
+/// and merge flag (`True`, `False`) given, in the service's string forms.
+pub fn pull_request_event(kind: &str, destination: &str, status: &str, merged: &str) -> Value {
+    json!({
+        "version": "0",
+        "id": "98377d67-0a1b-4c2d-9e3f-5a6b7c8d9e0f",
+        "detail-type": "CodeCommit Pull Request State Change",
+        "source": "aws.codecommit",
+        "account": ACCOUNT,
+        "time": "2026-11-28T10:00:00Z",
+        "region": REGION,
+        "resources": [repository_arn("my-app")],
+        "detail": {
+            "callerUserArn": format!("arn:aws:iam::{ACCOUNT}:user/alice"),
+            "creationDate": "Sat Nov 28 10:00:00 UTC 2026",
+            "destinationCommit": PR_DESTINATION,
+            "destinationReference": format!("refs/heads/{destination}"),
+            "event": kind,
+            "isMerged": merged,
+            "lastModifiedDate": "Sat Nov 28 10:00:00 UTC 2026",
+            "pullRequestId": "17",
+            "pullRequestStatus": status,
+            "repositoryNames": ["my-app"],
+            "revisionId": PR_REVISION,
+            "sourceCommit": PR_SOURCE,
+            "sourceReference": "refs/heads/feature/retries",
+            "title": "Retry uploads"
+        }
+    })
+}
