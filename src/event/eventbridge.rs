@@ -98,7 +98,6 @@ pub(super) fn validate(
             repository,
             pusher,
             kind,
-            custom_data: None,
             pushed_at: time.and_then(parse_time),
             references: vec![RefUpdate { reference, change }],
             pull_request: None,

@@ -11,11 +11,13 @@
 //! yields one [`InvalidEvent`] naming the record, the reference and the field,
 //! e.g. `Records[0].codecommit.references[2].commit: ...`.
 //!
-//! The wire structs are this crate's own rather than `aws_lambda_events`': its
-//! trigger record requires `eventTime`, `eventPartNumber` and `eventTotalParts`
-//! (and refuses a time it cannot read), it drops the `deleted` flag of a
-//! reference unless `catch-all-fields` keeps every unknown field, and it has no
-//! type for pull-request events.
+//! Trigger records are `aws_lambda_events`' `CodeCommitRecord`, with its
+//! `catch-all-fields` feature, which keeps a reference's `deleted` flag (that it
+//! does not model) in `other`; `serde_path_to_error` still names the field of a
+//! type error. The EventBridge envelope is this crate's own: one pass over the
+//! event tells a trigger event from an EventBridge one and reads either, where
+//! `aws_lambda_events`' `EventBridgeEvent` would need a second parse, and it has no
+//! type for the pull-request detail.
 
 mod eventbridge;
 mod model;

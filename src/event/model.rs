@@ -21,8 +21,6 @@ pub struct Record {
     pub pusher: Option<String>,
     /// Whether this is a push or the console's test event.
     pub kind: EventKind,
-    /// The trigger's free-text custom data, when set.
-    pub custom_data: Option<String>,
     /// When the push happened (milliseconds since the Unix epoch), when the
     /// event says so readably: a trigger's `eventTime`, EventBridge's `time`.
     pub pushed_at: Option<i64>,

@@ -176,7 +176,6 @@ fn change(
             repository,
             pusher: pusher.clone(),
             kind,
-            custom_data: None,
             pushed_at,
             references: vec![RefUpdate {
                 reference: source.clone(),

@@ -46,7 +46,6 @@ fn parses_every_record_and_reference() {
         first.pusher.as_deref(),
         Some("arn:aws:iam::123456789012:user/dev")
     );
-    assert_eq!(first.custom_data.as_deref(), Some("team=platform"));
     assert_eq!(first.kind, EventKind::ReferenceChanges);
     assert_eq!(first.references.len(), 2);
     assert_eq!(first.references[0].reference.kind(), RefKind::Branch);
@@ -100,7 +99,6 @@ fn missing_optional_fields_are_fine() {
     object.remove("customData");
     let push = parse_value(&json!({"Records": [event]})).expect("valid");
     assert_eq!(push.records[0].pusher, None);
-    assert_eq!(push.records[0].custom_data, None);
 }
 
 #[test]

@@ -2,43 +2,15 @@
 //! reference of each.
 
 use super::validate::{
-    parse_repository_arn, parse_time, quoted, validate_commit, validate_pusher, validate_ref,
+    parse_repository_arn, quoted, validate_commit, validate_pusher, validate_ref,
 };
 use super::{EventKind, InvalidEvent, Push, Record, RefChange, RefUpdate};
-use serde::Deserialize;
+use aws_lambda_events::code_commit::{CodeCommitRecord, CodeCommitReference};
+use serde_json::Value;
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(super) struct RawRecord {
-    event_source: String,
-    event_name: String,
-    #[serde(rename = "eventSourceARN")]
-    event_source_arn: String,
-    #[serde(rename = "userIdentityARN", default)]
-    user_identity_arn: Option<String>,
-    #[serde(default)]
-    custom_data: Option<String>,
-    #[serde(default)]
-    event_time: Option<String>,
-    codecommit: RawCodeCommit,
-}
-
-#[derive(Deserialize)]
-struct RawCodeCommit {
-    references: Vec<RawReference>,
-}
-
-#[derive(Deserialize)]
-struct RawReference {
-    #[serde(rename = "ref")]
-    name: String,
-    #[serde(default)]
-    commit: Option<String>,
-    #[serde(default)]
-    created: bool,
-    #[serde(default)]
-    deleted: bool,
-}
+/// A trigger record as `aws_lambda_events` reads it: with `catch-all-fields`, a
+/// reference's `deleted` flag (which it does not model) is kept in `other`.
+pub(super) type RawRecord = CodeCommitRecord;
 
 /// Validates every record of a trigger event.
 pub(super) fn validate(records: Vec<RawRecord>) -> Result<Push, InvalidEvent> {
@@ -61,16 +33,20 @@ fn validate_record(index: usize, raw: RawRecord) -> Result<Record, InvalidEvent>
         path: format!("Records[{index}].{field}"),
         problem,
     };
-    if raw.event_source != "aws:codecommit" {
+    let required = |field: &'static str, value: Option<String>| {
+        value.ok_or_else(|| InvalidEvent {
+            path: format!("Records[{index}]"),
+            problem: format!("missing field `{field}`"),
+        })
+    };
+    let event_source = required("eventSource", raw.event_source)?;
+    if event_source != "aws:codecommit" {
         return Err(invalid(
             "eventSource",
-            format!(
-                "is {}, expected \"aws:codecommit\"",
-                quoted(&raw.event_source)
-            ),
+            format!("is {}, expected \"aws:codecommit\"", quoted(&event_source)),
         ));
     }
-    let kind = match raw.event_name.as_str() {
+    let kind = match required("eventName", raw.event_name)?.as_str() {
         "ReferenceChanges" => EventKind::ReferenceChanges,
         "TriggerEventTest" => EventKind::TriggerEventTest,
         other => {
@@ -83,31 +59,33 @@ fn validate_record(index: usize, raw: RawRecord) -> Result<Record, InvalidEvent>
             ))
         }
     };
-    let repository = parse_repository_arn(&raw.event_source_arn).map_err(|problem| {
+    let event_source_arn = required("eventSourceARN", raw.event_source_arn)?;
+    let repository = parse_repository_arn(&event_source_arn).map_err(|problem| {
         invalid(
             "eventSourceARN",
-            format!("{} {problem}", quoted(&raw.event_source_arn)),
+            format!("{} {problem}", quoted(&event_source_arn)),
         )
     })?;
     let pusher = validate_pusher(raw.user_identity_arn)
         .map_err(|problem| invalid("userIdentityARN", problem))?;
-    if raw.codecommit.references.is_empty() {
+    if raw.code_commit.references.is_empty() {
         return Err(invalid(
             "codecommit.references",
             "is empty: a record updates at least one reference".into(),
         ));
     }
     let references = raw
-        .codecommit
+        .code_commit
         .references
         .into_iter()
         .enumerate()
         .map(|(position, reference)| {
             validate_reference(reference).map_err(|(field, problem)| {
-                invalid(
-                    &format!("codecommit.references[{position}].{field}"),
-                    problem,
-                )
+                let at = format!("codecommit.references[{position}]");
+                match field {
+                    "" => invalid(&at, problem),
+                    field => invalid(&format!("{at}.{field}"), problem),
+                }
             })
         })
         .collect::<Result<_, _>>()?;
@@ -115,21 +93,34 @@ fn validate_record(index: usize, raw: RawRecord) -> Result<Record, InvalidEvent>
         repository,
         pusher,
         kind,
-        custom_data: raw.custom_data,
-        pushed_at: raw.event_time.as_deref().and_then(parse_time),
+        pushed_at: Some(raw.event_time.timestamp_millis()),
         references,
         pull_request: None,
     })
 }
 
-fn validate_reference(raw: RawReference) -> Result<RefUpdate, (&'static str, String)> {
-    let reference = validate_ref(raw.name).map_err(|problem| ("ref", problem))?;
+fn validate_reference(raw: CodeCommitReference) -> Result<RefUpdate, (&'static str, String)> {
+    let name = raw.ref_.ok_or(("", "missing field `ref`".to_owned()))?;
+    let reference = validate_ref(name).map_err(|problem| ("ref", problem))?;
     let commit = raw
         .commit
         .map(validate_commit)
         .transpose()
         .map_err(|problem| ("commit", problem))?;
-    let change = match (raw.deleted, commit) {
+    let deleted = match raw.other.get("deleted") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(deleted)) => *deleted,
+        Some(other) => {
+            return Err((
+                "deleted",
+                format!(
+                    "invalid type: {}, expected a boolean",
+                    quoted(&other.to_string())
+                ),
+            ))
+        }
+    };
+    let change = match (deleted, commit) {
         (true, commit) => RefChange::Deleted { commit },
         (false, Some(commit)) => RefChange::Pushed {
             commit,
