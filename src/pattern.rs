@@ -161,11 +161,6 @@ impl PatternList {
         matches!(self.verdict(name), Verdict::Included(_))
     }
 
-    /// The patterns in the order they were written.
-    pub fn patterns(&self) -> &[Pattern] {
-        &self.patterns
-    }
-
     /// Decides `name` by the last pattern that matches it.
     pub fn verdict(&self, name: &str) -> Verdict<'_> {
         match self.last_match(name) {
