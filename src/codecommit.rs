@@ -147,11 +147,16 @@ impl CodeCommitReads for CodeCommit {
         let merged = target
             .and_then(|target| target.merge_metadata())
             .is_some_and(|merge| merge.is_merged());
-        Ok(match pull_request.and_then(|pr| pr.pull_request_status()) {
-            _ if merged => PullRequestStatus::Merged,
-            Some(PullRequestStatusEnum::Closed) => PullRequestStatus::Closed,
-            _ => PullRequestStatus::Open,
-        })
+        match pull_request.and_then(|pr| pr.pull_request_status()) {
+            _ if merged => Ok(PullRequestStatus::Merged),
+            Some(PullRequestStatusEnum::Closed) => Ok(PullRequestStatus::Closed),
+            Some(PullRequestStatusEnum::Open) => Ok(PullRequestStatus::Open),
+            other => Err(AwsError {
+                operation: "GetPullRequest",
+                code: "UnknownPullRequestStatus".into(),
+                message: format!("GetPullRequest answered with status {other:?}"),
+            }),
+        }
     }
 
     async fn merge_base(

@@ -1,14 +1,17 @@
-//! The pure decisions: which rules build each pushed reference, and why.
+//! The pure decisions: which rules build each reference an event names (a
+//! pushed one, or a pull request's source), and why.
 //!
 //! Two steps around the only I/O: [`plan`] decides all it can from the event
 //! and the configuration and lists the [`Needs`] it has left (commit messages
-//! for skip markers, changed files for path filters); the caller gathers
+//! for skip markers, changed files for path filters, whether a pull request
+//! is still open); the caller gathers
 //! those [`Facts`]; [`finish`] decides the rest. Nothing is asked of AWS for
 //! a reference that no rule would build.
 
 use crate::config::{Config, PatternField, Rule};
 use crate::event::{
-    CommitId, GitRef, PullRequest, PullRequestStatus, Record, RefChange, RefKind, RefUpdate,
+    CommitId, EventKind, GitRef, PullRequest, PullRequestStatus, Record, RefChange, RefKind,
+    RefUpdate,
 };
 use crate::facts::{BaseHint, BaseQuery, CommitKey, Facts, Needs, PullRequestKey};
 use crate::pattern::{PatternList, Verdict};
@@ -265,6 +268,12 @@ fn plan_reference<'a>(config: &'a Config, record: &'a Record, update: &'a RefUpd
             return Step::Skip(format!(
                 "pull request {} is {}: it never builds",
                 pull_request.id, pull_request.status
+            ));
+        }
+        if record.kind == EventKind::PullRequestMergeStatusUpdated {
+            return Step::Skip(format!(
+                "a {} event of an open pull request never builds",
+                record.kind.as_str()
             ));
         }
     }

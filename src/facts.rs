@@ -1,5 +1,5 @@
-//! Gathering the facts the decisions need: commit messages and changed
-//! files, each read once however many rules ask.
+//! Gathering the facts the decisions need: commit messages, changed files
+//! and pull requests' status, each read once however many rules ask.
 
 use crate::codebuild::{CodeBuildCalls, PastBuild};
 use crate::codecommit::CodeCommitReads;
@@ -201,7 +201,8 @@ fn last_built_commit(builds: &[PastBuild], query: &BaseQuery) -> Option<String> 
     builds
         .iter()
         .filter(|build| {
-            build.repository.as_deref() == Some(query.repository.as_str())
+            build.pull_request.is_none()
+                && build.repository.as_deref() == Some(query.repository.as_str())
                 && build.reference.as_deref() == Some(query.reference.as_str())
         })
         .filter_map(|build| build.source_version.as_deref())

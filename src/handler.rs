@@ -7,7 +7,7 @@ use crate::codecommit::CodeCommitReads;
 use crate::config::{Config, Rule};
 use crate::decide::{finish, plan, rules_superseding_pull_request, Decision, Line};
 use crate::error::{FailedStart, HandlerError};
-use crate::event::{self, CommitId, Event, IgnoredEvent, PullRequestStatus, Record};
+use crate::event::{self, CommitId, Event, GitRef, IgnoredEvent, PullRequestStatus, Record};
 use crate::explain::{explain, explain_ignored, Explained};
 use crate::facts::gather;
 use crate::request::build_request;
@@ -141,8 +141,18 @@ impl<B: CodeBuildCalls, C: CodeCommitReads> Handler<B, C> {
             Event::Push(push) => self.build(&push.records, deadline).await,
             Event::PullRequest(change) => {
                 let mut response = self.build(&change.records, deadline).await?;
-                self.stop_closed_pull_requests(&change.records, &mut response)
-                    .await;
+                let stopping = self.stop_closed_pull_requests(&change.records, &mut response);
+                match deadline {
+                    None => stopping.await,
+                    Some(deadline) => {
+                        if timeout_at(deadline - ANSWER_MARGIN, stopping)
+                            .await
+                            .is_err()
+                        {
+                            warn!("no time left to stop the closed pull request's builds");
+                        }
+                    }
+                }
                 Ok(response)
             }
         }
@@ -257,7 +267,10 @@ impl<B: CodeBuildCalls, C: CodeCommitReads> Handler<B, C> {
             }
         };
         let superseded = match (&build_id, wanted.rule.supersede) {
-            (Some(build_id), true) => self.supersede(project, record, build_id).await,
+            (Some(build_id), true) => {
+                self.supersede(project, record, reference, Some(build_id))
+                    .await
+            }
             _ => Vec::new(),
         };
         Ok(Started {
@@ -275,61 +288,26 @@ impl<B: CodeBuildCalls, C: CodeCommitReads> Handler<B, C> {
 
     /// Stops the in-progress builds this function started for the same
     /// project and subject (repository and ref, or pull request) before this
-    /// event happened; returns the ids it stopped. A build that started after
-    /// it (a newer commit's, when this event came late) is left alone, and so
-    /// is everything when the event does not say when it happened. A failure
-    /// here is logged, not fatal: the new build is running.
-    async fn supersede(&self, project: &str, record: &Record, new_build: &str) -> Vec<String> {
-        let Some(happened_at) = record.pushed_at else {
-            warn!(
-                project,
-                repository = record.repository.name,
-                "the event does not say when it happened: superseding nothing"
-            );
-            return Vec::new();
-        };
-        self.stop_builds(project, record, |build| {
-            build.id != new_build
-                && build
-                    .started_at
-                    .is_some_and(|started| started < happened_at)
-        })
-        .await
-    }
-
-    /// Stops the in-progress builds of every closed or merged pull request of
-    /// `records`, in the projects of the rules that supersede, and names them
-    /// in the response.
-    async fn stop_closed_pull_requests(&self, records: &[Record], response: &mut Response) {
-        for record in records {
-            let Some(pull_request) = &record.pull_request else {
-                continue;
-            };
-            if pull_request.status == PullRequestStatus::Open {
-                continue;
-            }
-            let mut stopped = Vec::new();
-            for rule in rules_superseding_pull_request(&self.config, record) {
-                stopped.extend(self.stop_builds(&rule.project, record, |_| true).await);
-            }
-            if let Some(skipped) = response.skipped.iter_mut().find(|skipped| {
-                skipped.repository == record.repository.name
-                    && skipped.pull_request.as_deref() == Some(pull_request.id.as_str())
-            }) {
-                skipped.superseded = stopped;
-            }
-        }
-    }
-
-    /// Stops `project`'s in-progress builds of `record`'s subject that `also`
-    /// accepts; returns the ids stopped. Failures are logged, not fatal.
-    async fn stop_builds(
+    /// event happened, other than `new_build`; returns the ids it stopped. A
+    /// build that started after the event (a newer commit's or a reopened pull
+    /// request's, when this event came late) is left alone, and so is
+    /// everything when the event does not say when it happened. A failure here
+    /// is logged, not fatal.
+    async fn supersede(
         &self,
         project: &str,
         record: &Record,
-        also: impl Fn(&PastBuild) -> bool,
+        reference: &GitRef,
+        new_build: Option<&str>,
     ) -> Vec<String> {
         let repository = record.repository.name.as_str();
+        let Some(happened_at) = record.pushed_at else {
+            warn!(
+                project,
+                repository, "the event does not say when it happened: superseding nothing"
+            );
+            return Vec::new();
+        };
         let builds = match self.codebuild.recent_builds(project).await {
             Ok(builds) => builds,
             Err(failure) => {
@@ -345,16 +323,21 @@ impl<B: CodeBuildCalls, C: CodeCommitReads> Handler<B, C> {
             }
         };
         let mut stopped = Vec::new();
-        for build in builds
-            .iter()
-            .filter(|build| build.in_progress && same_subject(build, record) && also(build))
-        {
+        for build in builds.iter().filter(|build| {
+            build.in_progress
+                && Some(build.id.as_str()) != new_build
+                && same_subject(build, record, reference)
+                && build
+                    .started_at
+                    .is_some_and(|started| started < happened_at)
+        }) {
             match self.codebuild.stop_build(&build.id).await {
                 Ok(()) => {
                     info!(
                         project,
                         repository,
                         stopped = build.id,
+                        by = new_build,
                         "superseded an older build"
                     );
                     stopped.push(build.id.clone());
@@ -372,20 +355,53 @@ impl<B: CodeBuildCalls, C: CodeCommitReads> Handler<B, C> {
         }
         stopped
     }
+
+    /// Stops the in-progress builds of every closed or merged pull request of
+    /// `records` that started before the event, once per project of the rules
+    /// that supersede, and names them in the response.
+    async fn stop_closed_pull_requests(&self, records: &[Record], response: &mut Response) {
+        for record in records {
+            let (Some(pull_request), Some(update)) =
+                (&record.pull_request, record.references.first())
+            else {
+                continue;
+            };
+            if pull_request.status == PullRequestStatus::Open {
+                continue;
+            }
+            let mut projects: Vec<&str> = rules_superseding_pull_request(&self.config, record)
+                .into_iter()
+                .map(|rule| rule.project.as_str())
+                .collect();
+            projects.sort_unstable();
+            projects.dedup();
+            let mut stopped = Vec::new();
+            for project in projects {
+                stopped.extend(
+                    self.supersede(project, record, &update.reference, None)
+                        .await,
+                );
+            }
+            if let Some(skipped) = response.skipped.iter_mut().find(|skipped| {
+                skipped.repository == record.repository.name
+                    && skipped.pull_request.as_deref() == Some(pull_request.id.as_str())
+            }) {
+                skipped.superseded = stopped;
+            }
+        }
+    }
 }
 
-/// Whether `build` was started for the same subject as `record`: the same
-/// pull request, or (for a push) the same ref outside any pull request.
-fn same_subject(build: &PastBuild, record: &Record) -> bool {
-    let Some(update) = record.references.first() else {
-        return false;
-    };
+/// Whether `build` was started for the same subject as `reference` of
+/// `record`: the same pull request, or (for a push) the same ref outside any
+/// pull request.
+fn same_subject(build: &PastBuild, record: &Record, reference: &GitRef) -> bool {
     build.repository.as_deref() == Some(record.repository.name.as_str())
         && match &record.pull_request {
             Some(pull_request) => build.pull_request.as_deref() == Some(pull_request.id.as_str()),
             None => {
                 build.pull_request.is_none()
-                    && build.reference.as_deref() == Some(update.reference.as_str())
+                    && build.reference.as_deref() == Some(reference.as_str())
             }
         }
 }

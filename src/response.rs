@@ -4,7 +4,7 @@ use crate::decide::Line;
 
 use serde::Serialize;
 
-/// What the function did with a push.
+/// What the function did with an event.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Response {
     /// References a build was started for, in event order.
@@ -39,7 +39,7 @@ pub struct Started {
     /// an earlier delivery of this event started the build.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub already_started: bool,
-    /// Older in-progress builds of the same project and ref that this build
+    /// Older in-progress builds of the same project and ref (or pull request) that this build
     /// superseded (stopped).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub superseded: Vec<String>,

@@ -665,6 +665,17 @@ mod pull_requests {
             ),
             ["skip pull request 17 is merged: it never builds"]
         );
+        // A merge status update of an open pull request is no revision to build.
+        assert_eq!(
+            decided(
+                &config,
+                "pullRequestMergeStatusUpdated",
+                "main",
+                "Open",
+                "False"
+            ),
+            ["skip a pullRequestMergeStatusUpdated event of an open pull request never builds"]
+        );
         // A late update of a merged pull request says so in the event, and does not build.
         assert_eq!(
             decided(

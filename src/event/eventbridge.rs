@@ -269,9 +269,9 @@ mod tests {
             "source: is \"aws.s3\", expected \"aws.codecommit\""
         );
         let mut other = event("referenceUpdated");
-        other["detail-type"] = json!("CodeCommit Comment on Pull Request");
+        other["detail-type"] = json!("CodeCommit Comment on Commit");
         assert!(error_of(&other)
-            .starts_with("detail-type: is \"CodeCommit Comment on Pull Request\", expected"));
+            .starts_with("detail-type: is \"CodeCommit Comment on Commit\", expected"));
         let mut two = event("referenceUpdated");
         two["resources"] = json!([
             "arn:aws:codecommit:us-east-1:123456789012:a",

@@ -121,14 +121,15 @@ pub fn parse(json: &str) -> Result<Event, InvalidEvent> {
         }
     };
     let is_push = detail_type == eventbridge::DETAIL_TYPE;
-    if !is_push && detail_type != pull_request::DETAIL_TYPE {
+    if !is_push && !pull_request::DETAIL_TYPES.contains(&detail_type.as_str()) {
         return Err(InvalidEvent {
             path: "detail-type".into(),
             problem: format!(
-                "is {}, expected \"{}\" or \"{}\"",
+                "is {}, expected \"{}\", \"{}\" or \"{}\"",
                 validate::quoted(&detail_type),
                 eventbridge::DETAIL_TYPE,
-                pull_request::DETAIL_TYPE
+                pull_request::DETAIL_TYPES[0],
+                pull_request::DETAIL_TYPES[1]
             ),
         });
     }

@@ -15,14 +15,14 @@ pub struct Push {
 /// source branch of a pull request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
-    /// The repository pushed to.
+    /// The repository pushed to, or the pull request's.
     pub repository: Repository,
-    /// Who pushed (IAM ARN), when the event says.
+    /// Who pushed, or changed the pull request (IAM ARN), when the event says.
     pub pusher: Option<String>,
-    /// Whether this is a push or the console's test event.
+    /// What happened: the trigger's `eventName` or EventBridge's `detail.event`.
     pub kind: EventKind,
-    /// When the push happened (milliseconds since the Unix epoch), when the
-    /// event says so readably: a trigger's `eventTime`, EventBridge's `time`.
+    /// When it happened (milliseconds since the Unix epoch), when the event
+    /// says so readably: a trigger's `eventTime`, EventBridge's `time`.
     pub pushed_at: Option<i64>,
     /// The references this record updates, in order.
     pub references: Vec<RefUpdate>,
@@ -247,7 +247,7 @@ pub struct PullRequestChange {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IgnoredEvent {
     /// Its `detail.event`.
-    pub event: &'static str,
+    pub event: String,
     /// The pull request's id.
     pub pull_request: String,
     /// The repositories it names.

@@ -3,7 +3,9 @@
 //! What the service sends, not what its API says: `pullRequestId` is a string, `isMerged` the
 //! string `"True"` or `"False"`, `pullRequestStatus` `"Open"` or `"Closed"`; the dates come in
 //! several formats that are not ISO 8601 and are not read. One event may name several
-//! repositories (`resources`, `repositoryNames`): each becomes a [`Record`] of its own.
+//! repositories (`resources`, `repositoryNames`, at most 10): each becomes a [`Record`] of its
+//! own. Events of any other `detail.event` (approvals, approval rules, and "CodeCommit Comment
+//! on Pull Request" events, read here too) become an [`IgnoredEvent`]: answered, never built.
 
 use super::validate::{
     parse_repository_arn, parse_time, quoted, validate_commit, validate_pusher, validate_ref,
@@ -15,11 +17,18 @@ use super::{
 use serde::Deserialize;
 use serde_json::Value;
 
-/// The `detail-type` of these events.
-pub(super) const DETAIL_TYPE: &str = "CodeCommit Pull Request State Change";
+/// The `detail-type`s read here: pull-request changes, and comments (which never build).
+pub(super) const DETAIL_TYPES: [&str; 2] = [
+    "CodeCommit Pull Request State Change",
+    "CodeCommit Comment on Pull Request",
+];
 
 /// Longest pull request id accepted, in digits.
 const MAX_ID_DIGITS: usize = 20;
+/// Longest `detail.event` accepted.
+const MAX_EVENT_NAME_LEN: usize = 64;
+/// Most repositories one event may name.
+const MAX_REPOSITORIES: usize = 10;
 /// Longest revision id accepted (CodeCommit's are 64 hexadecimal digits).
 const MAX_REVISION_LEN: usize = 128;
 
@@ -53,23 +62,18 @@ struct RawDetail {
 enum Kind {
     /// Created, source updated, status changed, merge status updated.
     Change(EventKind),
-    /// Approvals and approval rules: never build.
-    Ignored(&'static str),
+    /// Anything else (approvals, approval rules, comments): never builds.
+    Ignored,
 }
 
-fn kind(event: &str) -> Option<Kind> {
-    Some(match event {
+fn kind(event: &str) -> Kind {
+    match event {
         "pullRequestCreated" => Kind::Change(EventKind::PullRequestCreated),
         "pullRequestSourceBranchUpdated" => Kind::Change(EventKind::PullRequestSourceBranchUpdated),
         "pullRequestStatusChanged" => Kind::Change(EventKind::PullRequestStatusChanged),
         "pullRequestMergeStatusUpdated" => Kind::Change(EventKind::PullRequestMergeStatusUpdated),
-        "pullRequestApprovalStateChanged" => Kind::Ignored("pullRequestApprovalStateChanged"),
-        "pullRequestApprovalRuleCreated" => Kind::Ignored("pullRequestApprovalRuleCreated"),
-        "pullRequestApprovalRuleUpdated" => Kind::Ignored("pullRequestApprovalRuleUpdated"),
-        "pullRequestApprovalRuleDeleted" => Kind::Ignored("pullRequestApprovalRuleDeleted"),
-        "pullRequestApprovalRuleOverridden" => Kind::Ignored("pullRequestApprovalRuleOverridden"),
-        _ => return None,
-    })
+        _ => Kind::Ignored,
+    }
 }
 
 fn invalid(path: &str, problem: String) -> InvalidEvent {
@@ -87,19 +91,11 @@ pub(super) fn validate(
 ) -> Result<super::Event, InvalidEvent> {
     let detail = detail.ok_or_else(|| invalid("detail", "is missing".into()))?;
     let detail: RawDetail = deserialize(detail.get(), "detail")?;
-    let kind = kind(&detail.event).ok_or_else(|| {
-        invalid(
-            "detail.event",
-            format!(
-                "is {}, not an event of \"{DETAIL_TYPE}\"",
-                quoted(&detail.event)
-            ),
-        )
-    })?;
+    let event = validate_event_name(&detail.event)?;
     let id = validate_id(&detail.pull_request_id)?;
     let repositories = repositories(resources, detail.repository_names.as_deref())?;
-    match kind {
-        Kind::Ignored(event) => Ok(super::Event::Ignored(IgnoredEvent {
+    match kind(&event) {
+        Kind::Ignored => Ok(super::Event::Ignored(IgnoredEvent {
             event,
             pull_request: id,
             repositories,
@@ -202,6 +198,15 @@ fn repositories(
             "is empty, expected the repository's ARN".into(),
         ));
     }
+    if resources.len() > MAX_REPOSITORIES {
+        return Err(invalid(
+            "resources",
+            format!(
+                "holds {} ARNs, at most {MAX_REPOSITORIES} repositories",
+                resources.len()
+            ),
+        ));
+    }
     let repositories = resources
         .iter()
         .enumerate()
@@ -214,6 +219,9 @@ fn repositories(
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
+    let mut repositories = repositories;
+    let mut seen = std::collections::HashSet::new();
+    repositories.retain(|repository| seen.insert(repository.arn.clone()));
     if let Some(names) = names {
         if let Some(stray) = repositories
             .iter()
@@ -231,9 +239,29 @@ fn repositories(
     Ok(repositories)
 }
 
-/// CodeCommit numbers pull requests: digits only, as a string.
+/// `detail.event`: a name, which answers and logs may repeat.
+fn validate_event_name(event: &str) -> Result<String, InvalidEvent> {
+    if (1..=MAX_EVENT_NAME_LEN).contains(&event.len())
+        && event.bytes().all(|b| b.is_ascii_alphanumeric())
+    {
+        Ok(event.to_owned())
+    } else {
+        Err(invalid(
+            "detail.event",
+            format!(
+                "{} is not an event name (letters and digits)",
+                quoted(event)
+            ),
+        ))
+    }
+}
+
+/// CodeCommit numbers pull requests from 1: digits only, as a string.
 fn validate_id(id: &str) -> Result<String, InvalidEvent> {
-    if (1..=MAX_ID_DIGITS).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_digit()) {
+    if (1..=MAX_ID_DIGITS).contains(&id.len())
+        && id.bytes().all(|b| b.is_ascii_digit())
+        && !id.starts_with('0')
+    {
         Ok(id.to_owned())
     } else {
         Err(invalid(

@@ -478,6 +478,51 @@ mod pull_requests {
     }
 
     #[tokio::test]
+    async fn a_close_delivered_late_leaves_the_build_of_the_reopened_pull_request() {
+        let pushed_at = 1_795_860_000_000; // 2026-11-28T10:00:00Z, the event's time
+        let codebuild = FakeCodeBuild {
+            history: vec![PastBuild {
+                started_at: Some(pushed_at + 1000),
+                ..pr_build(
+                    "my-project:after-reopening",
+                    Some("17"),
+                    "refs/heads/feature/retries",
+                )
+            }],
+            ..FakeCodeBuild::default()
+        };
+        let handler = handler(codebuild, &[(SUPERSEDE, "true")]);
+        let event =
+            pull_request_event("pullRequestStatusChanged", "main", "Closed", "False").to_string();
+        handler.handle(&event, None).await.expect("success");
+        assert!(handler.codebuild.stopped.lock().expect("lock").is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_push_supersedes_the_builds_of_its_own_branch_whatever_its_place_in_the_record() {
+        let codebuild = FakeCodeBuild {
+            history: vec![
+                past("my-project:master-running", OLD, "refs/heads/master", true),
+                past("my-project:dev-running", OLD, "refs/heads/dev", true),
+            ],
+            ..FakeCodeBuild::default()
+        };
+        let config = config(&[
+            (CODEBUILD_PROJECT, "my-project"),
+            (SKIP_MARKERS, "false"),
+            (BRANCHES, "dev"),
+            (SUPERSEDE, "true"),
+        ]);
+        let handler = Handler::new(config, codebuild, FakeCodeCommit::default());
+        let response = handler
+            .handle(&event(&["refs/heads/master", "refs/heads/dev"]), None)
+            .await
+            .expect("success");
+        assert_eq!(response.started[0].reference, "refs/heads/dev");
+        assert_eq!(response.started[0].superseded, ["my-project:dev-running"]);
+    }
+
+    #[tokio::test]
     async fn without_supersede_a_closed_pull_request_stops_nothing() {
         let codebuild = FakeCodeBuild {
             history: vec![pr_build(

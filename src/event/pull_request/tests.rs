@@ -211,10 +211,50 @@ fn the_repositories_must_agree_and_be_codecommit_arns() {
     bucket["resources"] = json!(["arn:aws:s3:::bucket"]);
     assert!(error_of(&bucket)
         .starts_with("resources[0]: \"arn:aws:s3:::bucket\" is not a CodeCommit repository ARN"));
-    let mut unknown = event("pullRequestExploded");
-    unknown["detail"]["event"] = json!("pullRequestExploded");
+    let mut hostile = event("pullRequestCreated");
+    hostile["detail"]["event"] = json!("x\u{1b}[31m");
     assert_eq!(
-        error_of(&unknown),
-        "detail.event: is \"pullRequestExploded\", not an event of \"CodeCommit Pull Request State Change\""
+        error_of(&hostile),
+        "detail.event: \"x\\u{1b}[31m\" is not an event name (letters and digits)"
     );
+    let mut many = event("pullRequestCreated");
+    many["resources"] = json!(vec!["arn:aws:codecommit:us-east-1:123456789012:my-app"; 11]);
+    assert_eq!(
+        error_of(&many),
+        "resources: holds 11 ARNs, at most 10 repositories"
+    );
+    let mut leading_zero = event("pullRequestCreated");
+    leading_zero["detail"]["pullRequestId"] = json!("017");
+    assert_eq!(
+        error_of(&leading_zero),
+        "detail.pullRequestId: \"017\" is not a pull request id (digits)"
+    );
+}
+
+#[test]
+fn events_of_kinds_never_built_and_comments_are_ignored_not_refused() {
+    let Event::Ignored(ignored) = parsed(&event("pullRequestExploded")) else {
+        panic!("an unknown kind is ignored");
+    };
+    assert_eq!(ignored.event, "pullRequestExploded");
+    let mut comment = event("commentOnPullRequestCreated");
+    comment["detail-type"] = json!("CodeCommit Comment on Pull Request");
+    let Event::Ignored(ignored) = parsed(&comment) else {
+        panic!("a comment is ignored");
+    };
+    assert_eq!(ignored.event, "commentOnPullRequestCreated");
+    assert_eq!(ignored.pull_request, "17");
+}
+
+#[test]
+fn a_repository_named_twice_is_one_record() {
+    let mut event = event("pullRequestCreated");
+    event["resources"] = json!([
+        "arn:aws:codecommit:us-east-1:123456789012:my-app",
+        "arn:aws:codecommit:us-east-1:123456789012:my-app"
+    ]);
+    let Event::PullRequest(change) = parsed(&event) else {
+        panic!("not a change");
+    };
+    assert_eq!(change.records.len(), 1);
 }
