@@ -257,6 +257,54 @@ async fn a_closed_pull_request_and_one_into_another_branch_start_nothing() {
 }
 
 #[tokio::test]
+async fn closing_stops_the_running_build_and_a_close_delivered_after_reopening_does_not() {
+    let (repo, master, first) = repository();
+    // Pushed while the pull request is closed, so that reopening brings a new source commit.
+    repo.write("src/upload.rs", "pub fn upload() { /* four tries */ }\n");
+    let second = repo.commit("Try four times");
+    let harness = harness(repo, &[("SUPERSEDE", "true")]).await;
+    set_pull_request_17(&harness, &first, &master, "OPEN", false);
+    let revision = "5".repeat(64);
+    let created = event("pull-request-created.json", &first, &master, &revision);
+    let response = harness.answer(&created).await;
+    let running = response["started"][0]["buildId"]
+        .as_str()
+        .expect("a build id")
+        .to_owned();
+
+    // Closed: nothing built, the running build stopped and listed.
+    let closed = event("pull-request-closed.json", &first, &master, &revision);
+    let response = harness.answer(&closed).await;
+    assert_eq!(response["started"], json!([]), "{response}");
+    assert_eq!(
+        response["skipped"][0]["superseded"],
+        json!([running]),
+        "{response}"
+    );
+    assert_eq!(
+        harness.proxy.build_status(&running),
+        Some(BuildStatus::Stopped)
+    );
+
+    // Reopened: a new build; the same close delivered again leaves it running.
+    let mut reopened = event("pull-request-closed.json", &first, &master, &revision);
+    reopened["detail"]["pullRequestStatus"] = json!("Open");
+    reopened["detail"]["revisionId"] = json!("6".repeat(64));
+    reopened["detail"]["sourceCommit"] = json!(second);
+    let response = harness.answer(&reopened).await;
+    let after_reopening = response["started"][0]["buildId"]
+        .as_str()
+        .unwrap_or_else(|| panic!("a reopened pull request builds: {response}"))
+        .to_owned();
+    let response = harness.answer(&closed).await;
+    assert_eq!(response["skipped"][0].get("superseded"), None, "{response}");
+    assert_eq!(
+        harness.proxy.build_status(&after_reopening),
+        Some(BuildStatus::InProgress)
+    );
+}
+
+#[tokio::test]
 async fn an_approval_is_answered_with_its_reason_and_calls_nothing() {
     let (repo, _, _) = repository();
     let harness = harness(repo, &[]).await;
