@@ -55,7 +55,7 @@ struct Candidate<'a> {
     base: Option<Box<BaseQuery>>,
 }
 
-/// The decision for one reference of a push.
+/// The decision for one reference of an event (pushed, or a pull request's source).
 #[derive(Debug, Clone)]
 pub struct Decision<'a> {
     /// The record the reference came in.
@@ -375,18 +375,24 @@ fn pull_request_into(pull_request: &PullRequest) -> String {
     )
 }
 
+/// Why `rule` does not apply to `repository`, if it does not.
+fn match_repository(rule: &Rule, repository: &str) -> Result<(), String> {
+    match &rule.repositories {
+        Some(repositories) if !repositories.includes(repository) => {
+            let [l0, l1, l2] = rule.label(PatternField::Repositories).pieces();
+            Err(["repository ", repository, " does not match ", l0, l1, l2].concat())
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Why `rule` builds the pull request (by its destination branch), or why not.
 fn match_pull_request(
     rule: &Rule,
     repository: &str,
     pull_request: &PullRequest,
 ) -> Result<String, String> {
-    if let Some(repositories) = &rule.repositories {
-        if !repositories.includes(repository) {
-            let label = rule.label(PatternField::Repositories);
-            return Err(format!("repository {repository} does not match {label}"));
-        }
-    }
+    match_repository(rule, repository)?;
     let into = pull_request_into(pull_request);
     let label = rule.label(PatternField::PullRequests);
     let Some(patterns) = &rule.pull_requests else {
@@ -413,12 +419,7 @@ fn match_pull_request(
 /// `concat`, allocated once at its length: the formatting machinery would
 /// cost more than the rest of the decision.
 fn match_rule(rule: &Rule, repository: &str, kind: RefKind, name: &str) -> Result<String, String> {
-    if let Some(repositories) = &rule.repositories {
-        if !repositories.includes(repository) {
-            let [l0, l1, l2] = rule.label(PatternField::Repositories).pieces();
-            return Err(["repository ", repository, " does not match ", l0, l1, l2].concat());
-        }
-    }
+    match_repository(rule, repository)?;
     let (patterns, field) = match kind {
         RefKind::Branch => (&rule.branches, PatternField::Branches),
         _ => (&rule.tags, PatternField::Tags),

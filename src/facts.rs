@@ -24,7 +24,7 @@ pub struct PullRequestKey {
     pub id: String,
 }
 
-/// "What changed on this reference with this push?"
+/// "What changed on this reference with this push (or pull request)?"
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct BaseQuery {
     /// The repository's name.
@@ -59,7 +59,7 @@ pub enum BaseHint {
 pub struct Needs {
     /// Commits whose messages are needed (skip markers).
     pub messages: BTreeSet<CommitKey>,
-    /// Pushes whose changed files are needed (path filters).
+    /// Pushes and pull requests whose changed files are needed (path filters).
     pub bases: BTreeSet<BaseQuery>,
     /// Pull requests whose current status is needed: an event may arrive
     /// after a later one closed or merged its pull request.
