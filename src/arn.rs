@@ -3,8 +3,14 @@
 /// The parts of an ARN whose partition, region and account are well-formed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Arn<'a> {
+    /// `aws`, `aws-cn`, `aws-us-gov`, ...
+    pub partition: &'a str,
     /// `codebuild`, `codecommit`, ...
     pub service: &'a str,
+    /// The region, e.g. `us-east-1`.
+    pub region: &'a str,
+    /// The 12-digit account.
+    pub account: &'a str,
     /// The resource part, everything after the account (may contain `:`).
     pub resource: &'a str,
 }
@@ -38,8 +44,13 @@ impl<'a> Arn<'a> {
                 .bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
         let account_ok = account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit());
-        (partition.starts_with("aws") && region_ok && account_ok)
-            .then_some(Self { service, resource })
+        (partition.starts_with("aws") && region_ok && account_ok).then_some(Self {
+            partition,
+            service,
+            region,
+            account,
+            resource,
+        })
     }
 }
 
@@ -54,7 +65,10 @@ mod tests {
         assert_eq!(
             arn,
             Arn {
+                partition: "aws",
                 service: "codebuild",
+                region: "us-east-1",
+                account: "123456789012",
                 resource: "project/p:x"
             }
         );

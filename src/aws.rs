@@ -60,6 +60,7 @@ impl AwsError {
             | "ChangeMessageVisibility"
             | "GetQueueAttributes" => "sqs",
             "Invoke" => "lambda",
+            "GetLogEvents" => "logs",
             _ => "codecommit",
         };
         // IAM calls Lambda's Invoke `lambda:InvokeFunction`.
@@ -75,7 +76,11 @@ impl AwsError {
             "AccessDeniedException" | "AccessDenied" | "UnauthorizedOperation" => format!(
                 "grant the function's role {} on the {}",
                 self.action(),
-                if self.action().starts_with("codebuild") { "project's ARN" } else { "repository's ARN" }
+                match self.action().split(':').next() {
+                    Some("codebuild") => "project's ARN",
+                    Some("logs") => "project's log group",
+                    _ => "repository's ARN",
+                }
             ),
             "ResourceNotFoundException" => "check that the project (CODEBUILD_PROJECT, or the rule's project) exists in the function's account and region".to_owned(),
             "RepositoryDoesNotExistException" => "check that the repository exists in the function's account and region".to_owned(),

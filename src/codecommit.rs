@@ -37,6 +37,19 @@ pub trait CodeCommitReads: Send + Sync {
         id: &str,
     ) -> impl Future<Output = Result<PullRequestStatus, AwsError>> + Send;
 
+    /// The pull request's current revision (`GetPullRequest`).
+    fn pull_request_revision(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<String>, AwsError>> + Send;
+
+    /// The first parent of `commit`; `None` for a repository's first commit (`GetCommit`).
+    fn first_parent(
+        &self,
+        repository: &str,
+        commit: &CommitId,
+    ) -> impl Future<Output = Result<Option<String>, AwsError>> + Send;
+
     /// The merge base of `commit` and `destination`, a branch or a commit
     /// (`GetMergeOptions`).
     fn merge_base(
@@ -59,9 +72,22 @@ impl CodeCommit {
         Self { client }
     }
 
-    /// The SDK client, for the custom resource's trigger calls.
+    /// The SDK client, for the custom resource's trigger calls and the comments.
     pub(crate) fn client(&self) -> &aws_sdk_codecommit::Client {
         &self.client
+    }
+
+    async fn get_pull_request(
+        &self,
+        id: &str,
+    ) -> Result<aws_sdk_codecommit::operation::get_pull_request::GetPullRequestOutput, AwsError>
+    {
+        self.client
+            .get_pull_request()
+            .pull_request_id(id)
+            .send()
+            .await
+            .map_err(|error| AwsError::from_sdk("GetPullRequest", error))
     }
 }
 
@@ -131,13 +157,7 @@ impl CodeCommitReads for CodeCommit {
         repository: &str,
         id: &str,
     ) -> Result<PullRequestStatus, AwsError> {
-        let output = self
-            .client
-            .get_pull_request()
-            .pull_request_id(id)
-            .send()
-            .await
-            .map_err(|error| AwsError::from_sdk("GetPullRequest", error))?;
+        let output = self.get_pull_request(id).await?;
         let pull_request = output.pull_request.as_ref();
         let target = pull_request.and_then(|pr| {
             pr.pull_request_targets()
@@ -157,6 +177,30 @@ impl CodeCommitReads for CodeCommit {
                 message: format!("GetPullRequest answered with status {other:?}"),
             }),
         }
+    }
+
+    async fn pull_request_revision(&self, id: &str) -> Result<Option<String>, AwsError> {
+        let output = self.get_pull_request(id).await?;
+        Ok(output.pull_request.and_then(|pr| pr.revision_id))
+    }
+
+    async fn first_parent(
+        &self,
+        repository: &str,
+        commit: &CommitId,
+    ) -> Result<Option<String>, AwsError> {
+        let output = self
+            .client
+            .get_commit()
+            .repository_name(repository)
+            .commit_id(commit.as_str())
+            .send()
+            .await
+            .map_err(|error| AwsError::from_sdk("GetCommit", error))?;
+        Ok(output
+            .commit
+            .and_then(|commit| commit.parents)
+            .and_then(|parents| parents.into_iter().next()))
     }
 
     async fn merge_base(

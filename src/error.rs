@@ -9,7 +9,7 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 pub enum HandlerError {
     /// The event is not a valid CodeCommit trigger event; nothing was started.
-    #[error("invalid CodeCommit trigger event: {0}; nothing was started")]
+    #[error("invalid event: {0}; nothing was started")]
     InvalidEvent(#[from] InvalidEvent),
     /// The event comes from a repository the function does not serve; nothing was started.
     #[error("repository {arn} is not in ALLOWED_REPOSITORIES: the event is refused and nothing was started")]
@@ -17,6 +17,21 @@ pub enum HandlerError {
         /// The repository's ARN, from the event.
         arn: String,
     },
+    /// A build's status could not be written back to CodeCommit.
+    #[error(
+        "the status of build {build} could not be written back to CodeCommit: {source}; {advice}"
+    )]
+    ReportFailed {
+        /// The build.
+        build: String,
+        /// The call that failed.
+        source: crate::aws::AwsError,
+        /// What to do about it.
+        advice: String,
+    },
+    /// The function cannot tell its own comments from others'.
+    #[error("REPORTER_ROLE_ARN is not set: the function cannot tell its own status comments from anyone else's, so it writes none; set it to the ARN of the role the function runs as (the template does)")]
+    ReporterUnknown,
     /// Some builds could not be started (the others were).
     #[error("{}", StartFailures(.0))]
     StartBuildFailed(Vec<FailedStart>),
@@ -61,6 +76,8 @@ impl HandlerError {
             Self::InvalidEvent(_) => "InvalidEvent",
             Self::RepositoryNotAllowed { .. } => "RepositoryNotAllowed",
             Self::StartBuildFailed(_) => "StartBuildFailed",
+            Self::ReportFailed { .. } => "ReportFailed",
+            Self::ReporterUnknown => "InvalidConfiguration",
         }
     }
 }

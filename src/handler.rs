@@ -4,12 +4,14 @@
 use crate::aws::AwsError;
 use crate::codebuild::{CodeBuildCalls, PastBuild, StartedBuild};
 use crate::codecommit::CodeCommitReads;
+use crate::comments::{CommentReads, CommentWrites};
 use crate::config::{Config, Rule};
 use crate::decide::{finish, plan, rules_superseding_pull_request, Decision, Line};
 use crate::error::{FailedStart, HandlerError};
 use crate::event::{self, CommitId, Event, GitRef, IgnoredEvent, PullRequestStatus, Record};
 use crate::explain::{explain, explain_ignored, Explained};
 use crate::facts::gather;
+use crate::logs::LogReads;
 use crate::request::build_request;
 use crate::response::{Response, Skipped, Started};
 use futures_util::stream::{self, StreamExt};
@@ -27,10 +29,11 @@ const START_RESERVE: Duration = Duration::from_secs(6);
 
 /// The function: configuration plus the AWS calls it makes.
 #[derive(Debug)]
-pub struct Handler<B, C> {
+pub struct Handler<B, C, L> {
     config: Config,
     codebuild: B,
     codecommit: C,
+    logs: L,
 }
 
 /// One build to start.
@@ -40,13 +43,20 @@ struct Wanted<'a> {
     commit: &'a CommitId,
 }
 
-impl<B: CodeBuildCalls, C: CodeCommitReads> Handler<B, C> {
-    /// A handler for `config` that calls CodeBuild and CodeCommit through these.
-    pub fn new(config: Config, codebuild: B, codecommit: C) -> Self {
+impl<B, C, L> Handler<B, C, L>
+where
+    B: CodeBuildCalls,
+    C: CodeCommitReads + CommentReads + CommentWrites,
+    L: LogReads,
+{
+    /// A handler for `config` that calls CodeBuild, CodeCommit and CloudWatch Logs through
+    /// these.
+    pub fn new(config: Config, codebuild: B, codecommit: C, logs: L) -> Self {
         Self {
             config,
             codebuild,
             codecommit,
+            logs,
         }
     }
 
@@ -94,6 +104,14 @@ impl<B: CodeBuildCalls, C: CodeCommitReads> Handler<B, C> {
         self.admit(event)?;
         Ok(match event {
             Event::Ignored(ignored) => explain_ignored(ignored_skips(ignored)),
+            Event::Build(_) => {
+                return Err(HandlerError::InvalidEvent(event::InvalidEvent {
+                    path: "detail-type".into(),
+                    problem:
+                        "a build-state event is reported, not decided: explain shows decisions"
+                            .into(),
+                }))
+            }
             event => explain(&self.decide(event.records(), None).await),
         })
     }
@@ -134,8 +152,31 @@ impl<B: CodeBuildCalls, C: CodeCommitReads> Handler<B, C> {
                     );
                 }
                 Ok(Response {
-                    started: Vec::new(),
                     skipped,
+                    ..Response::default()
+                })
+            }
+            Event::Build(change) => {
+                let reporting = self.report(change);
+                let reported = match deadline {
+                    None => reporting.await?,
+                    Some(deadline) => timeout_at(deadline - ANSWER_MARGIN, reporting)
+                        .await
+                        .unwrap_or_else(|_| {
+                            Err(HandlerError::ReportFailed {
+                                build: change.build.id.clone(),
+                                source: AwsError {
+                                    operation: "UpdateComment",
+                                    code: "InvocationDeadline".into(),
+                                    message: "the invocation's time ran out before the status was written".into(),
+                                },
+                                advice: "Lambda retries the event".into(),
+                            })
+                        })?,
+                };
+                Ok(Response {
+                    reported: Some(reported),
+                    ..Response::default()
                 })
             }
             Event::Push(push) => self.build(&push.records, deadline).await,
@@ -443,5 +484,6 @@ fn log_line(line: &Line<'_>) {
     );
 }
 
+mod report;
 #[cfg(test)]
 mod tests;

@@ -9,6 +9,7 @@ use codecommit_build_trigger::deadline::invocation_deadline;
 use codecommit_build_trigger::event;
 use codecommit_build_trigger::handler::Handler;
 use codecommit_build_trigger::init_error::report_init_error;
+use codecommit_build_trigger::logs::Logs;
 use codecommit_build_trigger::sdk::{SdkEnv, SdkEnvError};
 use lambda_runtime::tracing::error;
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
@@ -129,7 +130,7 @@ async fn explain_file(path: &str) -> ExitCode {
 }
 
 /// The handler with its AWS clients, configured once from the environment.
-fn handler(config: Config) -> Result<Handler<CodeBuild, CodeCommit>, SdkEnvError> {
+fn handler(config: Config) -> Result<Handler<CodeBuild, CodeCommit, Logs>, SdkEnvError> {
     // Three attempts of at most 5 s each (StartBuild: up to ten, see `codebuild`), 20 s in all:
     // inside the template's 30 s timeout, so a hung endpoint fails the invocation (and Lambda
     // retries it) rather than timing it out.
@@ -148,5 +149,6 @@ fn handler(config: Config) -> Result<Handler<CodeBuild, CodeCommit>, SdkEnvError
         config,
         CodeBuild::new(aws_sdk_codebuild::Client::new(&sdk_config)),
         CodeCommit::new(aws_sdk_codecommit::Client::new(&sdk_config)),
+        Logs::new(aws_sdk_cloudwatchlogs::Client::new(&sdk_config)),
     ))
 }

@@ -11,6 +11,64 @@ pub struct Response {
     pub started: Vec<Started>,
     /// References that were not built, with the reason, in event order.
     pub skipped: Vec<Skipped>,
+    /// What a build-state event did to the build's status comment.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reported: Option<Reported>,
+}
+
+/// What a build-state event did to the build's status comment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Reported {
+    /// The build (`PROJECT:UUID`).
+    pub build_id: String,
+    /// Its project.
+    pub project: String,
+    /// Its status, as the event says.
+    pub status: String,
+    /// The repository, for a build this function started.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repository: Option<String>,
+    /// The pull request, for a pull-request build.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pull_request: Option<String>,
+    /// The commit built, for a build this function started.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    /// The status comment's id, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    /// `posted`, `updated`, `kept` or `ignored`.
+    pub action: ReportAction,
+    /// Why the comment was kept as it is, or the event ignored.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// What was done with a build's status comment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ReportAction {
+    /// A new comment.
+    Posted,
+    /// The comment updated in place.
+    Updated,
+    /// The comment left as it is.
+    Kept,
+    /// Nothing to report: not this function's build, or not one it reports.
+    Ignored,
+}
+
+impl ReportAction {
+    /// The word the answer and the log use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Posted => "posted",
+            Self::Updated => "updated",
+            Self::Kept => "kept",
+            Self::Ignored => "ignored",
+        }
+    }
 }
 
 /// A reference whose build was started.

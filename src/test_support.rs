@@ -14,7 +14,10 @@ pub fn config(vars: &[(&'static str, &str)]) -> Config {
 #[allow(dead_code)] // The integration tests use the rest.
 #[path = "../tests/support/events.rs"]
 mod events;
-pub use events::{pull_request_event, PR_DESTINATION, PR_REVISION, PR_SOURCE};
+pub use events::{
+    build_id, build_state_event, pull_request_build_variables, pull_request_event, PR_DESTINATION,
+    PR_REVISION, PR_SOURCE,
+};
 
 /// One trigger record of a push to `repository` by `pusher`, at [`events::EVENT_TIME`].
 pub fn record(repository: &str, pusher: Option<&str>, references: Value) -> Value {
@@ -117,7 +120,15 @@ pub struct FakeCodeCommit {
     pub pull_requests: HashMap<String, crate::event::PullRequestStatus>,
     /// Every call, as `Operation commit`.
     pub calls: std::sync::Mutex<Vec<String>>,
+    /// Comments posted, as (id, author, content); every one by [`OWN_SESSION`].
+    pub comments: std::sync::Mutex<Vec<(String, String, String)>>,
 }
+
+/// The session [`FakeCodeCommit`] posts as: one of [`REPORTER_ROLE`]'s.
+pub const OWN_SESSION: &str =
+    "arn:aws:sts::123456789012:assumed-role/reporter/codecommit-build-trigger";
+/// The role [`OWN_SESSION`] is a session of, as `REPORTER_ROLE_ARN` names it.
+pub const REPORTER_ROLE: &str = "arn:aws:iam::123456789012:role/reporter";
 
 impl FakeCodeCommit {
     fn missing(operation: &'static str) -> crate::aws::AwsError {
@@ -191,5 +202,100 @@ impl crate::codecommit::CodeCommitReads for FakeCodeCommit {
             .get(commit.as_str())
             .cloned()
             .ok_or_else(|| Self::missing("GetMergeOptions"))
+    }
+
+    async fn pull_request_revision(
+        &self,
+        id: &str,
+    ) -> Result<Option<String>, crate::aws::AwsError> {
+        self.log(format!("GetPullRequest {id}"));
+        Ok(Some(PR_REVISION.to_owned()))
+    }
+
+    async fn first_parent(
+        &self,
+        _repository: &str,
+        commit: &crate::event::CommitId,
+    ) -> Result<Option<String>, crate::aws::AwsError> {
+        self.log(format!("GetCommit {}", commit.as_str()));
+        Ok(None)
+    }
+}
+
+impl crate::comments::CommentReads for FakeCodeCommit {
+    async fn comments(
+        &self,
+        _thread: &crate::comments::Thread<'_>,
+    ) -> Result<Vec<crate::comments::Comment>, crate::aws::AwsError> {
+        self.log("GetComments".to_owned());
+        Ok(self
+            .comments
+            .lock()
+            .expect("lock")
+            .iter()
+            .map(|(id, author, content)| crate::comments::Comment {
+                id: id.clone(),
+                author: Some(author.clone()),
+                content: content.clone(),
+            })
+            .collect())
+    }
+
+    async fn comment(&self, id: &str) -> Result<crate::comments::Comment, crate::aws::AwsError> {
+        self.log(format!("GetComment {id}"));
+        let comments = self.comments.lock().expect("lock");
+        let (id, author, content) = comments
+            .iter()
+            .find(|(comment, _, _)| comment == id)
+            .ok_or_else(|| Self::missing("GetComment"))?;
+        Ok(crate::comments::Comment {
+            id: id.clone(),
+            author: Some(author.clone()),
+            content: content.clone(),
+        })
+    }
+}
+
+impl crate::comments::CommentWrites for FakeCodeCommit {
+    async fn post(
+        &self,
+        _thread: &crate::comments::Thread<'_>,
+        content: &str,
+        _token: &str,
+    ) -> Result<String, crate::aws::AwsError> {
+        self.log("PostComment".to_owned());
+        let mut comments = self.comments.lock().expect("lock");
+        let id = format!("comment-{}", comments.len() + 1);
+        comments.push((id.clone(), OWN_SESSION.to_owned(), content.to_owned()));
+        Ok(id)
+    }
+
+    async fn update(&self, id: &str, content: &str) -> Result<(), crate::aws::AwsError> {
+        self.log(format!("UpdateComment {id}"));
+        let mut comments = self.comments.lock().expect("lock");
+        let comment = comments
+            .iter_mut()
+            .find(|(comment, _, _)| comment == id)
+            .ok_or_else(|| Self::missing("UpdateComment"))?;
+        comment.2 = content.to_owned();
+        Ok(())
+    }
+}
+
+/// A CloudWatch Logs whose every stream holds the same lines.
+#[derive(Default)]
+pub struct FakeLogs {
+    /// The lines of every stream.
+    pub lines: Vec<String>,
+}
+
+impl crate::logs::LogReads for FakeLogs {
+    async fn last_lines(
+        &self,
+        _stream: &crate::event::LogStream,
+        lines: u16,
+    ) -> Result<Vec<String>, crate::aws::AwsError> {
+        let skip = self.lines.len().saturating_sub(usize::from(lines));
+        Ok(self.lines[skip..].to_vec())
     }
 }

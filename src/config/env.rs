@@ -2,9 +2,11 @@
 //! or the routing rules, the switches, and the project's name.
 
 use super::{
-    rules, Config, ConfigError, Rule, RuleOrigin, ALLOWED_REPOSITORIES, BRANCHES,
-    CODEBUILD_PROJECT, DEFAULT_BRANCHES, IGNORE_PUSHERS, PATHS, PATHS_IGNORE, PULL_REQUESTS, RULES,
-    RULES_FILE, SHORTHAND, SKIP_MARKERS, SUPERSEDE, TAGS,
+    rules, Config, ConfigError, Reporting, RoleArn, Rule, RuleOrigin, ALLOWED_REPOSITORIES,
+    APPROVE_PULL_REQUESTS, BRANCHES, CODEBUILD_PROJECT, COMMENT_LOG_LINES, COMMIT_COMMENTS,
+    DEFAULT_BRANCHES, DEFAULT_COMMENT_LOG_LINES, DEFAULT_REBUILD_COMMAND, IGNORE_PUSHERS,
+    MAX_COMMENT_LOG_LINES, PATHS, PATHS_IGNORE, PULL_REQUESTS, REBUILD_COMMAND, REPORTER_ROLE_ARN,
+    RULES, RULES_FILE, SHORTHAND, SKIP_MARKERS, SUPERSEDE, TAGS,
 };
 use crate::arn::Arn;
 use crate::pattern::PatternList;
@@ -80,8 +82,53 @@ impl Config {
             skip_markers: switch(SKIP_MARKERS, var(SKIP_MARKERS)?, true)?,
             ignored_pushers: patterns(IGNORE_PUSHERS)?,
             allowed_repositories: patterns(ALLOWED_REPOSITORIES)?,
+            reporting: reporting(&var)?,
         })
     }
+}
+
+/// The reporting variables.
+fn reporting(
+    var: &impl Fn(&'static str) -> Result<Option<String>, ConfigError>,
+) -> Result<Reporting, ConfigError> {
+    let log_lines = match var(COMMENT_LOG_LINES)?.as_deref().map(str::trim) {
+        None | Some("") => DEFAULT_COMMENT_LOG_LINES,
+        Some(value) => value
+            .parse()
+            .ok()
+            .filter(|lines| *lines <= MAX_COMMENT_LOG_LINES)
+            .ok_or_else(|| ConfigError::InvalidCount {
+                variable: COMMENT_LOG_LINES,
+                value: truncate(value, 100),
+                max: MAX_COMMENT_LOG_LINES,
+            })?,
+    };
+    let rebuild_command = match var(REBUILD_COMMAND)? {
+        None => Some(DEFAULT_REBUILD_COMMAND.to_owned()),
+        Some(command) if command.trim().is_empty() => None,
+        Some(command) => {
+            let command = command.trim();
+            if command.chars().count() > 100 || command.chars().any(char::is_control) {
+                return Err(ConfigError::InvalidCommand {
+                    value: truncate(command, 100),
+                });
+            }
+            Some(command.to_owned())
+        }
+    };
+    let reporter_role = match var(REPORTER_ROLE_ARN)?.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(arn) => Some(RoleArn::parse(arn).ok_or_else(|| ConfigError::InvalidRole {
+            value: truncate(arn, 300),
+        })?),
+    };
+    Ok(Reporting {
+        log_lines,
+        approve_pull_requests: switch(APPROVE_PULL_REQUESTS, var(APPROVE_PULL_REQUESTS)?, false)?,
+        commit_comments: switch(COMMIT_COMMENTS, var(COMMIT_COMMENTS)?, false)?,
+        rebuild_command,
+        reporter_role,
+    })
 }
 
 /// The rule the shorthand variables describe.
@@ -144,7 +191,7 @@ pub(crate) fn is_project(project: &str) -> bool {
 }
 
 /// CodeBuild project names: `[A-Za-z0-9][A-Za-z0-9_-]{1,254}`.
-fn is_project_name(name: &str) -> bool {
+pub(crate) fn is_project_name(name: &str) -> bool {
     let bytes = name.as_bytes();
     (2..=255).contains(&bytes.len())
         && bytes[0].is_ascii_alphanumeric()

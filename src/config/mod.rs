@@ -9,7 +9,7 @@ mod env;
 mod label;
 mod rules;
 
-pub(crate) use env::{is_project, truncate};
+pub(crate) use env::{is_project, is_project_name, truncate};
 pub use label::{Label, PatternField};
 
 use crate::pattern::{PatternError, PatternList};
@@ -39,8 +39,31 @@ pub const SKIP_MARKERS: &str = "SKIP_MARKERS";
 pub const IGNORE_PUSHERS: &str = "IGNORE_PUSHERS";
 /// Variable holding the ARN patterns of the repositories whose events are accepted.
 pub const ALLOWED_REPOSITORIES: &str = "ALLOWED_REPOSITORIES";
+/// Variable holding how many of a failed build's last log lines its comment shows.
+pub const COMMENT_LOG_LINES: &str = "COMMENT_LOG_LINES";
+/// Variable switching approvals of pull-request revisions on.
+pub const APPROVE_PULL_REQUESTS: &str = "APPROVE_PULL_REQUESTS";
+/// Variable switching status comments on pushed commits on.
+pub const COMMIT_COMMENTS: &str = "COMMIT_COMMENTS";
+/// Variable holding the pull-request comment that starts a revision's builds again.
+pub const REBUILD_COMMAND: &str = "REBUILD_COMMAND";
+/// Variable naming the IAM role that writes the function's comments.
+pub const REPORTER_ROLE_ARN: &str = "REPORTER_ROLE_ARN";
+/// Log lines shown when `COMMENT_LOG_LINES` is not set.
+pub const DEFAULT_COMMENT_LOG_LINES: u16 = 20;
+/// The most log lines a comment may show.
+pub const MAX_COMMENT_LOG_LINES: u16 = 1000;
+/// The rebuild command when `REBUILD_COMMAND` is not set.
+pub const DEFAULT_REBUILD_COMMAND: &str = "/rebuild";
 /// Branch patterns used when `BRANCHES` is not set.
 pub const DEFAULT_BRANCHES: &str = "master";
+
+/// The project's name, from a rule's project (a name or an ARN).
+pub(crate) fn project_name(project: &str) -> &str {
+    project
+        .rsplit_once(":project/")
+        .map_or(project, |(_, name)| name)
+}
 
 /// Variables of the shorthand, which `RULES` replaces.
 const SHORTHAND: [&str; 7] = [
@@ -96,6 +119,28 @@ pub enum ConfigError {
         /// What to do.
         hint: &'static str,
     },
+    /// A count is not a whole number in range.
+    #[error("{variable} `{value}` is not a whole number from 0 to {max}")]
+    InvalidCount {
+        /// The variable.
+        variable: &'static str,
+        /// The value as set (truncated when long).
+        value: String,
+        /// The largest value accepted.
+        max: u16,
+    },
+    /// The rebuild command is not one line of at most 100 characters.
+    #[error("{REBUILD_COMMAND} `{value}` is not one line of at most 100 characters")]
+    InvalidCommand {
+        /// The value as set (truncated when long).
+        value: String,
+    },
+    /// The reporter's role is not an IAM role ARN.
+    #[error("{REPORTER_ROLE_ARN} `{value}` is not an IAM role ARN (arn:PARTITION:iam::ACCOUNT:role/NAME)")]
+    InvalidRole {
+        /// The value as set (truncated when long).
+        value: String,
+    },
     /// The rules file cannot be read.
     #[error("{RULES_FILE} `{path}` cannot be read: {problem}")]
     UnreadableRules {
@@ -125,6 +170,71 @@ pub struct Config {
     pub ignored_pushers: Option<PatternList>,
     /// Repositories (ARN patterns) whose events are accepted; `None`: any.
     pub allowed_repositories: Option<PatternList>,
+    /// How builds' results are written back to CodeCommit.
+    pub reporting: Reporting,
+}
+
+/// How builds' results are written back to CodeCommit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reporting {
+    /// How many of a failed build's last log lines its comment shows (0: none).
+    pub log_lines: u16,
+    /// Approve a pull request's revision once all its builds succeeded; revoke on a failure.
+    pub approve_pull_requests: bool,
+    /// Comment on pushed commits too.
+    pub commit_comments: bool,
+    /// The pull-request comment that starts the revision's builds again; `None`: off.
+    pub rebuild_command: Option<String>,
+    /// The IAM role whose sessions write the function's comments, when set.
+    pub reporter_role: Option<RoleArn>,
+}
+
+/// An IAM role, as `REPORTER_ROLE_ARN` names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleArn {
+    partition: String,
+    account: String,
+    name: String,
+}
+
+impl RoleArn {
+    /// Reads `arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME`.
+    pub fn parse(arn: &str) -> Option<Self> {
+        let mut parts = arn.splitn(6, ':');
+        let (Some("arn"), Some(partition), Some("iam"), Some(""), Some(account), Some(resource)) = (
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+        ) else {
+            return None;
+        };
+        let name = resource.strip_prefix("role/")?.rsplit('/').next()?;
+        let name_ok = (1..=64).contains(&name.len())
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b));
+        let account_ok = account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit());
+        (partition.starts_with("aws") && account_ok && name_ok).then(|| Self {
+            partition: partition.to_owned(),
+            account: account.to_owned(),
+            name: name.to_owned(),
+        })
+    }
+
+    /// Whether `caller` (a comment's `authorArn`, an event's `callerUserArn`) is a session
+    /// of this role: `arn:PARTITION:sts::ACCOUNT:assumed-role/NAME/SESSION`.
+    pub fn is_session(&self, caller: &str) -> bool {
+        let prefix = format!(
+            "arn:{}:sts::{}:assumed-role/{}/",
+            self.partition, self.account, self.name
+        );
+        caller
+            .strip_prefix(&prefix)
+            .is_some_and(|session| !session.is_empty() && !session.contains('/'))
+    }
 }
 
 /// One routing rule: which pushes start which project.

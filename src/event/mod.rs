@@ -5,7 +5,8 @@
 //! requests from EventBridge "CodeCommit Pull Request State Change" events (see
 //! [`pull_request`]). Pushes and pull requests become the same [`Record`]s, so decisions,
 //! responses and build parameters do not depend on how the change arrived; a pull
-//! request's record carries its [`PullRequest`].
+//! request's record carries its [`PullRequest`]. A build's progress comes from EventBridge
+//! "CodeBuild Build State Change" events (see [`build_state`]), as a [`BuildChange`].
 //!
 //! The whole event is validated before anything acts on it: a malformed event
 //! yields one [`InvalidEvent`] naming the record, the reference and the field,
@@ -19,6 +20,7 @@
 //! `aws_lambda_events`' `EventBridgeEvent` would need a second parse, and it has no
 //! type for the pull-request detail.
 
+mod build_state;
 mod eventbridge;
 mod model;
 mod pull_request;
@@ -26,8 +28,9 @@ mod trigger;
 mod validate;
 
 pub use model::{
-    CommitId, EventKind, GitRef, IgnoredEvent, PullRequest, PullRequestChange, PullRequestStatus,
-    Push, Record, RefChange, RefKind, RefUpdate, Repository,
+    Build, BuildChange, BuildOrigin, BuildStatus, CommitId, EventKind, FailedPhase, GitRef,
+    IgnoredEvent, LogStream, PullRequest, PullRequestChange, PullRequestStatus, Push, Record,
+    RefChange, RefKind, RefUpdate, Repository,
 };
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -55,6 +58,8 @@ pub enum Event {
     PullRequest(PullRequestChange),
     /// A pull-request event that never builds, answered with its reason.
     Ignored(IgnoredEvent),
+    /// A build started, ended or changed state: reported back in CodeCommit.
+    Build(Box<BuildChange>),
 }
 
 impl Event {
@@ -64,7 +69,7 @@ impl Event {
         match self {
             Self::Push(push) => &push.records,
             Self::PullRequest(change) => &change.records,
-            Self::Ignored(_) => &[],
+            Self::Ignored(_) | Self::Build(_) => &[],
         }
     }
 
@@ -74,6 +79,13 @@ impl Event {
             Self::Push(push) => (&push.records, &[]),
             Self::PullRequest(change) => (&change.records, &[]),
             Self::Ignored(ignored) => (&[], &ignored.repositories),
+            Self::Build(change) => (
+                &[],
+                change
+                    .origin
+                    .as_ref()
+                    .map_or(&[][..], |origin| std::slice::from_ref(origin.repository())),
+            ),
         };
         records
             .iter()
@@ -102,7 +114,8 @@ struct Envelope {
 const EVENTBRIDGE_SOURCE: &str = "aws.codecommit";
 
 /// Parses and validates a CodeCommit trigger event, or an EventBridge
-/// "CodeCommit Repository State Change" or "CodeCommit Pull Request State
+/// "CodeCommit Repository State Change", "CodeCommit Pull Request State
+/// Change", "CodeCommit Comment on Pull Request" or "CodeBuild Build State
 /// Change" event.
 pub fn parse(json: &str) -> Result<Event, InvalidEvent> {
     // serde would also read a struct from an array: only an object is an event.
@@ -120,27 +133,33 @@ pub fn parse(json: &str) -> Result<Event, InvalidEvent> {
             ))
         }
     };
-    let is_push = detail_type == eventbridge::DETAIL_TYPE;
-    if !is_push && !pull_request::DETAIL_TYPES.contains(&detail_type.as_str()) {
+    let source = if detail_type == build_state::DETAIL_TYPE {
+        build_state::SOURCE
+    } else if detail_type == eventbridge::DETAIL_TYPE
+        || pull_request::DETAIL_TYPES.contains(&detail_type.as_str())
+    {
+        EVENTBRIDGE_SOURCE
+    } else {
         return Err(InvalidEvent {
             path: "detail-type".into(),
             problem: format!(
-                "is {}, expected \"{}\", \"{}\" or \"{}\"",
+                "is {}, expected \"{}\", \"{}\", \"{}\" or \"{}\"",
                 validate::quoted(&detail_type),
                 eventbridge::DETAIL_TYPE,
                 pull_request::DETAIL_TYPES[0],
-                pull_request::DETAIL_TYPES[1]
+                pull_request::DETAIL_TYPES[1],
+                build_state::DETAIL_TYPE
             ),
         });
-    }
-    if envelope.source.as_deref() != Some(EVENTBRIDGE_SOURCE) {
+    };
+    if envelope.source.as_deref() != Some(source) {
         let found = envelope.source.as_deref().map_or_else(
             || "missing".to_owned(),
             |s| format!("is {}", validate::quoted(s)),
         );
         return Err(InvalidEvent {
             path: "source".into(),
-            problem: format!("{found}, expected \"{EVENTBRIDGE_SOURCE}\""),
+            problem: format!("{found}, expected \"{source}\""),
         });
     }
     let (resources, time, detail) = (
@@ -148,8 +167,10 @@ pub fn parse(json: &str) -> Result<Event, InvalidEvent> {
         envelope.time.as_deref(),
         envelope.detail.as_deref(),
     );
-    if is_push {
+    if detail_type == eventbridge::DETAIL_TYPE {
         eventbridge::validate(resources, time, detail).map(Event::Push)
+    } else if source == build_state::SOURCE {
+        build_state::validate(resources, detail).map(|change| Event::Build(Box::new(change)))
     } else {
         pull_request::validate(resources, time, detail)
     }

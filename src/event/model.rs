@@ -253,3 +253,152 @@ pub struct IgnoredEvent {
     /// The repositories it names.
     pub repositories: Vec<Repository>,
 }
+
+/// A build changed state: a "CodeBuild Build State Change" event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildChange {
+    /// The build.
+    pub build: Build,
+    /// Its status as the event says (`build-status`).
+    pub status: BuildStatus,
+    /// Whether the build has ended: the event's `build-complete`, or a status other than
+    /// `IN_PROGRESS` when it does not say.
+    pub complete: bool,
+    /// What this function started the build for, read from its `CODECOMMIT_*` variables;
+    /// `None` for a build this function did not start.
+    pub origin: Option<BuildOrigin>,
+    /// The first phase that did not succeed, once the build has ended.
+    pub failed_phase: Option<FailedPhase>,
+    /// Seconds spent in the phases that have ended.
+    pub duration_seconds: u64,
+    /// Where CodeBuild writes the build's log, when the event says.
+    pub log: Option<LogStream>,
+}
+
+/// One build, as the event names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Build {
+    /// Its ARN (`build-id`): `arn:PARTITION:codebuild:REGION:ACCOUNT:build/PROJECT:UUID`.
+    pub arn: String,
+    /// The id the CodeBuild API and console use: `PROJECT:UUID`.
+    pub id: String,
+    /// The project's name.
+    pub project: String,
+    /// The project's build counter (`build-number`), when the event says.
+    pub number: Option<u64>,
+    /// The partition, region and account of the build (for its console link).
+    pub partition: String,
+    /// The build's region.
+    pub region: String,
+    /// The build's account.
+    pub account: String,
+}
+
+/// A build's status (`build-status`); the API knows more than the events send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BuildStatus {
+    /// Running.
+    InProgress,
+    /// Ended, every phase succeeded.
+    Succeeded,
+    /// Ended, a phase failed.
+    Failed,
+    /// Stopped by someone (or by superseding).
+    Stopped,
+    /// Ended by a fault of CodeBuild.
+    Fault,
+    /// Ran out of time.
+    TimedOut,
+    /// A status this function does not know, as sent.
+    Other(String),
+}
+
+impl BuildStatus {
+    /// Reads `build-status`.
+    pub fn parse(text: &str) -> Self {
+        match text {
+            "IN_PROGRESS" => Self::InProgress,
+            "SUCCEEDED" => Self::Succeeded,
+            "FAILED" => Self::Failed,
+            "STOPPED" => Self::Stopped,
+            "FAULT" => Self::Fault,
+            "TIMED_OUT" => Self::TimedOut,
+            other => Self::Other(other.to_owned()),
+        }
+    }
+
+    /// The status word, as CodeBuild writes it.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::InProgress => "IN_PROGRESS",
+            Self::Succeeded => "SUCCEEDED",
+            Self::Failed => "FAILED",
+            Self::Stopped => "STOPPED",
+            Self::Fault => "FAULT",
+            Self::TimedOut => "TIMED_OUT",
+            Self::Other(other) => other,
+        }
+    }
+}
+
+impl fmt::Display for BuildStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a build was started for, from its `CODECOMMIT_*` variables.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BuildOrigin {
+    /// A pushed commit.
+    Push {
+        /// The repository.
+        repository: Repository,
+        /// The reference pushed, when the build says.
+        reference: Option<GitRef>,
+        /// The commit built.
+        commit: CommitId,
+    },
+    /// One revision of a pull request.
+    PullRequest {
+        /// The repository.
+        repository: Repository,
+        /// The pull request's id.
+        id: String,
+        /// Its revision (`revisionId`).
+        revision: String,
+        /// The source commit built.
+        source_commit: CommitId,
+        /// The destination commit it was compared with.
+        destination_commit: CommitId,
+    },
+}
+
+impl BuildOrigin {
+    /// The repository the build is of.
+    pub fn repository(&self) -> &Repository {
+        match self {
+            Self::Push { repository, .. } | Self::PullRequest { repository, .. } => repository,
+        }
+    }
+}
+
+/// The phase a build failed in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailedPhase {
+    /// `BUILD`, `INSTALL`, ...
+    pub phase: String,
+    /// `FAILED`, `FAULT`, `TIMED_OUT`, `STOPPED`, ...
+    pub status: String,
+    /// Why (`phase-context`), as CodeBuild words it.
+    pub context: Vec<String>,
+}
+
+/// A CloudWatch Logs stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogStream {
+    /// The log group.
+    pub group: String,
+    /// The stream in it.
+    pub stream: String,
+}

@@ -9,6 +9,7 @@
 
 use super::validate::{
     parse_repository_arn, parse_time, quoted, validate_commit, validate_pusher, validate_ref,
+    MAX_REVISION_LEN,
 };
 use super::{
     deserialize, EventKind, IgnoredEvent, InvalidEvent, PullRequest, PullRequestChange,
@@ -29,8 +30,6 @@ const MAX_ID_DIGITS: usize = 20;
 const MAX_EVENT_NAME_LEN: usize = 64;
 /// Most repositories one event may name.
 const MAX_REPOSITORIES: usize = 10;
-/// Longest revision id accepted (CodeCommit's are 64 hexadecimal digits).
-const MAX_REVISION_LEN: usize = 128;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]

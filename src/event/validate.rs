@@ -7,6 +7,8 @@ use crate::config::truncate;
 
 /// Longest pusher ARN accepted, in bytes.
 const MAX_ARN_LEN: usize = 2048;
+/// Longest revision id accepted (CodeCommit's are 64 hexadecimal digits).
+pub(super) const MAX_REVISION_LEN: usize = 128;
 
 pub(super) fn is_commit_id(text: &str) -> bool {
     text.len() == 40 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
@@ -45,6 +47,7 @@ pub(super) fn parse_repository_arn(arn: &str) -> Result<Repository, &'static str
     let Some(Arn {
         service: "codecommit",
         resource: name,
+        ..
     }) = Arn::parse(arn)
     else {
         return Err(

@@ -1,7 +1,7 @@
 use super::*;
 use crate::codebuild::PastBuild;
 use crate::config::{BRANCHES, CODEBUILD_PROJECT, RULES, SKIP_MARKERS};
-use crate::test_support::{config, record, FakeCodeBuild, FakeCodeCommit};
+use crate::test_support::{config, record, FakeCodeBuild, FakeCodeCommit, FakeLogs};
 use serde_json::json;
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
@@ -12,9 +12,9 @@ const OLD: &str = "0000000000000000000000000000000000000abc";
 fn handler(
     codebuild: FakeCodeBuild,
     codecommit: FakeCodeCommit,
-) -> Handler<FakeCodeBuild, FakeCodeCommit> {
+) -> Handler<FakeCodeBuild, FakeCodeCommit, FakeLogs> {
     let config = config(&[(CODEBUILD_PROJECT, "my-project"), (BRANCHES, "master,dev")]);
-    Handler::new(config, codebuild, codecommit)
+    Handler::new(config, codebuild, codecommit, FakeLogs::default())
 }
 
 fn event(refs: &[&str]) -> String {
@@ -145,6 +145,7 @@ async fn a_skip_marker_skips_every_rule_with_one_read() {
         config,
         FakeCodeBuild::default(),
         with_message("Update docs [skip ci]"),
+        FakeLogs::default(),
     );
     let response = handler
         .handle(&event(&["refs/heads/master"]), None)
@@ -161,7 +162,12 @@ async fn a_skip_marker_skips_every_rule_with_one_read() {
 #[tokio::test]
 async fn without_path_rules_and_skip_markers_codecommit_is_never_called() {
     let config = config(&[(CODEBUILD_PROJECT, "p1"), (SKIP_MARKERS, "false")]);
-    let handler = Handler::new(config, FakeCodeBuild::default(), FakeCodeCommit::default());
+    let handler = Handler::new(
+        config,
+        FakeCodeBuild::default(),
+        FakeCodeCommit::default(),
+        FakeLogs::default(),
+    );
     let response = handler
         .handle(&event(&["refs/heads/master"]), None)
         .await
@@ -213,7 +219,7 @@ async fn a_monorepo_push_starts_only_the_changed_services_build_and_supersedes_i
         )]),
         ..FakeCodeCommit::default()
     };
-    let handler = Handler::new(config, codebuild, codecommit);
+    let handler = Handler::new(config, codebuild, codecommit, FakeLogs::default());
     let response = handler
         .handle(&event(&["refs/heads/master"]), None)
         .await
@@ -254,7 +260,12 @@ async fn events_from_other_repositories_are_refused_before_anything_is_read() {
             "arn:aws:codecommit:us-east-1:123456789012:other",
         ),
     ]);
-    let handler = Handler::new(config, FakeCodeBuild::default(), with_message("x"));
+    let handler = Handler::new(
+        config,
+        FakeCodeBuild::default(),
+        with_message("x"),
+        FakeLogs::default(),
+    );
     let error = handler
         .handle(&event(&["refs/heads/master"]), None)
         .await
@@ -293,7 +304,12 @@ impl crate::codebuild::CodeBuildCalls for SlowCodeBuild {
 #[tokio::test(start_paused = true)]
 async fn nothing_runs_past_the_invocations_deadline() {
     let config = config(&[(CODEBUILD_PROJECT, "p1"), (SKIP_MARKERS, "false")]);
-    let handler = Handler::new(config, SlowCodeBuild, FakeCodeCommit::default());
+    let handler = Handler::new(
+        config,
+        SlowCodeBuild,
+        FakeCodeCommit::default(),
+        FakeLogs::default(),
+    );
     let started = tokio::time::Instant::now();
     let deadline = started + std::time::Duration::from_secs(30);
     let error = handler
@@ -323,14 +339,19 @@ mod pull_requests {
     fn handler(
         codebuild: FakeCodeBuild,
         extra: &[(&'static str, &str)],
-    ) -> Handler<FakeCodeBuild, FakeCodeCommit> {
+    ) -> Handler<FakeCodeBuild, FakeCodeCommit, FakeLogs> {
         let mut vars = vec![
             (CODEBUILD_PROJECT, "my-project"),
             (SKIP_MARKERS, "false"),
             (PULL_REQUESTS, "main"),
         ];
         vars.extend_from_slice(extra);
-        Handler::new(config(&vars), codebuild, FakeCodeCommit::default())
+        Handler::new(
+            config(&vars),
+            codebuild,
+            FakeCodeCommit::default(),
+            FakeLogs::default(),
+        )
     }
 
     fn pr_build(id: &str, pull_request: Option<&str>, reference: &str) -> PastBuild {
@@ -513,7 +534,12 @@ mod pull_requests {
             (BRANCHES, "dev"),
             (SUPERSEDE, "true"),
         ]);
-        let handler = Handler::new(config, codebuild, FakeCodeCommit::default());
+        let handler = Handler::new(
+            config,
+            codebuild,
+            FakeCodeCommit::default(),
+            FakeLogs::default(),
+        );
         let response = handler
             .handle(&event(&["refs/heads/master", "refs/heads/dev"]), None)
             .await

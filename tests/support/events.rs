@@ -84,3 +84,97 @@ pub fn pull_request_event(kind: &str, destination: &str, status: &str, merged: &
         }
     })
 }
+
+/// The id of [`build_state_event`]'s build (`PROJECT:UUID`) of `project`.
+pub fn build_id(project: &str) -> String {
+    format!("{project}:8745a7a9-c340-456a-9166-edf953571b01")
+}
+
+/// The `CODECOMMIT_*` variables of a build of pull request 17 of `my-app` as the function
+/// starts it (the source commit [`PR_SOURCE`] into `main` at [`PR_DESTINATION`]), in the
+/// event's `[{"name", "type", "value"}]` form.
+pub fn pull_request_build_variables() -> Value {
+    let plain =
+        |name: &str, value: &str| json!({"name": name, "type": "PLAINTEXT", "value": value});
+    json!([
+        plain("CODECOMMIT_REPOSITORY", "my-app"),
+        plain("CODECOMMIT_REF", "refs/heads/feature/retries"),
+        plain("CODECOMMIT_BRANCH", "feature/retries"),
+        plain("CODECOMMIT_COMMIT", PR_SOURCE),
+        plain("CODECOMMIT_PULL_REQUEST_ID", "17"),
+        plain("CODECOMMIT_PULL_REQUEST_REVISION", PR_REVISION),
+        plain("CODECOMMIT_DESTINATION_BRANCH", "main"),
+        plain("CODECOMMIT_DESTINATION_COMMIT", PR_DESTINATION)
+    ])
+}
+
+/// An EventBridge "CodeBuild Build State Change" event as CodeBuild sends it: build
+/// `build_id` (`PROJECT:UUID`) number `number`, now `status` (`IN_PROGRESS`, `FAILED`, ...),
+/// started with `variables` ([`pull_request_build_variables`] or `[]`). An ended build's
+/// phases end in a BUILD phase of that status, with its `phase-context`.
+pub fn build_state_event(build_id: &str, number: u64, status: &str, variables: Value) -> Value {
+    let (project, uuid) = build_id.split_once(':').expect("a PROJECT:UUID build id");
+    let arn = format!("arn:aws:codebuild:{REGION}:{ACCOUNT}:build/{build_id}");
+    let complete = status != "IN_PROGRESS";
+    let phase = |kind: &str, status: &str, seconds: u64| {
+        json!({"phase-type": kind, "phase-status": status, "start-time": "Nov 28, 2026 10:00:05 AM",
+               "end-time": "Nov 28, 2026 10:00:41 AM", "duration-in-seconds": seconds})
+    };
+    let mut phases = vec![
+        phase("SUBMITTED", "SUCCEEDED", 0),
+        phase("PROVISIONING", "SUCCEEDED", 36),
+    ];
+    if complete {
+        let mut build = phase("BUILD", status, 225);
+        if status != "SUCCEEDED" {
+            build["phase-context"] = json!([format!(
+                "COMMAND_EXECUTION_ERROR: Error while executing command: cargo test. Reason: exit status 101"
+            )]);
+        }
+        phases.push(build);
+        phases.push(json!({"phase-type": "COMPLETED", "start-time": "Nov 28, 2026 10:04:31 AM"}));
+    } else {
+        phases.push(json!({"phase-type": "BUILD", "start-time": "Nov 28, 2026 10:00:46 AM"}));
+    }
+    json!({
+        "version": "0",
+        "id": "c030038d-8c4d-6141-9545-00ff7b715301",
+        "detail-type": "CodeBuild Build State Change",
+        "source": "aws.codebuild",
+        "account": ACCOUNT,
+        "time": "2026-11-28T10:04:32Z",
+        "region": REGION,
+        "resources": [arn],
+        "detail": {
+            "build-status": status,
+            "project-name": project,
+            "build-id": arn,
+            "current-phase": if complete { "COMPLETED" } else { "BUILD" },
+            "current-phase-context": "[: ]",
+            "version": "1",
+            "additional-information": {
+                "build-complete": complete,
+                "build-number": number,
+                "initiator": "codecommit-build-trigger",
+                "build-start-time": "Nov 28, 2026 10:00:04 AM",
+                "source-version": PR_SOURCE,
+                "timeout-in-minutes": 60,
+                "source": {"type": "CODECOMMIT",
+                           "location": format!("https://git-codecommit.{REGION}.amazonaws.com/v1/repos/my-app")},
+                "environment": {
+                    "image": "aws/codebuild/standard:7.0",
+                    "privileged-mode": false,
+                    "compute-type": "BUILD_GENERAL1_SMALL",
+                    "type": "LINUX_CONTAINER",
+                    "environment-variables": variables
+                },
+                "logs": {
+                    "group-name": format!("/aws/codebuild/{project}"),
+                    "stream-name": uuid,
+                    "deep-link": format!("https://console.aws.amazon.com/cloudwatch/home?region={REGION}#logEvent:group=/aws/codebuild/{project};stream={uuid}")
+                },
+                "phases": phases
+            }
+        }
+    })
+}

@@ -1,0 +1,236 @@
+//! CodeCommit's comments: reading a thread's comments, and posting or updating the
+//! function's own. Reads and writes are two traits, so that what only reads never holds a
+//! way to write.
+
+use crate::aws::AwsError;
+use crate::codecommit::CodeCommit;
+use std::future::Future;
+
+/// Most pages of comments read from one thread (100 comments a page).
+const MAX_PAGES: usize = 50;
+
+/// Where a status comment goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Thread<'a> {
+    /// A pull request, on the comparison of its destination (`before`) and source (`after`)
+    /// commits.
+    PullRequest {
+        /// The repository's name.
+        repository: &'a str,
+        /// The pull request's id.
+        id: &'a str,
+        /// The destination commit.
+        before: &'a str,
+        /// The source commit.
+        after: &'a str,
+    },
+    /// A pushed commit, compared with its first parent (none for a repository's first commit).
+    Commit {
+        /// The repository's name.
+        repository: &'a str,
+        /// The first parent.
+        before: Option<&'a str>,
+        /// The commit.
+        after: &'a str,
+    },
+}
+
+/// One comment, as CodeCommit returns it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Comment {
+    /// Its id.
+    pub id: String,
+    /// Who wrote it (`authorArn`).
+    pub author: Option<String>,
+    /// Its text (empty once deleted).
+    pub content: String,
+}
+
+/// The comment calls that only read.
+pub trait CommentReads: Send + Sync {
+    /// Every comment of `thread`, replies included, oldest first
+    /// (`GetCommentsForPullRequest`, `GetCommentsForComparedCommit`, every page).
+    fn comments(
+        &self,
+        thread: &Thread<'_>,
+    ) -> impl Future<Output = Result<Vec<Comment>, AwsError>> + Send;
+
+    /// One comment (`GetComment`).
+    fn comment(&self, id: &str) -> impl Future<Output = Result<Comment, AwsError>> + Send;
+}
+
+/// The comment calls that write.
+pub trait CommentWrites: Send + Sync {
+    /// Posts `content` on `thread` with the idempotency token `token`; returns the new
+    /// comment's id (`PostCommentForPullRequest`, `PostCommentForComparedCommit`). The same
+    /// token with other content fails with `IdempotencyParameterMismatchException`.
+    fn post(
+        &self,
+        thread: &Thread<'_>,
+        content: &str,
+        token: &str,
+    ) -> impl Future<Output = Result<String, AwsError>> + Send;
+
+    /// Replaces the content of the function's own comment `id` (`UpdateComment`).
+    fn update(&self, id: &str, content: &str) -> impl Future<Output = Result<(), AwsError>> + Send;
+}
+
+fn comment_of(comment: aws_sdk_codecommit::types::Comment) -> Option<Comment> {
+    Some(Comment {
+        id: comment.comment_id?,
+        author: comment.author_arn,
+        content: comment.content.unwrap_or_default(),
+    })
+}
+
+impl CommentReads for CodeCommit {
+    async fn comments(&self, thread: &Thread<'_>) -> Result<Vec<Comment>, AwsError> {
+        let client = self.client();
+        let mut comments = Vec::new();
+        let mut token: Option<String> = None;
+        for _ in 0..MAX_PAGES {
+            let (groups, next) = match *thread {
+                Thread::PullRequest {
+                    repository,
+                    id,
+                    before,
+                    after,
+                } => {
+                    let output = client
+                        .get_comments_for_pull_request()
+                        .pull_request_id(id)
+                        .repository_name(repository)
+                        .before_commit_id(before)
+                        .after_commit_id(after)
+                        .max_results(100)
+                        .set_next_token(token.take())
+                        .send()
+                        .await
+                        .map_err(|error| AwsError::from_sdk("GetCommentsForPullRequest", error))?;
+                    let groups: Vec<_> = output
+                        .comments_for_pull_request_data
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|group| group.comments.unwrap_or_default())
+                        .collect();
+                    (groups, output.next_token)
+                }
+                Thread::Commit {
+                    repository,
+                    before,
+                    after,
+                } => {
+                    let output = client
+                        .get_comments_for_compared_commit()
+                        .repository_name(repository)
+                        .set_before_commit_id(before.map(str::to_owned))
+                        .after_commit_id(after)
+                        .max_results(100)
+                        .set_next_token(token.take())
+                        .send()
+                        .await
+                        .map_err(|error| {
+                            AwsError::from_sdk("GetCommentsForComparedCommit", error)
+                        })?;
+                    let groups: Vec<_> = output
+                        .comments_for_compared_commit_data
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|group| group.comments.unwrap_or_default())
+                        .collect();
+                    (groups, output.next_token)
+                }
+            };
+            comments.extend(groups.into_iter().flatten().filter_map(comment_of));
+            match next {
+                Some(next) if !next.is_empty() => token = Some(next),
+                _ => return Ok(comments),
+            }
+        }
+        Ok(comments)
+    }
+
+    async fn comment(&self, id: &str) -> Result<Comment, AwsError> {
+        let output = self
+            .client()
+            .get_comment()
+            .comment_id(id)
+            .send()
+            .await
+            .map_err(|error| AwsError::from_sdk("GetComment", error))?;
+        output.comment.and_then(comment_of).ok_or_else(|| AwsError {
+            operation: "GetComment",
+            code: "MissingComment".into(),
+            message: format!("GetComment answered without comment {id}"),
+        })
+    }
+}
+
+impl CommentWrites for CodeCommit {
+    async fn post(
+        &self,
+        thread: &Thread<'_>,
+        content: &str,
+        token: &str,
+    ) -> Result<String, AwsError> {
+        let client = self.client();
+        let (operation, comment) = match *thread {
+            Thread::PullRequest {
+                repository,
+                id,
+                before,
+                after,
+            } => (
+                "PostCommentForPullRequest",
+                client
+                    .post_comment_for_pull_request()
+                    .pull_request_id(id)
+                    .repository_name(repository)
+                    .before_commit_id(before)
+                    .after_commit_id(after)
+                    .content(content)
+                    .client_request_token(token)
+                    .send()
+                    .await
+                    .map_err(|error| AwsError::from_sdk("PostCommentForPullRequest", error))?
+                    .comment,
+            ),
+            Thread::Commit {
+                repository,
+                before,
+                after,
+            } => (
+                "PostCommentForComparedCommit",
+                client
+                    .post_comment_for_compared_commit()
+                    .repository_name(repository)
+                    .set_before_commit_id(before.map(str::to_owned))
+                    .after_commit_id(after)
+                    .content(content)
+                    .client_request_token(token)
+                    .send()
+                    .await
+                    .map_err(|error| AwsError::from_sdk("PostCommentForComparedCommit", error))?
+                    .comment,
+            ),
+        };
+        comment
+            .and_then(|comment| comment.comment_id)
+            .ok_or_else(|| AwsError {
+                operation,
+                code: "MissingComment".into(),
+                message: format!("{operation} answered without the comment's id"),
+            })
+    }
+
+    async fn update(&self, id: &str, content: &str) -> Result<(), AwsError> {
+        self.client()
+            .update_comment()
+            .comment_id(id)
+            .content(content)
+            .send()
+            .await
+            .map_err(|error| AwsError::from_sdk("UpdateComment", error))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,337 @@
+//! EventBridge "CodeBuild Build State Change" events.
+//!
+//! What the service sends: `build-id` is the build's full ARN, the times are not ISO 8601 (and
+//! are not read: a duration is the sum of the phases' `duration-in-seconds`), and most fields
+//! can be absent. `aws_lambda_events`' `CodeBuildEvent` requires fields that real events
+//! omit (`additional-information.artifact`, `timeout-in-minutes`, `logs`, each phase's
+//! `start-time`) and parses every time, so one absent field it does not need would refuse an
+//! event this function only needs a dozen fields of: the detail here is this crate's own.
+//!
+//! A build is traced back to its push or pull request by the PLAINTEXT `CODECOMMIT_*`
+//! variables it was started with ([`crate::variables`]); a build without them is not this
+//! function's, and its event is answered, never acted on.
+
+use super::validate::{quoted, validate_commit, validate_ref, MAX_REVISION_LEN};
+use super::{
+    deserialize, Build, BuildChange, BuildOrigin, BuildStatus, FailedPhase, InvalidEvent,
+    LogStream, Repository,
+};
+use crate::arn::Arn;
+use crate::variables;
+use serde::Deserialize;
+use serde_json::Value;
+
+/// The `detail-type` of these events.
+pub(super) const DETAIL_TYPE: &str = "CodeBuild Build State Change";
+/// Their `source`.
+pub(super) const SOURCE: &str = "aws.codebuild";
+
+/// Longest status word accepted.
+const MAX_STATUS_LEN: usize = 64;
+/// Most phase-context lines kept, and the longest each may be.
+const MAX_CONTEXT_LINES: usize = 10;
+const MAX_CONTEXT_LEN: usize = 1000;
+
+#[derive(Deserialize)]
+struct RawDetail {
+    #[serde(rename = "build-status")]
+    build_status: String,
+    #[serde(rename = "project-name")]
+    project_name: String,
+    #[serde(rename = "build-id")]
+    build_id: String,
+    #[serde(rename = "additional-information", default)]
+    information: RawInformation,
+}
+
+#[derive(Deserialize, Default)]
+struct RawInformation {
+    #[serde(rename = "build-complete", default)]
+    build_complete: Option<bool>,
+    #[serde(rename = "build-number", default)]
+    build_number: Option<u64>,
+    #[serde(default)]
+    environment: Option<RawEnvironment>,
+    #[serde(default)]
+    logs: Option<RawLogs>,
+    #[serde(default)]
+    phases: Vec<RawPhase>,
+}
+
+#[derive(Deserialize)]
+struct RawEnvironment {
+    #[serde(rename = "environment-variables", default)]
+    variables: Vec<RawVariable>,
+}
+
+#[derive(Deserialize)]
+struct RawVariable {
+    name: String,
+    #[serde(rename = "type", default)]
+    kind: Option<String>,
+    #[serde(default)]
+    value: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RawLogs {
+    #[serde(rename = "group-name", default)]
+    group: Option<String>,
+    #[serde(rename = "stream-name", default)]
+    stream: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RawPhase {
+    #[serde(rename = "phase-type")]
+    phase: String,
+    #[serde(rename = "phase-status", default)]
+    status: Option<String>,
+    #[serde(rename = "duration-in-seconds", default)]
+    duration: Option<u64>,
+    /// Strings, as far as anyone has seen; anything else is shown as JSON.
+    #[serde(rename = "phase-context", default)]
+    context: Option<Vec<Value>>,
+}
+
+fn invalid(path: &str, problem: String) -> InvalidEvent {
+    InvalidEvent {
+        path: path.to_owned(),
+        problem,
+    }
+}
+
+/// Validates a build-state event given its envelope's `resources` and `detail`.
+pub(super) fn validate(
+    resources: &[String],
+    detail: Option<&serde_json::value::RawValue>,
+) -> Result<BuildChange, InvalidEvent> {
+    let detail = detail.ok_or_else(|| invalid("detail", "is missing".into()))?;
+    let detail: RawDetail = deserialize(detail.get(), "detail")?;
+    let build = build(&detail)?;
+    if !resources.is_empty() && resources.iter().all(|resource| *resource != build.arn) {
+        return Err(invalid(
+            "resources",
+            format!("does not name the build {}", quoted(&build.arn)),
+        ));
+    }
+    if detail.build_status.is_empty()
+        || detail.build_status.len() > MAX_STATUS_LEN
+        || !detail
+            .build_status
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b == b'_')
+    {
+        return Err(invalid(
+            "detail.build-status",
+            format!("{} is not a build status", quoted(&detail.build_status)),
+        ));
+    }
+    let status = BuildStatus::parse(&detail.build_status);
+    let information = detail.information;
+    let complete = information
+        .build_complete
+        .unwrap_or(status != BuildStatus::InProgress);
+    let variables = information
+        .environment
+        .map(|environment| environment.variables)
+        .unwrap_or_default();
+    let origin = origin(&build, &variables)?;
+    let log = information
+        .logs
+        .and_then(|logs| match (logs.group, logs.stream) {
+            (Some(group), Some(stream)) if !group.is_empty() && !stream.is_empty() => {
+                Some(LogStream { group, stream })
+            }
+            _ => None,
+        });
+    Ok(BuildChange {
+        build: Build {
+            number: information.build_number,
+            ..build
+        },
+        failed_phase: complete
+            .then(|| failed_phase(&information.phases))
+            .flatten(),
+        duration_seconds: information
+            .phases
+            .iter()
+            .filter_map(|phase| phase.duration)
+            .fold(0, u64::saturating_add),
+        status,
+        complete,
+        origin,
+        log,
+    })
+}
+
+/// The build `build-id` names, which must be of project `project-name`.
+fn build(detail: &RawDetail) -> Result<Build, InvalidEvent> {
+    let not_a_build = || {
+        invalid(
+            "detail.build-id",
+            format!(
+                "{} is not a CodeBuild build ARN (arn:PARTITION:codebuild:REGION:ACCOUNT:build/PROJECT:ID)",
+                quoted(&detail.build_id)
+            ),
+        )
+    };
+    let arn = Arn::parse(&detail.build_id).ok_or_else(not_a_build)?;
+    let id = match arn {
+        Arn {
+            service: "codebuild",
+            resource,
+            ..
+        } => resource.strip_prefix("build/").ok_or_else(not_a_build)?,
+        _ => return Err(not_a_build()),
+    };
+    let Some((project, uuid)) = id.split_once(':') else {
+        return Err(not_a_build());
+    };
+    let id_ok = crate::config::is_project_name(project)
+        && !uuid.is_empty()
+        && uuid.len() <= 64
+        && uuid.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    if !id_ok {
+        return Err(not_a_build());
+    }
+    if project != detail.project_name {
+        return Err(invalid(
+            "detail.project-name",
+            format!(
+                "is {}, but build-id is a build of project {}",
+                quoted(&detail.project_name),
+                quoted(project)
+            ),
+        ));
+    }
+    Ok(Build {
+        arn: detail.build_id.clone(),
+        id: id.to_owned(),
+        project: project.to_owned(),
+        number: None,
+        partition: arn.partition.to_owned(),
+        region: arn.region.to_owned(),
+        account: arn.account.to_owned(),
+    })
+}
+
+/// What the build was started for, from its `CODECOMMIT_*` variables; `None` when it has
+/// neither a repository nor a commit among them.
+fn origin(build: &Build, variables: &[RawVariable]) -> Result<Option<BuildOrigin>, InvalidEvent> {
+    let path = |name: &str| {
+        format!("detail.additional-information.environment.environment-variables[{name}]")
+    };
+    let get = |name: &str| {
+        variables
+            .iter()
+            .rev()
+            .find(|variable| {
+                variable.name == name
+                    && variable
+                        .kind
+                        .as_deref()
+                        .is_none_or(|kind| kind == "PLAINTEXT")
+            })
+            .and_then(|variable| variable.value.as_deref())
+    };
+    let (Some(repository), Some(commit)) = (get(variables::REPOSITORY), get(variables::COMMIT))
+    else {
+        return Ok(None);
+    };
+    let required = |name: &str| get(name).ok_or_else(|| invalid(&path(name), "is missing".into()));
+    let commit_of = |name: &str, value: &str| {
+        validate_commit(value.to_owned()).map_err(|problem| invalid(&path(name), problem))
+    };
+    let repository = repository_named(build, repository)
+        .map_err(|problem| invalid(&path(variables::REPOSITORY), problem))?;
+    let commit = commit_of(variables::COMMIT, commit)?;
+    let Some(id) = get(variables::PULL_REQUEST_ID) else {
+        let reference = get(variables::REF)
+            .map(|name| {
+                validate_ref(name.to_owned())
+                    .map_err(|problem| invalid(&path(variables::REF), problem))
+            })
+            .transpose()?;
+        return Ok(Some(BuildOrigin::Push {
+            repository,
+            reference,
+            commit,
+        }));
+    };
+    if id.is_empty() || id.len() > 20 || !id.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(invalid(
+            &path(variables::PULL_REQUEST_ID),
+            format!("{} is not a pull request id", quoted(id)),
+        ));
+    }
+    let revision = required(variables::PULL_REQUEST_REVISION)?;
+    if revision.is_empty()
+        || revision.len() > MAX_REVISION_LEN
+        || !revision.bytes().all(|b| b.is_ascii_alphanumeric())
+    {
+        return Err(invalid(
+            &path(variables::PULL_REQUEST_REVISION),
+            format!("{} is not a revision id", quoted(revision)),
+        ));
+    }
+    let destination_commit = commit_of(
+        variables::DESTINATION_COMMIT,
+        required(variables::DESTINATION_COMMIT)?,
+    )?;
+    Ok(Some(BuildOrigin::PullRequest {
+        repository,
+        id: id.to_owned(),
+        revision: revision.to_owned(),
+        source_commit: commit,
+        destination_commit,
+    }))
+}
+
+/// The repository `name`, in the build's partition, region and account.
+fn repository_named(build: &Build, name: &str) -> Result<Repository, String> {
+    let arn = format!(
+        "arn:{}:codecommit:{}:{}:{name}",
+        build.partition, build.region, build.account
+    );
+    super::validate::parse_repository_arn(&arn).map_err(|_| {
+        format!(
+            "{} is not a repository name (1 to 100 letters, digits, `.`, `_` or `-`)",
+            quoted(name)
+        )
+    })
+}
+
+/// The first phase whose status is neither `SUCCEEDED` nor absent (a phase still running, or
+/// `COMPLETED`, has none).
+fn failed_phase(phases: &[RawPhase]) -> Option<FailedPhase> {
+    let phase = phases.iter().find(|phase| {
+        phase
+            .status
+            .as_deref()
+            .is_some_and(|status| status != "SUCCEEDED")
+    })?;
+    let context = phase
+        .context
+        .iter()
+        .flatten()
+        .map(|line| match line {
+            Value::String(text) => text.clone(),
+            other => other.to_string(),
+        })
+        .filter(|line| !line.is_empty() && line != ": ")
+        .take(MAX_CONTEXT_LINES)
+        .map(|line| crate::config::truncate(&line, MAX_CONTEXT_LEN))
+        .collect();
+    Some(FailedPhase {
+        phase: crate::config::truncate(&phase.phase, MAX_STATUS_LEN),
+        status: crate::config::truncate(
+            phase.status.as_deref().unwrap_or_default(),
+            MAX_STATUS_LEN,
+        ),
+        context,
+    })
+}
+
+#[cfg(test)]
+mod tests;

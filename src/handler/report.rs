@@ -1,0 +1,332 @@
+//! The path of a "CodeBuild Build State Change" event: the build's status comment, posted
+//! when it starts and updated in place as it ends.
+
+use super::Handler;
+use crate::aws::AwsError;
+use crate::codebuild::CodeBuildCalls;
+use crate::codecommit::CodeCommitReads;
+use crate::comments::{CommentReads, CommentWrites, Thread};
+use crate::config::{project_name, RoleArn};
+use crate::error::HandlerError;
+use crate::event::{BuildChange, BuildOrigin, BuildStatus};
+use crate::logs::LogReads;
+use crate::report::{clean_line, render, write_for, Content, LogTail, Stamp, Subject, Write};
+use crate::response::{ReportAction, Reported};
+use lambda_runtime::tracing::{info, warn};
+use sha2::{Digest, Sha256};
+
+/// The error CodeCommit answers a reused `clientRequestToken` with, when the content differs.
+const TOKEN_MISMATCH: &str = "IdempotencyParameterMismatchException";
+
+/// Where one build's status goes.
+struct Target<'a> {
+    thread: Thread<'a>,
+    stamp: Stamp,
+    commit: &'a str,
+}
+
+impl<B, C, L> Handler<B, C, L>
+where
+    B: CodeBuildCalls,
+    C: CodeCommitReads + CommentReads + CommentWrites,
+    L: LogReads,
+{
+    /// Writes `change` into its build's status comment: posts it when there is none, updates
+    /// it when the event is news, keeps it when the comment already shows as much or more.
+    pub(super) async fn report(&self, change: &BuildChange) -> Result<Reported, HandlerError> {
+        let answer = |action, comment: Option<&str>, reason: Option<String>| {
+            reported(change, action, comment, reason)
+        };
+        let Some(origin) = &change.origin else {
+            return Ok(answer(
+                ReportAction::Ignored,
+                None,
+                Some(format!(
+                    "build {} has no CODECOMMIT_* variables: this function did not start it",
+                    change.build.id
+                )),
+            ));
+        };
+        if !self
+            .config
+            .rules
+            .iter()
+            .any(|rule| project_name(&rule.project) == change.build.project)
+        {
+            return Ok(answer(
+                ReportAction::Ignored,
+                None,
+                Some(format!(
+                    "project {} is not one this function starts",
+                    change.build.project
+                )),
+            ));
+        }
+        let parent;
+        let target = match origin {
+            BuildOrigin::PullRequest {
+                repository,
+                id,
+                revision,
+                source_commit,
+                destination_commit,
+            } => Target {
+                thread: Thread::PullRequest {
+                    repository: &repository.name,
+                    id,
+                    before: destination_commit.as_str(),
+                    after: source_commit.as_str(),
+                },
+                stamp: Stamp::of(change, Subject::Revision(revision.clone())),
+                commit: source_commit.as_str(),
+            },
+            BuildOrigin::Push { .. } if !self.config.reporting.commit_comments => {
+                return Ok(answer(
+                    ReportAction::Ignored,
+                    None,
+                    Some("COMMIT_COMMENTS is off: push builds are not reported".into()),
+                ));
+            }
+            BuildOrigin::Push {
+                repository, commit, ..
+            } => {
+                parent = self
+                    .codecommit
+                    .first_parent(&repository.name, commit)
+                    .await
+                    .map_err(|source| failed(change, source))?;
+                Target {
+                    thread: Thread::Commit {
+                        repository: &repository.name,
+                        before: parent.as_deref(),
+                        after: commit.as_str(),
+                    },
+                    stamp: Stamp::of(change, Subject::Commit(commit.to_string())),
+                    commit: commit.as_str(),
+                }
+            }
+        };
+        let own = self
+            .config
+            .reporting
+            .reporter_role
+            .as_ref()
+            .ok_or(HandlerError::ReporterUnknown)?;
+        self.write_comment(change, origin, &target, own).await
+    }
+
+    /// Finds the function's comment for `target`, then posts, updates or keeps it.
+    async fn write_comment(
+        &self,
+        change: &BuildChange,
+        origin: &BuildOrigin,
+        target: &Target<'_>,
+        own: &RoleArn,
+    ) -> Result<Reported, HandlerError> {
+        let mut content = None;
+        // Twice at most: a post that loses a race with another delivery of an event of the
+        // same build reads the winner's comment and decides again.
+        for _ in 0..2 {
+            let comments = self
+                .codecommit
+                .comments(&target.thread)
+                .await
+                .map_err(|source| failed(change, source))?;
+            let found = comments.iter().find_map(|comment| {
+                let author = comment.author.as_deref()?;
+                let stamp = Stamp::read(&comment.content)?;
+                (own.is_session(author)
+                    && stamp.project == target.stamp.project
+                    && stamp.subject == target.stamp.subject)
+                    .then_some((comment.id.as_str(), stamp))
+            });
+            let write = write_for(
+                found.as_ref().map(|(id, stamp)| (*id, stamp)),
+                &target.stamp,
+            );
+            if let Write::Keep(id, reason) = &write {
+                return Ok(reported(
+                    change,
+                    ReportAction::Kept,
+                    Some(id),
+                    Some(reason.to_string()),
+                ));
+            }
+            if content.is_none() {
+                content = Some(self.content(change, origin, target).await);
+            }
+            let text = content.as_deref().unwrap_or_default();
+            match write {
+                Write::Update(id) => {
+                    self.codecommit
+                        .update(id, text)
+                        .await
+                        .map_err(|source| failed(change, source))?;
+                    return Ok(reported(change, ReportAction::Updated, Some(id), None));
+                }
+                _ => match self
+                    .codecommit
+                    .post(&target.thread, text, &token(&target.thread, &target.stamp))
+                    .await
+                {
+                    Ok(id) => return Ok(reported(change, ReportAction::Posted, Some(&id), None)),
+                    Err(mismatch) if mismatch.code == TOKEN_MISMATCH => {
+                        info!(
+                            build = change.build.id,
+                            "another delivery posted the comment first: reading it"
+                        );
+                    }
+                    Err(source) => return Err(failed(change, source)),
+                },
+            }
+        }
+        Err(failed(
+            change,
+            AwsError {
+                operation: "PostCommentForPullRequest",
+                code: TOKEN_MISMATCH.into(),
+                message:
+                    "the comment's token is taken, yet no comment of the function's carries it"
+                        .into(),
+            },
+        ))
+    }
+
+    /// The comment's text: reads whether the revision is still current and, for a build
+    /// that did not succeed, the log's last lines. A failed read is said, not fatal.
+    async fn content(
+        &self,
+        change: &BuildChange,
+        origin: &BuildOrigin,
+        target: &Target<'_>,
+    ) -> String {
+        let superseded_by = match origin {
+            BuildOrigin::PullRequest { id, revision, .. } => {
+                match self.codecommit.pull_request_revision(id).await {
+                    Ok(current) => current.filter(|current| current != revision),
+                    Err(failure) => {
+                        warn!(
+                            build = change.build.id,
+                            code = failure.code,
+                            error = failure.message,
+                            action = failure.advice(),
+                            "could not read whether the revision is still current"
+                        );
+                        None
+                    }
+                }
+            }
+            BuildOrigin::Push { .. } => None,
+        };
+        let lines = self.config.reporting.log_lines;
+        let wants_log = change.complete && change.status != BuildStatus::Succeeded && lines > 0;
+        let log = match (&change.log, wants_log) {
+            (Some(stream), true) => Some(self.logs.last_lines(stream, lines).await),
+            _ => None,
+        };
+        let cleaned: Vec<String>;
+        let failure_code: String;
+        let tail = match log {
+            None => LogTail::None,
+            Some(Ok(raw)) => {
+                cleaned = raw.iter().map(|line| clean_line(line)).collect();
+                LogTail::Lines(&cleaned)
+            }
+            Some(Err(failure)) => {
+                warn!(
+                    build = change.build.id,
+                    code = failure.code,
+                    error = failure.message,
+                    action = failure.advice(),
+                    "could not read the build's log"
+                );
+                failure_code = failure.code;
+                LogTail::Unreadable(&failure_code)
+            }
+        };
+        render(&Content {
+            change,
+            stamp: &target.stamp,
+            commit: target.commit,
+            superseded_by: superseded_by.as_deref(),
+            log: tail,
+        })
+    }
+}
+
+/// The answer, logged as one line.
+fn reported(
+    change: &BuildChange,
+    action: ReportAction,
+    comment: Option<&str>,
+    reason: Option<String>,
+) -> Reported {
+    let origin = change.origin.as_ref();
+    let (pull_request, commit) = match origin {
+        Some(BuildOrigin::PullRequest {
+            id, source_commit, ..
+        }) => (Some(id.clone()), Some(source_commit.to_string())),
+        Some(BuildOrigin::Push { commit, .. }) => (None, Some(commit.to_string())),
+        None => (None, None),
+    };
+    let reported = Reported {
+        build_id: change.build.id.clone(),
+        project: change.build.project.clone(),
+        status: change.status.to_string(),
+        repository: origin.map(|origin| origin.repository().name.clone()),
+        pull_request,
+        commit,
+        comment: comment.map(str::to_owned),
+        action,
+        reason,
+    };
+    info!(
+        build = reported.build_id,
+        project = reported.project,
+        status = reported.status,
+        repository = reported.repository,
+        pull_request = reported.pull_request,
+        commit = reported.commit,
+        comment = reported.comment,
+        action = action.as_str(),
+        reason = reported.reason,
+        "report"
+    );
+    reported
+}
+
+fn failed(change: &BuildChange, source: AwsError) -> HandlerError {
+    let advice = source.advice();
+    HandlerError::ReportFailed {
+        build: change.build.id.clone(),
+        source,
+        advice,
+    }
+}
+
+/// The `clientRequestToken` of the comment for `stamp`'s project and subject on `thread`: the
+/// same for every build of them, so that two deliveries racing to post it post one comment.
+fn token(thread: &Thread<'_>, stamp: &Stamp) -> String {
+    let mut hash = Sha256::new();
+    hash.update(b"codecommit-build-trigger/comment/1\0");
+    let (repository, where_) = match thread {
+        Thread::PullRequest { repository, id, .. } => (repository, format!("pull-request {id}")),
+        Thread::Commit { repository, .. } => (repository, "commit".to_owned()),
+    };
+    for part in [
+        repository,
+        where_.as_str(),
+        stamp.project.as_str(),
+        &stamp.subject.to_string(),
+    ] {
+        hash.update(part.as_bytes());
+        hash.update(b"\0");
+    }
+    hash.finalize()
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,294 @@
+//! A build's status comment: its Markdown, and the stamp on its last line that the function
+//! reads back to update the comment in place, never backwards.
+
+use super::log::fenced;
+use crate::event::{Build, BuildChange, BuildStatus};
+use std::fmt::{self, Write as _};
+
+/// CodeCommit's limit on a comment's content. It is counted here in UTF-16 code units, which
+/// are never fewer than characters, so a comment within it is within the service's limit
+/// however the service counts.
+pub(crate) const MAX_COMMENT_LEN: usize = 10_240;
+
+/// The stamp's opening words.
+const STAMP_PREFIX: &str = "*codecommit-build-trigger: ";
+
+/// What a comment reports on: a pull request's revision, or a pushed commit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Subject {
+    /// A pull request's revision (`revisionId`).
+    Revision(String),
+    /// A pushed commit.
+    Commit(String),
+}
+
+impl fmt::Display for Subject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Revision(id) => write!(f, "revision {id}"),
+            Self::Commit(id) => write!(f, "commit {id}"),
+        }
+    }
+}
+
+/// The last line of every status comment: which project's build it reports, of what, and
+/// how far that build got.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Stamp {
+    /// The project.
+    pub project: String,
+    /// What was built.
+    pub subject: Subject,
+    /// The build's id (`PROJECT:UUID`).
+    pub build_id: String,
+    /// The project's build number, when known.
+    pub number: Option<u64>,
+    /// The status word.
+    pub status: String,
+    /// Whether the build had ended.
+    pub complete: bool,
+}
+
+impl Stamp {
+    /// The stamp of `change`'s build of `subject`.
+    pub(crate) fn of(change: &BuildChange, subject: Subject) -> Self {
+        Self {
+            project: change.build.project.clone(),
+            subject,
+            build_id: change.build.id.clone(),
+            number: change.build.number,
+            status: change.status.to_string(),
+            complete: change.complete,
+        }
+    }
+
+    /// Reads the stamp on the last line of `content`; `None` if it has none.
+    pub(crate) fn read(content: &str) -> Option<Self> {
+        let line = content.trim_end().lines().next_back()?;
+        let line = line.strip_prefix(STAMP_PREFIX)?.strip_suffix('*')?;
+        let mut parts = line.split(" · ");
+        let (Some(build), Some(status), Some(subject), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return None;
+        };
+        let mut words = build.split(' ');
+        let (Some(project), Some("build"), Some(build_id), Some(number), None) = (
+            words.next(),
+            words.next(),
+            words.next(),
+            words.next(),
+            words.next(),
+        ) else {
+            return None;
+        };
+        let number = match number.strip_prefix('#')? {
+            "?" => None,
+            digits => Some(digits.parse().ok()?),
+        };
+        let (status, complete) = match status.split_once(' ')? {
+            (status, "(ended)") => (status, true),
+            (status, "(running)") => (status, false),
+            _ => return None,
+        };
+        let subject = match subject.split_once(' ')? {
+            ("revision", id) => Subject::Revision(id.to_owned()),
+            ("commit", id) => Subject::Commit(id.to_owned()),
+            _ => return None,
+        };
+        Some(Self {
+            project: project.to_owned(),
+            subject,
+            build_id: build_id.to_owned(),
+            number,
+            status: status.to_owned(),
+            complete,
+        })
+    }
+}
+
+impl fmt::Display for Stamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{STAMP_PREFIX}{} build {} #",
+            self.project, self.build_id
+        )?;
+        match self.number {
+            Some(number) => write!(f, "{number}")?,
+            None => f.write_str("?")?,
+        }
+        let progress = if self.complete { "ended" } else { "running" };
+        write!(f, " · {} ({progress}) · {}*", self.status, self.subject)
+    }
+}
+
+/// What the comment says of the build's log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LogTail<'a> {
+    /// Nothing: the build has not failed, or `COMMENT_LOG_LINES` is 0.
+    None,
+    /// Its last lines, cleaned ([`super::log::clean_line`]), oldest first.
+    Lines(&'a [String]),
+    /// The log could not be read, and why.
+    Unreadable(&'a str),
+}
+
+/// Everything a status comment shows.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Content<'a> {
+    /// The build's state.
+    pub change: &'a BuildChange,
+    /// Its stamp.
+    pub stamp: &'a Stamp,
+    /// The commit built.
+    pub commit: &'a str,
+    /// The pull request's current revision, when the build is of an older one.
+    pub superseded_by: Option<&'a str>,
+    /// The log's last lines, for a build that did not succeed.
+    pub log: LogTail<'a>,
+}
+
+/// Length as [`MAX_COMMENT_LEN`] counts it.
+pub(crate) fn comment_len(text: &str) -> usize {
+    text.encode_utf16().count()
+}
+
+/// The comment's Markdown, within [`MAX_COMMENT_LEN`]: when the log's lines do not all fit,
+/// the oldest are left out (and counted), never the status.
+pub(crate) fn render(content: &Content<'_>) -> String {
+    let head = head(content);
+    let stamp = content.stamp.to_string();
+    let bare = format!("{head}\n{stamp}");
+    let LogTail::Lines(lines) = content.log else {
+        let log = match content.log {
+            LogTail::Unreadable(why) => format!("The build log could not be read: {why}.\n\n"),
+            _ => String::new(),
+        };
+        return format!("{head}{log}{stamp}");
+    };
+    let budget = MAX_COMMENT_LEN.saturating_sub(comment_len(&bare));
+    let mut shown = lines.len();
+    loop {
+        let block = log_block(&lines[lines.len() - shown..], lines.len() - shown);
+        if comment_len(&block) <= budget || shown == 0 {
+            return format!("{head}{block}{stamp}");
+        }
+        shown -= 1;
+    }
+}
+
+/// The status, the build, what it built, and why it failed.
+fn head(content: &Content<'_>) -> String {
+    let change = content.change;
+    let build = &change.build;
+    let mut head = format!(
+        "{} **{}** · project `{}` · build ",
+        icon(&change.status),
+        change.status,
+        build.project
+    );
+    let number = build
+        .number
+        .map_or_else(|| build.id.clone(), |number| format!("#{number}"));
+    match console_link(build) {
+        Some(link) => write!(head, "[{number}]({link})"),
+        None => write!(head, "`{number}`"),
+    }
+    .expect("writing to a String cannot fail");
+    if change.complete {
+        head.push_str(&format!(" · {}", duration(change.duration_seconds)));
+    }
+    head.push_str("\n\n");
+    let short = &content.commit[..content.commit.len().min(12)];
+    match &content.stamp.subject {
+        Subject::Revision(revision) => {
+            let revision = &revision[..revision.len().min(12)];
+            head.push_str(&format!(
+                "Commit `{short}` of the pull request's revision `{revision}`.\n\n"
+            ));
+        }
+        Subject::Commit(_) => head.push_str(&format!("Commit `{short}`.\n\n")),
+    }
+    if let Some(current) = content.superseded_by {
+        let current = &current[..current.len().min(12)];
+        head.push_str(&format!(
+            "> This revision is no longer the pull request's latest (now `{current}`): this result is of older code.\n\n"
+        ));
+    }
+    if let Some(phase) = &change.failed_phase {
+        head.push_str(&format!(
+            "**Failed phase:** {} ({})\n\n",
+            phase.phase, phase.status
+        ));
+        let context: Vec<String> = phase
+            .context
+            .iter()
+            .map(|line| super::log::clean_line(line))
+            .filter(|line| !line.is_empty())
+            .collect();
+        if !context.is_empty() {
+            head.push_str(&fenced(&context));
+            head.push_str("\n\n");
+        }
+    }
+    head
+}
+
+/// The log's lines under their heading, saying how many earlier ones are left out.
+fn log_block(lines: &[String], left_out: usize) -> String {
+    if lines.is_empty() && left_out == 0 {
+        return "The build log has no lines to show.\n\n".to_owned();
+    }
+    let mut block = format!("**Last {} lines of the build log**", lines.len());
+    if left_out > 0 {
+        block.push_str(&format!(
+            " ({left_out} earlier ones left out to fit the comment)"
+        ));
+    }
+    block.push_str(":\n\n");
+    if !lines.is_empty() {
+        block.push_str(&fenced(lines));
+        block.push_str("\n\n");
+    }
+    block
+}
+
+fn icon(status: &BuildStatus) -> &'static str {
+    match status {
+        BuildStatus::InProgress => "⏳",
+        BuildStatus::Succeeded => "✅",
+        BuildStatus::Failed | BuildStatus::Fault | BuildStatus::TimedOut => "❌",
+        BuildStatus::Stopped => "⏹️",
+        BuildStatus::Other(_) => "❔",
+    }
+}
+
+/// `4 min 21 s`, `58 s`, `1 h 2 min`.
+fn duration(seconds: u64) -> String {
+    match (seconds / 3600, seconds / 60 % 60, seconds % 60) {
+        (0, 0, s) => format!("{s} s"),
+        (0, m, s) => format!("{m} min {s} s"),
+        (h, m, _) => format!("{h} h {m} min"),
+    }
+}
+
+/// The build's page in the CodeBuild console of its partition and region; `None` for a
+/// partition without a known console.
+fn console_link(build: &Build) -> Option<String> {
+    let domain = match build.partition.as_str() {
+        "aws" => "console.aws.amazon.com",
+        "aws-cn" => "console.amazonaws.cn",
+        "aws-us-gov" => "console.amazonaws-us-gov.com",
+        _ => return None,
+    };
+    let region = &build.region;
+    let encoded_id = build.id.replace(':', "%3A");
+    Some(format!(
+        "https://{region}.{domain}/codesuite/codebuild/{}/projects/{}/build/{encoded_id}/?region={region}",
+        build.account, build.project
+    ))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,139 @@
+//! Results back in CodeCommit: what one "CodeBuild Build State Change" event does to its
+//! build's status comment, decided from the comment's stamp ([`Stamp`]) alone, so that no
+//! state store is needed and events delivered twice or out of order end in one comment
+//! showing the latest build's final status.
+
+mod comment;
+mod log;
+
+pub(crate) use comment::{render, Content, LogTail, Stamp, Subject};
+pub(crate) use log::clean_line;
+
+use std::fmt;
+
+/// What to do with a build's status comment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Write<'a> {
+    /// There is none yet: post it.
+    Post,
+    /// Update this one in place.
+    Update(&'a str),
+    /// Leave this one as it is, for this reason.
+    Keep(&'a str, Keep),
+}
+
+/// Why a comment is left as it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Keep {
+    /// It already shows this build's state.
+    Unchanged,
+    /// It shows this build's final status, which a late event never overwrites.
+    Ended(String),
+    /// It shows a newer build of the same project and subject (a rebuild).
+    NewerBuild(u64),
+    /// It shows another build, and without build numbers the two cannot be ordered.
+    Unordered(String),
+}
+
+impl fmt::Display for Keep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Unchanged => f.write_str("the comment already shows this status"),
+            Self::Ended(status) => write!(
+                f,
+                "the comment already shows the build's final status {status}, which a late event never overwrites"
+            ),
+            Self::NewerBuild(number) => write!(
+                f,
+                "the comment shows a newer build (#{number}) of the same project and subject"
+            ),
+            Self::Unordered(build) => write!(
+                f,
+                "the comment shows build {build}, and without build numbers the two cannot be ordered"
+            ),
+        }
+    }
+}
+
+/// What `incoming` (the event's stamp) does to the function's own comment `found` (its id
+/// and stamp) for the same project and subject, if there is one.
+pub(crate) fn write_for<'a>(found: Option<(&'a str, &Stamp)>, incoming: &Stamp) -> Write<'a> {
+    let Some((id, shown)) = found else {
+        return Write::Post;
+    };
+    if shown.build_id == incoming.build_id {
+        return if shown.complete {
+            Write::Keep(id, Keep::Ended(shown.status.clone()))
+        } else if incoming.complete || shown.status != incoming.status {
+            Write::Update(id)
+        } else {
+            Write::Keep(id, Keep::Unchanged)
+        };
+    }
+    match (shown.number, incoming.number) {
+        (Some(shown), Some(incoming)) if incoming > shown => Write::Update(id),
+        (Some(shown), Some(_)) => Write::Keep(id, Keep::NewerBuild(shown)),
+        _ => Write::Keep(id, Keep::Unordered(shown.build_id.clone())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stamp(build: &str, number: Option<u64>, status: &str, complete: bool) -> Stamp {
+        Stamp {
+            project: "app-ci".into(),
+            subject: Subject::Revision("r1".into()),
+            build_id: format!("app-ci:{build}"),
+            number,
+            status: status.into(),
+            complete,
+        }
+    }
+
+    #[test]
+    fn the_first_event_posts_and_the_end_updates() {
+        let running = stamp("b", Some(2), "IN_PROGRESS", false);
+        let failed = stamp("b", Some(2), "FAILED", true);
+        assert_eq!(write_for(None, &running), Write::Post);
+        assert_eq!(
+            write_for(Some(("c1", &running)), &failed),
+            Write::Update("c1")
+        );
+    }
+
+    #[test]
+    fn a_final_status_is_never_overwritten_and_a_repeat_changes_nothing() {
+        let running = stamp("b", Some(2), "IN_PROGRESS", false);
+        let failed = stamp("b", Some(2), "FAILED", true);
+        assert_eq!(
+            write_for(Some(("c1", &failed)), &running),
+            Write::Keep("c1", Keep::Ended("FAILED".into()))
+        );
+        assert_eq!(
+            write_for(Some(("c1", &failed)), &failed),
+            Write::Keep("c1", Keep::Ended("FAILED".into()))
+        );
+        assert_eq!(
+            write_for(Some(("c1", &running)), &running),
+            Write::Keep("c1", Keep::Unchanged)
+        );
+    }
+
+    #[test]
+    fn a_rebuild_takes_the_comment_over_and_the_older_build_never_takes_it_back() {
+        let old = stamp("a", Some(1), "FAILED", true);
+        let rebuild = stamp("b", Some(2), "IN_PROGRESS", false);
+        assert_eq!(write_for(Some(("c1", &old)), &rebuild), Write::Update("c1"));
+        assert_eq!(
+            write_for(Some(("c1", &rebuild)), &old),
+            Write::Keep("c1", Keep::NewerBuild(2))
+        );
+        let unnumbered = stamp("c", None, "SUCCEEDED", true);
+        assert_eq!(
+            write_for(Some(("c1", &rebuild)), &unnumbered),
+            Write::Keep("c1", Keep::Unordered("app-ci:b".into()))
+        );
+    }
+}
