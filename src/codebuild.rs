@@ -60,6 +60,12 @@ pub struct PastBuild {
     pub reference: Option<String>,
     /// Its `CODECOMMIT_PULL_REQUEST_ID`, when this function started it for a pull request.
     pub pull_request: Option<String>,
+    /// Its `CODECOMMIT_PULL_REQUEST_REVISION`, when this function started it for a pull request.
+    pub revision: Option<String>,
+    /// Its status (`IN_PROGRESS`, `SUCCEEDED`, ...).
+    pub status: Option<String>,
+    /// The project's build number.
+    pub number: Option<u64>,
     /// When it started (milliseconds since the Unix epoch).
     pub started_at: Option<i64>,
 }
@@ -85,6 +91,13 @@ impl PastBuild {
             repository: variable(variables::REPOSITORY),
             reference: variable(variables::REF),
             pull_request: variable(variables::PULL_REQUEST_ID),
+            revision: variable(variables::PULL_REQUEST_REVISION),
+            status: build
+                .build_status()
+                .map(|status| status.as_str().to_owned()),
+            number: build
+                .build_number()
+                .and_then(|number| u64::try_from(number).ok()),
             started_at: build.start_time().and_then(|time| time.to_millis().ok()),
         })
     }

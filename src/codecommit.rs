@@ -37,11 +37,12 @@ pub trait CodeCommitReads: Send + Sync {
         id: &str,
     ) -> impl Future<Output = Result<PullRequestStatus, AwsError>> + Send;
 
-    /// The pull request's current revision (`GetPullRequest`).
-    fn pull_request_revision(
+    /// The pull request as it stands now in `repository` (`GetPullRequest`).
+    fn current_pull_request(
         &self,
+        repository: &str,
         id: &str,
-    ) -> impl Future<Output = Result<Option<String>, AwsError>> + Send;
+    ) -> impl Future<Output = Result<CurrentPullRequest, AwsError>> + Send;
 
     /// The first parent of `commit`; `None` for a repository's first commit (`GetCommit`).
     fn first_parent(
@@ -58,6 +59,39 @@ pub trait CodeCommitReads: Send + Sync {
         commit: &CommitId,
         destination: &str,
     ) -> impl Future<Output = Result<String, AwsError>> + Send;
+}
+
+/// Open, closed or merged, from `GetPullRequest`'s pull request and its target.
+fn status(
+    pull_request: Option<&aws_sdk_codecommit::types::PullRequest>,
+    target: Option<&aws_sdk_codecommit::types::PullRequestTarget>,
+) -> Result<PullRequestStatus, AwsError> {
+    let merged = target
+        .and_then(|target| target.merge_metadata())
+        .is_some_and(|merge| merge.is_merged());
+    match pull_request.and_then(|pr| pr.pull_request_status()) {
+        _ if merged => Ok(PullRequestStatus::Merged),
+        Some(PullRequestStatusEnum::Closed) => Ok(PullRequestStatus::Closed),
+        Some(PullRequestStatusEnum::Open) => Ok(PullRequestStatus::Open),
+        other => Err(AwsError {
+            operation: "GetPullRequest",
+            code: "UnknownPullRequestStatus".into(),
+            message: format!("GetPullRequest answered with status {other:?}"),
+        }),
+    }
+}
+
+/// A pull request as `GetPullRequest` reports it now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CurrentPullRequest {
+    /// Open, closed or merged.
+    pub status: PullRequestStatus,
+    /// Its current revision.
+    pub revision: String,
+    /// Its source branch (full reference) and commit.
+    pub source: (String, String),
+    /// Its destination branch (full reference) and commit.
+    pub destination: (String, String),
 }
 
 /// [`CodeCommitReads`] on the AWS SDK.
@@ -164,24 +198,47 @@ impl CodeCommitReads for CodeCommit {
                 .iter()
                 .find(|target| target.repository_name() == Some(repository))
         });
-        let merged = target
-            .and_then(|target| target.merge_metadata())
-            .is_some_and(|merge| merge.is_merged());
-        match pull_request.and_then(|pr| pr.pull_request_status()) {
-            _ if merged => Ok(PullRequestStatus::Merged),
-            Some(PullRequestStatusEnum::Closed) => Ok(PullRequestStatus::Closed),
-            Some(PullRequestStatusEnum::Open) => Ok(PullRequestStatus::Open),
-            other => Err(AwsError {
-                operation: "GetPullRequest",
-                code: "UnknownPullRequestStatus".into(),
-                message: format!("GetPullRequest answered with status {other:?}"),
-            }),
-        }
+        status(pull_request, target)
     }
 
-    async fn pull_request_revision(&self, id: &str) -> Result<Option<String>, AwsError> {
+    async fn current_pull_request(
+        &self,
+        repository: &str,
+        id: &str,
+    ) -> Result<CurrentPullRequest, AwsError> {
         let output = self.get_pull_request(id).await?;
-        Ok(output.pull_request.and_then(|pr| pr.revision_id))
+        let pull_request = output.pull_request.as_ref();
+        let target = pull_request.and_then(|pr| {
+            pr.pull_request_targets()
+                .iter()
+                .find(|target| target.repository_name() == Some(repository))
+        });
+        let missing = |what: &str| AwsError {
+            operation: "GetPullRequest",
+            code: "IncompletePullRequest".into(),
+            message: format!(
+                "GetPullRequest answered pull request {id} without its {what} in {repository}"
+            ),
+        };
+        let side =
+            |reference: Option<&str>, commit: Option<&str>, what: &str| match (reference, commit) {
+                (Some(reference), Some(commit)) => Ok((reference.to_owned(), commit.to_owned())),
+                _ => Err(missing(what)),
+            };
+        let target = target.ok_or_else(|| missing("target"))?;
+        Ok(CurrentPullRequest {
+            status: status(pull_request, Some(target))?,
+            revision: pull_request
+                .and_then(|pr| pr.revision_id())
+                .ok_or_else(|| missing("revision"))?
+                .to_owned(),
+            source: side(target.source_reference(), target.source_commit(), "source")?,
+            destination: side(
+                Some(target.destination_reference()).flatten(),
+                target.destination_commit(),
+                "destination",
+            )?,
+        })
     }
 
     async fn first_parent(

@@ -1,6 +1,6 @@
-//! CodeCommit's comments: reading a thread's comments, and posting or updating the
-//! function's own. Reads and writes are two traits, so that what only reads never holds a
-//! way to write.
+//! Results back in CodeCommit: reading a thread's comments, posting or updating the
+//! function's own, and approving a pull request's revision. Reads and writes are two
+//! traits, so that what only reads never holds a way to write.
 
 use crate::aws::AwsError;
 use crate::codecommit::CodeCommit;
@@ -59,8 +59,8 @@ pub trait CommentReads: Send + Sync {
     fn comment(&self, id: &str) -> impl Future<Output = Result<Comment, AwsError>> + Send;
 }
 
-/// The comment calls that write.
-pub trait CommentWrites: Send + Sync {
+/// The calls that write results back: comments and approvals.
+pub trait ResultWrites: Send + Sync {
     /// Posts `content` on `thread` with the idempotency token `token`; returns the new
     /// comment's id (`PostCommentForPullRequest`, `PostCommentForComparedCommit`). The same
     /// token with other content fails with `IdempotencyParameterMismatchException`.
@@ -73,6 +73,15 @@ pub trait CommentWrites: Send + Sync {
 
     /// Replaces the content of the function's own comment `id` (`UpdateComment`).
     fn update(&self, id: &str, content: &str) -> impl Future<Output = Result<(), AwsError>> + Send;
+
+    /// Approves (`true`) or revokes the function's approval of `revision` of pull request
+    /// `id` (`UpdatePullRequestApprovalState`).
+    fn set_approval(
+        &self,
+        id: &str,
+        revision: &str,
+        approve: bool,
+    ) -> impl Future<Output = Result<(), AwsError>> + Send;
 }
 
 fn comment_of(comment: aws_sdk_codecommit::types::Comment) -> Option<Comment> {
@@ -166,7 +175,7 @@ impl CommentReads for CodeCommit {
     }
 }
 
-impl CommentWrites for CodeCommit {
+impl ResultWrites for CodeCommit {
     async fn post(
         &self,
         thread: &Thread<'_>,
@@ -231,6 +240,23 @@ impl CommentWrites for CodeCommit {
             .send()
             .await
             .map_err(|error| AwsError::from_sdk("UpdateComment", error))?;
+        Ok(())
+    }
+
+    async fn set_approval(&self, id: &str, revision: &str, approve: bool) -> Result<(), AwsError> {
+        use aws_sdk_codecommit::types::ApprovalState;
+        self.client()
+            .update_pull_request_approval_state()
+            .pull_request_id(id)
+            .revision_id(revision)
+            .approval_state(if approve {
+                ApprovalState::Approve
+            } else {
+                ApprovalState::Revoke
+            })
+            .send()
+            .await
+            .map_err(|error| AwsError::from_sdk("UpdatePullRequestApprovalState", error))?;
         Ok(())
     }
 }

@@ -29,6 +29,16 @@ pub enum HandlerError {
         /// What to do about it.
         advice: String,
     },
+    /// A comment that may ask for a rebuild could not be read.
+    #[error("comment {comment} could not be read to see whether it asks for a rebuild: {source}; {advice}")]
+    RebuildFailed {
+        /// The comment's id.
+        comment: String,
+        /// The call that failed.
+        source: crate::aws::AwsError,
+        /// What to do about it.
+        advice: String,
+    },
     /// The function cannot tell its own comments from others'.
     #[error("REPORTER_ROLE_ARN is not set: the function cannot tell its own status comments from anyone else's, so it writes none; set it to the ARN of the role the function runs as (the template does)")]
     ReporterUnknown,
@@ -77,6 +87,7 @@ impl HandlerError {
             Self::RepositoryNotAllowed { .. } => "RepositoryNotAllowed",
             Self::StartBuildFailed(_) => "StartBuildFailed",
             Self::ReportFailed { .. } => "ReportFailed",
+            Self::RebuildFailed { .. } => "RebuildFailed",
             Self::ReporterUnknown => "InvalidConfiguration",
         }
     }

@@ -4,7 +4,7 @@
 use crate::aws::AwsError;
 use crate::codebuild::{CodeBuildCalls, PastBuild, StartedBuild};
 use crate::codecommit::CodeCommitReads;
-use crate::comments::{CommentReads, CommentWrites};
+use crate::comments::{CommentReads, ResultWrites};
 use crate::config::{Config, Rule};
 use crate::decide::{finish, plan, rules_superseding_pull_request, Decision, Line};
 use crate::error::{FailedStart, HandlerError};
@@ -46,7 +46,7 @@ struct Wanted<'a> {
 impl<B, C, L> Handler<B, C, L>
 where
     B: CodeBuildCalls,
-    C: CodeCommitReads + CommentReads + CommentWrites,
+    C: CodeCommitReads + CommentReads + ResultWrites,
     L: LogReads,
 {
     /// A handler for `config` that calls CodeBuild, CodeCommit and CloudWatch Logs through
@@ -179,6 +179,7 @@ where
                     ..Response::default()
                 })
             }
+            Event::Comment(comment) => self.rebuild(comment, deadline).await,
             Event::Push(push) => self.build(&push.records, deadline).await,
             Event::PullRequest(change) => {
                 let mut response = self.build(&change.records, deadline).await?;
@@ -484,6 +485,7 @@ fn log_line(line: &Line<'_>) {
     );
 }
 
+mod rebuild;
 mod report;
 #[cfg(test)]
 mod tests;

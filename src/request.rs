@@ -72,7 +72,16 @@ pub fn build_request(
     BuildRequest {
         project: project.to_owned(),
         source_version: commit.as_str().to_owned(),
-        idempotency_token: idempotency_token(rule, &record.repository.arn, identity, commit),
+        idempotency_token: idempotency_token(
+            rule,
+            &record.repository.arn,
+            identity,
+            commit,
+            record
+                .pull_request
+                .as_ref()
+                .and_then(|pr| pr.rebuild.as_deref()),
+        ),
         environment,
     }
 }
@@ -80,7 +89,8 @@ pub fn build_request(
 /// SHA-256 (hex) of the values that identify a build: project, repository,
 /// ref (a pull request's id) and commit, after a version tag that keeps
 /// pushes and pull requests apart; with routing rules also the rule's name,
-/// so that two rules starting one project start two builds. Validated names,
+/// so that two rules starting one project start two builds; for a rebuild
+/// also the id of the comment that asked for it. Validated names,
 /// ARNs, refs, ids and commit ids never contain NUL, so NUL-separated fields
 /// cannot collide.
 fn idempotency_token(
@@ -88,6 +98,7 @@ fn idempotency_token(
     repository_arn: &str,
     [version, subject]: [&str; 2],
     commit: &CommitId,
+    rebuild: Option<&str>,
 ) -> String {
     let mut hash = Sha256::new();
     let fields = [
@@ -97,7 +108,12 @@ fn idempotency_token(
         subject,
         commit.as_str(),
     ];
-    for field in fields.into_iter().chain(rule.reported_name()) {
+    let rebuild = rebuild.into_iter().flat_map(|comment| ["rebuild", comment]);
+    for field in fields
+        .into_iter()
+        .chain(rule.reported_name())
+        .chain(rebuild)
+    {
         hash.update(field.as_bytes());
         hash.update([0]);
     }

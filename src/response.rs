@@ -43,6 +43,9 @@ pub struct Reported {
     /// Why the comment was kept as it is, or the event ignored.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// What became of the revision's approval (with `APPROVE_PULL_REQUESTS`), and why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approval: Option<String>,
 }
 
 /// What was done with a build's status comment.

@@ -15,8 +15,8 @@ pub fn config(vars: &[(&'static str, &str)]) -> Config {
 #[path = "../tests/support/events.rs"]
 mod events;
 pub use events::{
-    build_id, build_state_event, pull_request_build_variables, pull_request_event, PR_DESTINATION,
-    PR_REVISION, PR_SOURCE,
+    build_id, build_state_event, pull_request_build_variables, pull_request_comment_event,
+    pull_request_event, PR_DESTINATION, PR_REVISION, PR_SOURCE,
 };
 
 /// One trigger record of a push to `repository` by `pusher`, at [`events::EVENT_TIME`].
@@ -204,12 +204,22 @@ impl crate::codecommit::CodeCommitReads for FakeCodeCommit {
             .ok_or_else(|| Self::missing("GetMergeOptions"))
     }
 
-    async fn pull_request_revision(
+    async fn current_pull_request(
         &self,
+        _repository: &str,
         id: &str,
-    ) -> Result<Option<String>, crate::aws::AwsError> {
+    ) -> Result<crate::codecommit::CurrentPullRequest, crate::aws::AwsError> {
         self.log(format!("GetPullRequest {id}"));
-        Ok(Some(PR_REVISION.to_owned()))
+        Ok(crate::codecommit::CurrentPullRequest {
+            status: self
+                .pull_requests
+                .get(id)
+                .copied()
+                .unwrap_or(crate::event::PullRequestStatus::Open),
+            revision: PR_REVISION.to_owned(),
+            source: ("refs/heads/feature/retries".into(), PR_SOURCE.into()),
+            destination: ("refs/heads/main".into(), PR_DESTINATION.into()),
+        })
     }
 
     async fn first_parent(
@@ -256,7 +266,7 @@ impl crate::comments::CommentReads for FakeCodeCommit {
     }
 }
 
-impl crate::comments::CommentWrites for FakeCodeCommit {
+impl crate::comments::ResultWrites for FakeCodeCommit {
     async fn post(
         &self,
         _thread: &crate::comments::Thread<'_>,
@@ -278,6 +288,19 @@ impl crate::comments::CommentWrites for FakeCodeCommit {
             .find(|(comment, _, _)| comment == id)
             .ok_or_else(|| Self::missing("UpdateComment"))?;
         comment.2 = content.to_owned();
+        Ok(())
+    }
+
+    async fn set_approval(
+        &self,
+        id: &str,
+        revision: &str,
+        approve: bool,
+    ) -> Result<(), crate::aws::AwsError> {
+        let state = if approve { "APPROVE" } else { "REVOKE" };
+        self.log(format!(
+            "UpdatePullRequestApprovalState {id} {revision} {state}"
+        ));
         Ok(())
     }
 }

@@ -29,8 +29,8 @@ mod validate;
 
 pub use model::{
     Build, BuildChange, BuildOrigin, BuildStatus, CommitId, EventKind, FailedPhase, GitRef,
-    IgnoredEvent, LogStream, PullRequest, PullRequestChange, PullRequestStatus, Push, Record,
-    RefChange, RefKind, RefUpdate, Repository,
+    IgnoredEvent, LogStream, PullRequest, PullRequestChange, PullRequestComment, PullRequestStatus,
+    Push, Record, RefChange, RefKind, RefUpdate, Repository,
 };
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -60,6 +60,8 @@ pub enum Event {
     Ignored(IgnoredEvent),
     /// A build started, ended or changed state: reported back in CodeCommit.
     Build(Box<BuildChange>),
+    /// A new comment on a pull request, which may ask for its builds again.
+    Comment(PullRequestComment),
 }
 
 impl Event {
@@ -69,7 +71,7 @@ impl Event {
         match self {
             Self::Push(push) => &push.records,
             Self::PullRequest(change) => &change.records,
-            Self::Ignored(_) | Self::Build(_) => &[],
+            Self::Ignored(_) | Self::Build(_) | Self::Comment(_) => &[],
         }
     }
 
@@ -79,6 +81,7 @@ impl Event {
             Self::Push(push) => (&push.records, &[]),
             Self::PullRequest(change) => (&change.records, &[]),
             Self::Ignored(ignored) => (&[], &ignored.repositories),
+            Self::Comment(comment) => (&[], &comment.repositories),
             Self::Build(change) => (
                 &[],
                 change
@@ -172,7 +175,8 @@ pub fn parse(json: &str) -> Result<Event, InvalidEvent> {
     } else if source == build_state::SOURCE {
         build_state::validate(resources, detail).map(|change| Event::Build(Box::new(change)))
     } else {
-        pull_request::validate(resources, time, detail)
+        let comment = detail_type == pull_request::DETAIL_TYPES[1];
+        pull_request::validate(resources, time, detail, comment)
     }
 }
 

@@ -51,6 +51,8 @@ pub enum EventKind {
     PullRequestStatusChanged,
     /// EventBridge `pullRequestMergeStatusUpdated`: merged.
     PullRequestMergeStatusUpdated,
+    /// EventBridge `commentOnPullRequestCreated` whose comment is the rebuild command.
+    CommentOnPullRequestCreated,
 }
 
 impl EventKind {
@@ -66,6 +68,7 @@ impl EventKind {
             Self::PullRequestSourceBranchUpdated => "pullRequestSourceBranchUpdated",
             Self::PullRequestStatusChanged => "pullRequestStatusChanged",
             Self::PullRequestMergeStatusUpdated => "pullRequestMergeStatusUpdated",
+            Self::CommentOnPullRequestCreated => "commentOnPullRequestCreated",
         }
     }
 }
@@ -134,6 +137,11 @@ pub enum RefKind {
 }
 
 impl GitRef {
+    /// A full reference name that Git allows; `None` otherwise.
+    pub fn parse(name: &str) -> Option<Self> {
+        super::validate::validate_ref(name.to_owned()).ok()
+    }
+
     /// A name that passed the checks of reference names.
     pub(super) fn from_valid(name: String) -> Self {
         Self(name)
@@ -212,6 +220,8 @@ pub struct PullRequest {
     pub destination_commit: CommitId,
     /// Open, closed, or merged.
     pub status: PullRequestStatus,
+    /// The comment that asked for this build again (`REBUILD_COMMAND`), if one did.
+    pub rebuild: Option<String>,
 }
 
 /// Where a pull request stands.
@@ -241,6 +251,21 @@ pub struct PullRequestChange {
     /// One record per repository the event names, each with the source
     /// branch at the source commit as its one reference.
     pub records: Vec<Record>,
+}
+
+/// A new comment on a pull request: the rebuild command, perhaps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PullRequestComment {
+    /// The pull request's id.
+    pub pull_request: String,
+    /// The comment's id (`commentId`); its text is not in the event.
+    pub comment: String,
+    /// Who wrote it (`callerUserArn`), when the event says.
+    pub author: Option<String>,
+    /// The repositories the event names.
+    pub repositories: Vec<Repository>,
+    /// When it was written (milliseconds since the Unix epoch), when the event says readably.
+    pub written_at: Option<i64>,
 }
 
 /// A pull-request event of a kind that never builds (approvals, approval rules).

@@ -4,8 +4,10 @@
 //! string `"True"` or `"False"`, `pullRequestStatus` `"Open"` or `"Closed"`; the dates come in
 //! several formats that are not ISO 8601 and are not read. One event may name several
 //! repositories (`resources`, `repositoryNames`, at most 10): each becomes a [`Record`] of its
-//! own. Events of any other `detail.event` (approvals, approval rules, and "CodeCommit Comment
-//! on Pull Request" events, read here too) become an [`IgnoredEvent`]: answered, never built.
+//! own. A new comment ("CodeCommit Comment on Pull Request", `commentOnPullRequestCreated`)
+//! becomes a [`PullRequestComment`], which may ask for a rebuild; events of any other
+//! `detail.event` (approvals, approval rules, edited comments) become an [`IgnoredEvent`]:
+//! answered, never built.
 
 use super::validate::{
     parse_repository_arn, parse_time, quoted, validate_commit, validate_pusher, validate_ref,
@@ -13,7 +15,7 @@ use super::validate::{
 };
 use super::{
     deserialize, EventKind, IgnoredEvent, InvalidEvent, PullRequest, PullRequestChange,
-    PullRequestStatus, Record, RefChange, RefKind, RefUpdate, Repository,
+    PullRequestComment, PullRequestStatus, Record, RefChange, RefKind, RefUpdate, Repository,
 };
 use serde::Deserialize;
 use serde_json::Value;
@@ -55,6 +57,8 @@ struct RawDetail {
     is_merged: Option<Value>,
     #[serde(default)]
     caller_user_arn: Option<String>,
+    #[serde(default)]
+    comment_id: Option<String>,
 }
 
 /// What `detail.event` can say.
@@ -82,18 +86,51 @@ fn invalid(path: &str, problem: String) -> InvalidEvent {
     }
 }
 
-/// Validates a pull-request event given its envelope's `resources`, `time` and `detail`.
+/// Longest comment id accepted.
+const MAX_COMMENT_ID_LEN: usize = 128;
+
+/// Validates a pull-request event given its envelope's `resources`, `time` and `detail`: a
+/// state change, or (`comment`) a "CodeCommit Comment on Pull Request" event.
 pub(super) fn validate(
     resources: &[String],
     time: Option<&str>,
     detail: Option<&serde_json::value::RawValue>,
+    comment: bool,
 ) -> Result<super::Event, InvalidEvent> {
     let detail = detail.ok_or_else(|| invalid("detail", "is missing".into()))?;
     let detail: RawDetail = deserialize(detail.get(), "detail")?;
     let event = validate_event_name(&detail.event)?;
     let id = validate_id(&detail.pull_request_id)?;
     let repositories = repositories(resources, detail.repository_names.as_deref())?;
+    if comment && event == "commentOnPullRequestCreated" {
+        let comment = detail
+            .comment_id
+            .filter(|id| {
+                (1..=MAX_COMMENT_ID_LEN).contains(&id.len())
+                    && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            })
+            .ok_or_else(|| {
+                invalid(
+                    "detail.commentId",
+                    "is missing or not a comment id (letters, digits and `-`)".into(),
+                )
+            })?;
+        let author = validate_pusher(detail.caller_user_arn)
+            .map_err(|problem| invalid("detail.callerUserArn", problem))?;
+        return Ok(super::Event::Comment(PullRequestComment {
+            pull_request: id,
+            comment,
+            author,
+            repositories,
+            written_at: time.and_then(parse_time),
+        }));
+    }
     match kind(&event) {
+        _ if comment => Ok(super::Event::Ignored(IgnoredEvent {
+            event,
+            pull_request: id,
+            repositories,
+        })),
         Kind::Ignored => Ok(super::Event::Ignored(IgnoredEvent {
             event,
             pull_request: id,
@@ -164,6 +201,7 @@ fn change(
             (true, false) => PullRequestStatus::Open,
             (false, false) => PullRequestStatus::Closed,
         },
+        rebuild: None,
     };
     let records = repositories
         .into_iter()

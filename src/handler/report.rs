@@ -5,12 +5,15 @@ use super::Handler;
 use crate::aws::AwsError;
 use crate::codebuild::CodeBuildCalls;
 use crate::codecommit::CodeCommitReads;
-use crate::comments::{CommentReads, CommentWrites, Thread};
+use crate::comments::{CommentReads, ResultWrites, Thread};
 use crate::config::{project_name, RoleArn};
 use crate::error::HandlerError;
 use crate::event::{BuildChange, BuildOrigin, BuildStatus};
 use crate::logs::LogReads;
-use crate::report::{clean_line, render, write_for, Content, LogTail, Stamp, Subject, Write};
+use crate::report::{
+    clean_line, render, verdict, write_for, Content, LogTail, RevisionBuild, Stamp, Subject,
+    Verdict, Write,
+};
 use crate::response::{ReportAction, Reported};
 use lambda_runtime::tracing::{info, warn};
 use sha2::{Digest, Sha256};
@@ -28,7 +31,7 @@ struct Target<'a> {
 impl<B, C, L> Handler<B, C, L>
 where
     B: CodeBuildCalls,
-    C: CodeCommitReads + CommentReads + CommentWrites,
+    C: CodeCommitReads + CommentReads + ResultWrites,
     L: LogReads,
 {
     /// Writes `change` into its build's status comment: posts it when there is none, updates
@@ -112,7 +115,99 @@ where
             .reporter_role
             .as_ref()
             .ok_or(HandlerError::ReporterUnknown)?;
-        self.write_comment(change, origin, &target, own).await
+        let mut reported = self.write_comment(change, origin, &target, own).await?;
+        if let BuildOrigin::PullRequest {
+            repository,
+            id,
+            revision,
+            ..
+        } = origin
+        {
+            if change.complete && self.config.reporting.approve_pull_requests {
+                let approval = self.approve(change, &repository.name, id, revision).await?;
+                info!(
+                    build = change.build.id,
+                    pull_request = id,
+                    revision,
+                    approval,
+                    "approval"
+                );
+                reported.approval = Some(approval);
+            }
+        }
+        Ok(reported)
+    }
+
+    /// Approves or revokes `revision` of pull request `id` now that `change`'s build has
+    /// ended, from every build this function started for the revision; says what it did.
+    async fn approve(
+        &self,
+        change: &BuildChange,
+        repository: &str,
+        id: &str,
+        revision: &str,
+    ) -> Result<String, HandlerError> {
+        let mut projects: Vec<&str> = self
+            .config
+            .rules
+            .iter()
+            .map(|rule| project_name(&rule.project))
+            .collect();
+        projects.sort_unstable();
+        projects.dedup();
+        let mut builds = vec![RevisionBuild {
+            project: change.build.project.clone(),
+            id: change.build.id.clone(),
+            number: change.build.number,
+            started_at: None,
+            status: change.status.to_string(),
+        }];
+        for project in projects {
+            let listed = self
+                .codebuild
+                .recent_builds(project)
+                .await
+                .map_err(|source| failed(change, source))?;
+            builds.extend(
+                listed
+                    .into_iter()
+                    .filter(|build| {
+                        build.id != change.build.id
+                            && build.repository.as_deref() == Some(repository)
+                            && build.pull_request.as_deref() == Some(id)
+                            && build.revision.as_deref() == Some(revision)
+                    })
+                    .map(|build| RevisionBuild {
+                        project: project.to_owned(),
+                        id: build.id,
+                        number: build.number,
+                        started_at: build.started_at,
+                        status: build.status.unwrap_or_else(|| "IN_PROGRESS".into()),
+                    }),
+            );
+        }
+        let verdict = verdict(&builds);
+        let approve = match verdict {
+            Verdict::Approve(_) => true,
+            Verdict::Revoke(..) => false,
+            Verdict::Wait(_) => return Ok(format!("not yet: {verdict}")),
+        };
+        let done = if approve { "approved" } else { "revoked" };
+        match self.codecommit.set_approval(id, revision, approve).await {
+            Ok(()) => Ok(format!("{done}: {verdict}")),
+            Err(refused) => match refused.code.as_str() {
+                "RevisionNotCurrentException" => Ok(format!(
+                    "not {done}: the revision is no longer the pull request's current one"
+                )),
+                "PullRequestAlreadyClosedException" => {
+                    Ok(format!("not {done}: the pull request is closed"))
+                }
+                "PullRequestCannotBeApprovedByAuthorException" => Ok(format!(
+                    "not {done}: the function's role opened the pull request, and its author cannot approve it"
+                )),
+                _ => Err(failed(change, refused)),
+            },
+        }
     }
 
     /// Finds the function's comment for `target`, then posts, updates or keeps it.
@@ -201,9 +296,18 @@ where
         target: &Target<'_>,
     ) -> String {
         let superseded_by = match origin {
-            BuildOrigin::PullRequest { id, revision, .. } => {
-                match self.codecommit.pull_request_revision(id).await {
-                    Ok(current) => current.filter(|current| current != revision),
+            BuildOrigin::PullRequest {
+                repository,
+                id,
+                revision,
+                ..
+            } => {
+                match self
+                    .codecommit
+                    .current_pull_request(&repository.name, id)
+                    .await
+                {
+                    Ok(current) => Some(current.revision).filter(|current| current != revision),
                     Err(failure) => {
                         warn!(
                             build = change.build.id,
@@ -279,6 +383,7 @@ fn reported(
         comment: comment.map(str::to_owned),
         action,
         reason,
+        approval: None,
     };
     info!(
         build = reported.build_id,

@@ -185,6 +185,9 @@ fn past(id: &str, version: &str, reference: &str, in_progress: bool) -> PastBuil
         repository: Some("my-app".to_owned()),
         reference: Some(reference.to_owned()),
         pull_request: None,
+        revision: None,
+        status: None,
+        number: None,
         started_at: Some(0),
     }
 }
@@ -206,6 +209,9 @@ async fn a_monorepo_push_starts_only_the_changed_services_build_and_supersedes_i
             past("api-build:running", OLD, "refs/heads/master", true),
             past("api-build:other-ref", OLD, "refs/heads/dev", true),
             PastBuild {
+                revision: None,
+                status: None,
+                number: None,
                 started_at: Some(pushed_at + 1000),
                 ..past("api-build:newer-push", OLD, "refs/heads/master", true)
             },
@@ -503,6 +509,9 @@ mod pull_requests {
         let pushed_at = 1_795_860_000_000; // 2026-11-28T10:00:00Z, the event's time
         let codebuild = FakeCodeBuild {
             history: vec![PastBuild {
+                revision: None,
+                status: None,
+                number: None,
                 started_at: Some(pushed_at + 1000),
                 ..pr_build(
                     "my-project:after-reopening",

@@ -3,9 +3,11 @@
 //! state store is needed and events delivered twice or out of order end in one comment
 //! showing the latest build's final status.
 
+mod approval;
 mod comment;
 mod log;
 
+pub(crate) use approval::{verdict, RevisionBuild, Verdict};
 pub(crate) use comment::{render, Content, LogTail, Stamp, Subject};
 pub(crate) use log::clean_line;
 

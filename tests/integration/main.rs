@@ -15,4 +15,5 @@ mod git_codecommit;
 mod harness;
 mod pull_requests;
 mod replay;
+mod reporting;
 mod routing;

@@ -11,13 +11,13 @@ use support::proxy::BuildStatus;
 use support::{now, overrides, pairs, sample_event, Harness};
 
 /// The repository of the sample events.
-const REPOSITORY: &str = "my-app";
+pub(crate) const REPOSITORY: &str = "my-app";
 /// Who opens and updates the pull request in the sample events.
 const AUTHOR: &str = "arn:aws:iam::123456789012:user/alice";
 
 /// A repository on `master` with a branch `feature/retries` one commit ahead; returns it with
 /// master's commit and the branch's.
-fn repository() -> (GitRepo, String, String) {
+pub(crate) fn repository() -> (GitRepo, String, String) {
     let repo = GitRepo::init("master");
     repo.write("README.md", "# my-app\n");
     repo.write("src/upload.rs", "pub fn upload() {}\n");
@@ -30,7 +30,7 @@ fn repository() -> (GitRepo, String, String) {
 
 /// The sample event `name` for the given commits, sent now (superseding compares the
 /// builds' start times with the event's time).
-fn event(name: &str, source: &str, destination: &str, revision: &str) -> Value {
+pub(crate) fn event(name: &str, source: &str, destination: &str, revision: &str) -> Value {
     let mut event = sample_event(name);
     event["detail"]["sourceCommit"] = json!(source);
     event["detail"]["destinationCommit"] = json!(destination);
@@ -39,7 +39,7 @@ fn event(name: &str, source: &str, destination: &str, revision: &str) -> Value {
     event
 }
 
-async fn harness(repo: GitRepo, extra: &[(&str, &str)]) -> Harness {
+pub(crate) async fn harness(repo: GitRepo, extra: &[(&str, &str)]) -> Harness {
     let mut builder = Harness::builder()
         .env("PULL_REQUESTS", "master")
         .git_repository(REPOSITORY, repo);
@@ -50,7 +50,13 @@ async fn harness(repo: GitRepo, extra: &[(&str, &str)]) -> Harness {
 }
 
 /// Records pull request 17 at the fake CodeCommit, as `GetPullRequest` will report it.
-fn set_pull_request_17(harness: &Harness, source: &str, master: &str, status: &str, merged: bool) {
+pub(crate) fn set_pull_request_17(
+    harness: &Harness,
+    source: &str,
+    master: &str,
+    status: &str,
+    merged: bool,
+) {
     harness.codecommit.set_pull_request(
         "17",
         REPOSITORY,

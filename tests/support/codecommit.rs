@@ -12,7 +12,8 @@
 //!
 //! `GetPullRequest` answers the pull requests a test recorded with
 //! [`FakeCodeCommit::set_pull_request`], with the service's error codes for a missing,
-//! malformed or unknown id.
+//! malformed or unknown id. Their comments and approvals, and comments on commits, are
+//! answered as the service does (see `comments`).
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
@@ -29,6 +30,10 @@ use tokio::task::JoinHandle;
 
 use super::git::{GitDir, GitRepo};
 use super::http::{self, HttpResponse};
+
+mod comments;
+#[allow(unused_imports)] // Each test binary and example uses a different subset.
+pub use comments::{StoredComment, FUNCTION_ROLE, FUNCTION_SESSION, MAX_COMMENT_CHARS};
 
 /// The `X-Amz-Target` prefix of every CodeCommit operation.
 pub const TARGET_PREFIX: &str = "CodeCommit_20150413.";
@@ -62,6 +67,7 @@ struct State {
     failures: Mutex<HashMap<String, VecDeque<String>>>,
     configuration: AtomicU64,
     pull_requests: Mutex<HashMap<String, Value>>,
+    comments: Mutex<comments::Store>,
 }
 
 /// The git repository behind one CodeCommit repository.
@@ -145,6 +151,45 @@ impl FakeCodeCommit {
             .lock()
             .expect("fake CodeCommit pull requests poisoned")
             .insert(id.to_owned(), pull_request);
+    }
+
+    /// Give pull request `id` (recorded with [`FakeCodeCommit::set_pull_request`]) revision
+    /// `revision`, as a push to its source branch would.
+    pub fn set_revision(&self, id: &str, revision: &str) {
+        let mut pull_requests = self
+            .state
+            .pull_requests
+            .lock()
+            .expect("fake CodeCommit pull requests poisoned");
+        let pull_request = pull_requests.get_mut(id).expect("a recorded pull request");
+        pull_request["revisionId"] = json!(revision);
+    }
+
+    /// Every comment posted, in order.
+    pub fn comments(&self) -> Vec<StoredComment> {
+        self.state
+            .comments
+            .lock()
+            .expect("fake CodeCommit comments poisoned")
+            .comments()
+    }
+
+    /// Add a comment as someone else would post it; returns its id.
+    pub fn add_comment(&self, comment: StoredComment) -> String {
+        self.state
+            .comments
+            .lock()
+            .expect("fake CodeCommit comments poisoned")
+            .add(comment)
+    }
+
+    /// Who approved `revision` of pull request `id`.
+    pub fn approvers(&self, id: &str, revision: &str) -> Vec<String> {
+        self.state
+            .comments
+            .lock()
+            .expect("fake CodeCommit comments poisoned")
+            .approvers(id, revision)
     }
 
     /// Create (or replace) repository `name` holding exactly `triggers`, stored as given.
@@ -302,6 +347,7 @@ async fn handle(state: Arc<State>, request: Request<Incoming>) -> HttpResponse {
     }
     let known = TRIGGER_OPERATIONS.contains(&operation.as_str())
         || GIT_OPERATIONS.contains(&operation.as_str())
+        || comments::OPERATIONS.contains(&operation.as_str())
         || operation == "GetPullRequest";
     if !target.starts_with(TARGET_PREFIX) || !known {
         return error(
@@ -325,6 +371,10 @@ async fn handle(state: Arc<State>, request: Request<Incoming>) -> HttpResponse {
     }
     if operation == "GetPullRequest" {
         return get_pull_request(&state, &body);
+    }
+    if comments::OPERATIONS.contains(&operation.as_str()) {
+        let caller = comments::caller_of(&access_key(&parts.headers));
+        return answer_comments(state, operation, body, caller).await;
     }
     let Some(repository) = body
         .get("repositoryName")
@@ -377,6 +427,51 @@ async fn handle(state: Arc<State>, request: Request<Incoming>) -> HttpResponse {
     }
     triggers.clone_from(new_triggers);
     ok(&json!({ "configurationId": configuration_id }))
+}
+
+/// The access key id a request was signed with (`Authorization: AWS4-HMAC-SHA256
+/// Credential=KEY/...`); empty if unsigned.
+fn access_key(headers: &hyper::HeaderMap) -> String {
+    headers
+        .get("authorization")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split("Credential=").nth(1))
+        .and_then(|credential| credential.split('/').next())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// A comment or approval operation, on the blocking pool (checking commits runs `git`).
+async fn answer_comments(
+    state: Arc<State>,
+    operation: String,
+    body: Value,
+    caller: String,
+) -> HttpResponse {
+    tokio::task::spawn_blocking(move || {
+        let commit_ok = |repository: &str, commit: &str| {
+            let backing = state
+                .git
+                .lock()
+                .expect("fake CodeCommit git repositories poisoned")
+                .get(repository)
+                .cloned();
+            let repo = Repository {
+                name: repository,
+                git: backing.as_ref(),
+            };
+            backing.is_none() || repo.commit_id(commit).as_deref() == Some(commit)
+        };
+        comments::answer(&state, &operation, &body, &caller, &commit_ok)
+    })
+    .await
+    .unwrap_or_else(|err| {
+        error_with_status(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalFailure",
+            &format!("the fake CodeCommit failed answering {err}"),
+        )
+    })
 }
 
 /// `GetPullRequest`: the pull request as [`FakeCodeCommit::set_pull_request`] left it, with

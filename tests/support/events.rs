@@ -178,3 +178,30 @@ pub fn build_state_event(build_id: &str, number: u64, status: &str, variables: V
         }
     })
 }
+
+/// An EventBridge "CodeCommit Comment on Pull Request" event: `caller` wrote comment
+/// `comment_id` on pull request 17 of `my-app` (the comparison of [`PR_DESTINATION`] and
+/// [`PR_SOURCE`]). The event carries no text: `GetComment` reads it.
+pub fn pull_request_comment_event(comment_id: &str, caller: &str) -> Value {
+    json!({
+        "version": "0",
+        "id": "5c0a3c6e-2f1d-4b7a-9d8e-0f1e2d3c4b5a",
+        "detail-type": "CodeCommit Comment on Pull Request",
+        "source": "aws.codecommit",
+        "account": ACCOUNT,
+        "time": "2026-11-28T10:05:00Z",
+        "region": REGION,
+        "resources": [repository_arn("my-app")],
+        "detail": {
+            "afterCommitId": PR_SOURCE,
+            "beforeCommitId": PR_DESTINATION,
+            "callerUserArn": caller,
+            "commentId": comment_id,
+            "event": "commentOnPullRequestCreated",
+            "notificationBody": "A pull request event occurred in the following AWS CodeCommit repository: my-app. ...",
+            "pullRequestId": "17",
+            "repositoryId": "12345678-1234-5678-abcd-12345678abcd",
+            "repositoryName": "my-app"
+        }
+    })
+}

@@ -255,3 +255,61 @@ pub async fn create_project(client: &aws_sdk_codebuild::Client, name: &str) -> P
         .project
         .unwrap_or_else(|| panic!("moto's CreateProject answer for {name:?} has no project"))
 }
+
+/// A CloudWatch Logs client for `endpoint` (moto): region `us-east-1`, static credentials
+/// `testing`/`testing`.
+pub fn logs_client(endpoint: &str) -> aws_sdk_cloudwatchlogs::Client {
+    let config = aws_sdk_cloudwatchlogs::Config::builder()
+        .http_client(super::sdk_http_client())
+        .behavior_version_latest()
+        .region(aws_sdk_cloudwatchlogs::config::Region::new(REGION))
+        .credentials_provider(aws_sdk_cloudwatchlogs::config::Credentials::new(
+            "testing",
+            "testing",
+            None,
+            None,
+            "codecommit-build-trigger-tests",
+        ))
+        .endpoint_url(endpoint)
+        .build();
+    aws_sdk_cloudwatchlogs::Client::from_conf(config)
+}
+
+/// Write `lines` (one log event each, a millisecond apart) to `stream` of `group`, creating
+/// both, as CodeBuild writes a build's log; panics if moto refuses.
+pub async fn write_log(
+    client: &aws_sdk_cloudwatchlogs::Client,
+    group: &str,
+    stream: &str,
+    lines: &[String],
+) {
+    use aws_sdk_cloudwatchlogs::types::InputLogEvent;
+    let _ = client.create_log_group().log_group_name(group).send().await;
+    client
+        .create_log_stream()
+        .log_group_name(group)
+        .log_stream_name(stream)
+        .send()
+        .await
+        .expect("moto creates the log stream");
+    let start = 1_764_000_000_000_i64;
+    let events: Vec<InputLogEvent> = lines
+        .iter()
+        .enumerate()
+        .map(|(n, line)| {
+            InputLogEvent::builder()
+                .timestamp(start + n as i64)
+                .message(line)
+                .build()
+                .expect("a log event sets every required field")
+        })
+        .collect();
+    client
+        .put_log_events()
+        .log_group_name(group)
+        .log_stream_name(stream)
+        .set_log_events(Some(events))
+        .send()
+        .await
+        .expect("moto stores the log events");
+}

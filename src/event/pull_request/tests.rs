@@ -1,6 +1,7 @@
 use crate::event::{parse, Event, EventKind, PullRequestStatus, RefChange};
 use crate::test_support::{
-    pull_request_event, PR_DESTINATION as DESTINATION, PR_REVISION as REVISION, PR_SOURCE as SOURCE,
+    pull_request_comment_event, pull_request_event, PR_DESTINATION as DESTINATION,
+    PR_REVISION as REVISION, PR_SOURCE as SOURCE,
 };
 use serde_json::{json, Value};
 
@@ -232,18 +233,38 @@ fn the_repositories_must_agree_and_be_codecommit_arns() {
 }
 
 #[test]
-fn events_of_kinds_never_built_and_comments_are_ignored_not_refused() {
+fn events_of_kinds_never_built_and_edited_comments_are_ignored_not_refused() {
     let Event::Ignored(ignored) = parsed(&event("pullRequestExploded")) else {
         panic!("an unknown kind is ignored");
     };
     assert_eq!(ignored.event, "pullRequestExploded");
-    let mut comment = event("commentOnPullRequestCreated");
-    comment["detail-type"] = json!("CodeCommit Comment on Pull Request");
-    let Event::Ignored(ignored) = parsed(&comment) else {
-        panic!("a comment is ignored");
+    let mut edited = pull_request_comment_event("c-1", "arn:aws:iam::123456789012:user/bob");
+    edited["detail"]["event"] = json!("commentOnPullRequestUpdated");
+    let Event::Ignored(ignored) = parsed(&edited) else {
+        panic!("an edited comment is ignored");
     };
-    assert_eq!(ignored.event, "commentOnPullRequestCreated");
+    assert_eq!(ignored.event, "commentOnPullRequestUpdated");
     assert_eq!(ignored.pull_request, "17");
+}
+
+#[test]
+fn a_new_comment_names_its_id_and_author() {
+    let bob = "arn:aws:iam::123456789012:user/bob";
+    let Event::Comment(comment) = parsed(&pull_request_comment_event("c0ffee-1", bob)) else {
+        panic!("a new comment");
+    };
+    assert_eq!(comment.pull_request, "17");
+    assert_eq!(comment.comment, "c0ffee-1");
+    assert_eq!(comment.author.as_deref(), Some(bob));
+    assert_eq!(comment.repositories[0].name, "my-app");
+    for bad in [json!(null), json!("a comment; DROP"), json!("")] {
+        let mut event = pull_request_comment_event("x", bob);
+        event["detail"]["commentId"] = bad;
+        assert!(
+            error_of(&event).starts_with("detail.commentId: "),
+            "{event}"
+        );
+    }
 }
 
 #[test]

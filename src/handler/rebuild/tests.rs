@@ -1,0 +1,112 @@
+use super::super::Handler;
+use crate::config::{CODEBUILD_PROJECT, PULL_REQUESTS, REBUILD_COMMAND, REPORTER_ROLE_ARN};
+use crate::test_support::{
+    config, pull_request_comment_event, pull_request_event, FakeCodeBuild, FakeCodeCommit,
+    FakeLogs, OWN_SESSION, PR_REVISION, PR_SOURCE, REPORTER_ROLE,
+};
+
+type Fakes = Handler<FakeCodeBuild, FakeCodeCommit, FakeLogs>;
+
+const BOB: &str = "arn:aws:iam::123456789012:user/bob";
+
+/// A handler whose CodeCommit holds comment `c-1` by `author` saying `text`.
+fn handler(extra: &[(&'static str, &str)], author: &str, text: &str) -> Fakes {
+    let mut vars = vec![
+        (CODEBUILD_PROJECT, "app-ci"),
+        (PULL_REQUESTS, "main"),
+        (REPORTER_ROLE_ARN, REPORTER_ROLE),
+    ];
+    vars.extend_from_slice(extra);
+    let codecommit = FakeCodeCommit::default();
+    codecommit
+        .comments
+        .lock()
+        .expect("lock")
+        .push(("c-1".into(), author.into(), text.into()));
+    Handler::new(
+        config(&vars),
+        FakeCodeBuild::default(),
+        codecommit,
+        FakeLogs::default(),
+    )
+}
+
+async fn answer(handler: &Fakes, author: &str) -> serde_json::Value {
+    let event = pull_request_comment_event("c-1", author).to_string();
+    serde_json::to_value(handler.handle(&event, None).await.expect("answered")).expect("json")
+}
+
+#[tokio::test]
+async fn the_rebuild_command_builds_the_current_revision_under_a_token_of_its_own() {
+    let handler = handler(&[], BOB, "  /rebuild\n");
+    let answer = answer(&handler, BOB).await;
+    assert_eq!(answer["started"][0]["commit"], PR_SOURCE, "{answer}");
+    assert_eq!(answer["started"][0]["pullRequest"], "17");
+    let created = pull_request_event("pullRequestCreated", "main", "Open", "False").to_string();
+    handler.handle(&created, None).await.expect("built");
+    let requests = handler.codebuild.requests.lock().expect("lock").clone();
+    let [rebuild, created] = requests.as_slice() else {
+        panic!("two builds: {requests:?}");
+    };
+    assert_eq!(rebuild.source_version, created.source_version);
+    let without_pusher = |environment: &[(String, String)]| -> Vec<(String, String)> {
+        environment
+            .iter()
+            .filter(|(name, _)| name != "CODECOMMIT_PUSHER_ARN")
+            .cloned()
+            .collect()
+    };
+    assert_eq!(
+        without_pusher(&rebuild.environment),
+        without_pusher(&created.environment),
+        "the same variables, but for who asked"
+    );
+    assert!(rebuild.environment.contains(&(
+        "CODECOMMIT_PULL_REQUEST_REVISION".into(),
+        PR_REVISION.into()
+    )));
+    assert_eq!(
+        rebuild
+            .environment
+            .iter()
+            .find(|(name, _)| name == "CODECOMMIT_PUSHER_ARN")
+            .map(|(_, v)| v.as_str()),
+        Some(BOB)
+    );
+    assert_ne!(
+        rebuild.idempotency_token, created.idempotency_token,
+        "a rebuild is not a repeat"
+    );
+}
+
+#[tokio::test]
+async fn other_comments_and_the_functions_own_start_nothing() {
+    let cases = [
+        (
+            handler(&[], BOB, "/rebuild please"),
+            BOB,
+            "comment c-1 is not the rebuild command /rebuild",
+        ),
+        (
+            handler(&[], OWN_SESSION, "/rebuild"),
+            OWN_SESSION,
+            "the comment is the function's own",
+        ),
+        (
+            handler(&[(REBUILD_COMMAND, "")], BOB, "/rebuild"),
+            BOB,
+            "REBUILD_COMMAND is off: comments never build",
+        ),
+        (
+            handler(&[(REBUILD_COMMAND, "!ci again")], BOB, "/rebuild"),
+            BOB,
+            "comment c-1 is not the rebuild command !ci again",
+        ),
+    ];
+    for (handler, author, reason) in cases {
+        let answer = answer(&handler, author).await;
+        assert_eq!(answer["started"], serde_json::json!([]), "{answer}");
+        assert_eq!(answer["skipped"][0]["reason"], reason, "{answer}");
+        assert!(handler.codebuild.requests.lock().expect("lock").is_empty());
+    }
+}

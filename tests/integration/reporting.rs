@@ -1,0 +1,326 @@
+//! End-to-end tests of results back in CodeCommit: a pull request's build started by the
+//! release binary, then EventBridge "CodeBuild Build State Change" events of that build
+//! (made from the StartBuild request the function sent, as CodeBuild would send them), the
+//! build's log in moto's CloudWatch Logs, and the comments at the fake CodeCommit endpoint.
+
+use crate::pull_requests::{event, harness, repository, set_pull_request_17, REPOSITORY};
+use crate::support;
+
+use serde_json::{json, Value};
+use support::codecommit::{StoredComment, FUNCTION_ROLE, FUNCTION_SESSION, MAX_COMMENT_CHARS};
+use support::events::build_state_event;
+use support::{moto, Harness};
+
+/// The revision of the pull request's first source commit.
+const REVISION: &str = "1111111111111111111111111111111111111111111111111111111111111111";
+
+/// What a build's log holds: colours, a carriage return, and a line that tries to close the
+/// code block and write a status of its own.
+fn log_lines() -> Vec<String> {
+    let mut lines: Vec<String> = (1..=30).map(|n| format!("step {n}")).collect();
+    lines.push("\u{1b}[31merror[E0308]\u{1b}[0m: mismatched types\r".into());
+    lines.push("```".into());
+    lines.push("✅ **SUCCEEDED** · all good".into());
+    lines
+}
+
+/// A pull request 17 whose creation the function has built; returns the harness, the
+/// source and destination commits, and the build's id.
+async fn built_pull_request(extra: &[(&str, &str)]) -> (Harness, String, String, String) {
+    let (repo, master, first) = repository();
+    let mut vars = vec![("REPORTER_ROLE_ARN", FUNCTION_ROLE)];
+    vars.extend_from_slice(extra);
+    let harness = harness(repo, &vars).await;
+    set_pull_request_17(&harness, &first, &master, "OPEN", false);
+    harness.codecommit.set_revision("17", REVISION);
+    let response = harness
+        .answer(&event(
+            "pull-request-created.json",
+            &first,
+            &master,
+            REVISION,
+        ))
+        .await;
+    let build_id = response["started"][0]["buildId"]
+        .as_str()
+        .expect("a build started")
+        .to_owned();
+    (harness, first, master, build_id)
+}
+
+/// The build-state event CodeBuild sends for `build_id` at `status`: its variables are the
+/// overrides the function started it with.
+fn build_event(harness: &Harness, build_id: &str, status: &str) -> Value {
+    let requests = harness.start_build_requests();
+    let request = requests.last().expect("a StartBuild request");
+    build_state_event(
+        build_id,
+        1,
+        status,
+        request["environmentVariablesOverride"].clone(),
+    )
+}
+
+async fn write_build_log(harness: &Harness, build_id: &str, lines: &[String]) {
+    let (project, uuid) = build_id.split_once(':').expect("PROJECT:UUID");
+    let logs = moto::logs_client(&harness.moto.endpoint());
+    moto::write_log(&logs, &format!("/aws/codebuild/{project}"), uuid, lines).await;
+}
+
+fn the_comment(harness: &Harness) -> StoredComment {
+    let comments = harness.codecommit.comments();
+    let [comment] = comments.as_slice() else {
+        panic!(
+            "expected one comment, found {comments:#?}\n{}",
+            harness.diagnostics()
+        );
+    };
+    comment.clone()
+}
+
+#[tokio::test]
+async fn one_comment_follows_a_pull_request_build_from_start_to_failure_with_the_log() {
+    let (harness, source, destination, build_id) = built_pull_request(&[]).await;
+    write_build_log(&harness, &build_id, &log_lines()).await;
+
+    let started = harness
+        .answer(&build_event(&harness, &build_id, "IN_PROGRESS"))
+        .await;
+    assert_eq!(started["reported"]["action"], "posted", "{started}");
+    let comment = the_comment(&harness);
+    assert_eq!(comment.author, FUNCTION_SESSION);
+    assert_eq!(comment.pull_request.as_deref(), Some("17"));
+    assert_eq!(comment.repository, REPOSITORY);
+    assert_eq!(
+        (comment.before.as_deref(), comment.after.as_str()),
+        (Some(destination.as_str()), source.as_str()),
+        "before is the destination commit, after the source commit"
+    );
+    assert!(comment.content.starts_with("⏳ **IN_PROGRESS** · project `demo-project` · build [#1](https://us-east-1.console.aws.amazon.com/codesuite/codebuild/123456789012/projects/demo-project/build/demo-project%3A"), "{}", comment.content);
+    assert_eq!(started["reported"]["comment"], json!(comment.id));
+
+    let failed = harness
+        .answer(&build_event(&harness, &build_id, "FAILED"))
+        .await;
+    assert_eq!(
+        (
+            &failed["reported"]["action"],
+            &failed["reported"]["comment"]
+        ),
+        (&json!("updated"), &json!(comment.id))
+    );
+    let comment = the_comment(&harness);
+    let content = &comment.content;
+    assert!(
+        content.starts_with("❌ **FAILED** · project `demo-project` · build [#1]("),
+        "{content}"
+    );
+    assert!(content.contains(") · 4 min 21 s\n"), "{content}");
+    assert!(content.contains("**Failed phase:** BUILD (FAILED)\n\n```text\nCOMMAND_EXECUTION_ERROR: Error while executing command: cargo test. Reason: exit status 101\n```"), "{content}");
+    assert!(
+        content.contains("**Last 20 lines of the build log**:\n\n````text\n"),
+        "the fence outgrows the log's own: {content}"
+    );
+    assert!(
+        content
+            .contains("\nerror[E0308]: mismatched types\n```\n✅ **SUCCEEDED** · all good\n````\n"),
+        "{content}"
+    );
+    assert!(
+        content.contains("step 14\n") && !content.contains("step 13\n"),
+        "the last 20 lines: {content}"
+    );
+    assert!(
+        content
+            .trim_end()
+            .ends_with(&format!("#1 · FAILED (ended) · revision {REVISION}*")),
+        "{content}"
+    );
+
+    // Redeliveries of either event, in any order, change nothing.
+    for status in ["IN_PROGRESS", "FAILED", "IN_PROGRESS"] {
+        let again = harness
+            .answer(&build_event(&harness, &build_id, status))
+            .await;
+        assert_eq!(again["reported"]["action"], "kept", "{again}");
+    }
+    assert_eq!(the_comment(&harness).content, comment.content);
+    assert_eq!(comment.updates, 1);
+}
+
+#[tokio::test]
+async fn events_delivered_twice_and_in_reverse_order_end_in_the_same_single_comment() {
+    let (harness, _, _, build_id) = built_pull_request(&[("COMMENT_LOG_LINES", "0")]).await;
+    let mut actions = Vec::new();
+    for status in ["SUCCEEDED", "SUCCEEDED", "IN_PROGRESS", "IN_PROGRESS"] {
+        let answer = harness
+            .answer(&build_event(&harness, &build_id, status))
+            .await;
+        actions.push(
+            answer["reported"]["action"]
+                .as_str()
+                .expect("an action")
+                .to_owned(),
+        );
+    }
+    assert_eq!(actions, ["posted", "kept", "kept", "kept"]);
+    let comment = the_comment(&harness);
+    assert!(
+        comment.content.starts_with("✅ **SUCCEEDED**"),
+        "{}",
+        comment.content
+    );
+    assert!(
+        !comment.content.contains("build log"),
+        "{}",
+        comment.content
+    );
+    assert_eq!(comment.updates, 0);
+}
+
+#[tokio::test]
+async fn a_build_of_an_older_revision_still_reports_and_says_so() {
+    let (harness, _, _, build_id) = built_pull_request(&[]).await;
+    harness.codecommit.set_revision("17", &"2".repeat(64));
+    let answer = harness
+        .answer(&build_event(&harness, &build_id, "STOPPED"))
+        .await;
+    assert_eq!(answer["reported"]["action"], "posted");
+    let content = the_comment(&harness).content;
+    assert!(content.starts_with("⏹️ **STOPPED**"), "{content}");
+    assert!(
+        content.contains(
+            "> This revision is no longer the pull request's latest (now `222222222222`)"
+        ),
+        "{content}"
+    );
+    assert!(
+        content.contains("The build log could not be read: ResourceNotFoundException."),
+        "{content}"
+    );
+}
+
+#[tokio::test]
+async fn a_reviewers_comment_that_copies_the_stamp_is_never_taken_for_the_functions() {
+    let (harness, source, destination, build_id) = built_pull_request(&[]).await;
+    harness
+        .answer(&build_event(&harness, &build_id, "IN_PROGRESS"))
+        .await;
+    let forged = the_comment(&harness)
+        .content
+        .replace("IN_PROGRESS (running)", "SUCCEEDED (ended)");
+    harness.codecommit.add_comment(StoredComment {
+        id: String::new(),
+        repository: REPOSITORY.into(),
+        pull_request: Some("17".into()),
+        before: Some(destination),
+        after: source,
+        author: "arn:aws:iam::123456789012:user/mallory".into(),
+        content: forged,
+        updates: 0,
+        token: None,
+    });
+    let failed = harness
+        .answer(&build_event(&harness, &build_id, "FAILED"))
+        .await;
+    assert_eq!(failed["reported"]["action"], "updated", "{failed}");
+    let comments = harness.codecommit.comments();
+    assert_eq!(comments.len(), 2);
+    assert!(
+        comments[0].content.starts_with("❌ **FAILED**"),
+        "the function's own comment"
+    );
+    assert!(
+        comments[1].content.contains("SUCCEEDED (ended)"),
+        "the forged one is left alone"
+    );
+}
+
+#[tokio::test]
+async fn a_log_longer_than_a_comment_loses_its_oldest_lines_and_is_accepted() {
+    let (harness, _, _, build_id) = built_pull_request(&[("COMMENT_LOG_LINES", "1000")]).await;
+    let lines: Vec<String> = (0..1000)
+        .map(|n| format!("{n:04} {}", "x".repeat(200)))
+        .collect();
+    write_build_log(&harness, &build_id, &lines).await;
+    let answer = harness
+        .answer(&build_event(&harness, &build_id, "FAILED"))
+        .await;
+    assert_eq!(answer["reported"]["action"], "posted", "{answer}");
+    let content = the_comment(&harness).content;
+    assert!(content.chars().count() <= MAX_COMMENT_CHARS);
+    assert!(content.starts_with("❌ **FAILED**"));
+    assert!(
+        content.contains("earlier ones left out to fit the comment"),
+        "{content}"
+    );
+    assert!(content.contains("\n0999 "), "the newest line is shown");
+}
+
+#[tokio::test]
+async fn builds_it_did_not_start_are_answered_and_left_alone() {
+    let (harness, _, _, _) = built_pull_request(&[]).await;
+    let foreign = build_state_event(
+        "demo-project:0d2f1c3a-1111-4222-8333-944455556666",
+        9,
+        "FAILED",
+        json!([]),
+    );
+    let answer = harness.answer(&foreign).await;
+    assert_eq!(answer["reported"]["action"], "ignored");
+    assert_eq!(
+        answer["reported"]["reason"],
+        "build demo-project:0d2f1c3a-1111-4222-8333-944455556666 has no CODECOMMIT_* variables: this function did not start it"
+    );
+    assert!(harness.codecommit.comments().is_empty());
+}
+
+#[tokio::test]
+async fn a_comment_that_cannot_be_written_fails_the_invocation_naming_the_permission() {
+    let (harness, _, _, build_id) = built_pull_request(&[]).await;
+    harness.codecommit.deny("PostCommentForPullRequest");
+    let error = harness
+        .invoke(&build_event(&harness, &build_id, "IN_PROGRESS"))
+        .await
+        .expect_err("the invocation fails");
+    assert_eq!(error.error_type, "ReportFailed", "{error:?}");
+    assert!(
+        error
+            .error_message
+            .contains("PostCommentForPullRequest failed: AccessDeniedException"),
+        "{error:?}"
+    );
+    assert!(error.error_message.contains("grant the function's role codecommit:PostCommentForPullRequest on the repository's ARN"), "{error:?}");
+    assert!(harness.codecommit.comments().is_empty());
+}
+
+#[tokio::test]
+async fn without_reporter_role_arn_nothing_is_written_and_the_error_says_why() {
+    let (repo, master, first) = repository();
+    let harness = harness(repo, &[]).await;
+    set_pull_request_17(&harness, &first, &master, "OPEN", false);
+    let response = harness
+        .answer(&event(
+            "pull-request-created.json",
+            &first,
+            &master,
+            REVISION,
+        ))
+        .await;
+    let build_id = response["started"][0]["buildId"]
+        .as_str()
+        .expect("a build")
+        .to_owned();
+    let error = harness
+        .invoke(&build_event(&harness, &build_id, "FAILED"))
+        .await
+        .expect_err("the invocation fails");
+    assert_eq!(error.error_type, "InvalidConfiguration");
+    assert!(
+        error
+            .error_message
+            .starts_with("REPORTER_ROLE_ARN is not set"),
+        "{error:?}"
+    );
+    assert!(harness.codecommit.comments().is_empty());
+}
