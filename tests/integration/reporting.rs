@@ -324,3 +324,259 @@ async fn without_reporter_role_arn_nothing_is_written_and_the_error_says_why() {
     );
     assert!(harness.codecommit.comments().is_empty());
 }
+
+/// A pull request into master built by two rules' projects; returns the harness and the
+/// two builds' ids (`demo-project`'s, then `lint-project`'s).
+async fn built_by_two_projects(extra: &[(&str, &str)]) -> (Harness, String, String) {
+    let (repo, master, first) = repository();
+    let rules = json!([
+        {"name": "test", "project": "demo-project", "pullRequests": ["master"]},
+        {"name": "lint", "project": "lint-project", "pullRequests": ["master"]}
+    ]);
+    let mut builder = Harness::builder()
+        .rules(&rules)
+        .project("lint-project")
+        .env("PULL_REQUESTS", "master")
+        .without("PULL_REQUESTS")
+        .env("REPORTER_ROLE_ARN", FUNCTION_ROLE)
+        .git_repository(REPOSITORY, repo);
+    for (name, value) in extra {
+        builder = builder.env(name, value);
+    }
+    let harness = builder.start().await;
+    set_pull_request_17(&harness, &first, &master, "OPEN", false);
+    harness.codecommit.set_revision("17", REVISION);
+    let response = harness
+        .answer(&event(
+            "pull-request-created.json",
+            &first,
+            &master,
+            REVISION,
+        ))
+        .await;
+    let id = |project: &str| {
+        response["started"]
+            .as_array()
+            .expect("started")
+            .iter()
+            .find(|started| started["project"] == project)
+            .and_then(|started| started["buildId"].as_str())
+            .unwrap_or_else(|| panic!("no {project} build in {response}"))
+            .to_owned()
+    };
+    let (test, lint) = (id("demo-project"), id("lint-project"));
+    (harness, test, lint)
+}
+
+/// The build-state event of `build_id`, with the overrides of the StartBuild that started it.
+fn event_of(harness: &Harness, build_id: &str, status: &str) -> Value {
+    let project = build_id.split_once(':').expect("PROJECT:UUID").0;
+    let requests = harness.start_build_requests();
+    let request = requests
+        .iter()
+        .rev()
+        .find(|request| request["projectName"] == project)
+        .expect("the build's StartBuild request");
+    build_state_event(
+        build_id,
+        1,
+        status,
+        request["environmentVariablesOverride"].clone(),
+    )
+}
+
+#[tokio::test]
+async fn two_projects_have_two_comments_and_the_revision_is_approved_once_both_succeeded() {
+    let (harness, test, lint) = built_by_two_projects(&[("APPROVE_PULL_REQUESTS", "true")]).await;
+    let first = harness
+        .answer(&event_of(&harness, &test, "SUCCEEDED"))
+        .await;
+    assert_eq!(first["reported"]["action"], "posted");
+    assert_eq!(
+        first["reported"]["approval"], "not yet: 1 of its builds is still running",
+        "{first}"
+    );
+    assert!(harness.codecommit.approvers("17", REVISION).is_empty());
+
+    harness.proxy.finish_build(&test);
+    let second = harness
+        .answer(&event_of(&harness, &lint, "SUCCEEDED"))
+        .await;
+    assert_eq!(
+        second["reported"]["approval"], "approved: all 2 of its builds succeeded",
+        "{second}"
+    );
+    assert_eq!(
+        harness.codecommit.approvers("17", REVISION),
+        [FUNCTION_SESSION]
+    );
+    let comments = harness.codecommit.comments();
+    assert_eq!(comments.len(), 2, "one comment per project");
+    assert!(comments
+        .iter()
+        .any(|c| c.content.contains("project `demo-project`")));
+    assert!(comments
+        .iter()
+        .any(|c| c.content.contains("project `lint-project`")));
+
+    // A failure of either revokes; a redelivered success does not approve it again over that.
+    let failed = harness.answer(&event_of(&harness, &lint, "FAILED")).await;
+    assert!(
+        failed["reported"]["approval"]
+            .as_str()
+            .expect("an approval")
+            .starts_with("revoked: build lint-project:"),
+        "{failed}"
+    );
+    assert!(harness.codecommit.approvers("17", REVISION).is_empty());
+}
+
+#[tokio::test]
+async fn an_older_revision_is_never_approved() {
+    let (harness, _, _, build_id) = built_pull_request(&[("APPROVE_PULL_REQUESTS", "true")]).await;
+    let newer = "3".repeat(64);
+    harness.codecommit.set_revision("17", &newer);
+    let answer = harness
+        .answer(&build_event(&harness, &build_id, "SUCCEEDED"))
+        .await;
+    assert_eq!(
+        answer["reported"]["approval"],
+        "not approved: the revision is no longer the pull request's current one",
+        "{answer}"
+    );
+    assert!(harness.codecommit.approvers("17", REVISION).is_empty());
+    assert!(harness.codecommit.approvers("17", &newer).is_empty());
+}
+
+#[tokio::test]
+async fn the_rebuild_command_starts_new_builds_and_the_functions_own_comment_nothing() {
+    let (harness, source, destination, build_id) = built_pull_request(&[]).await;
+    harness
+        .answer(&build_event(&harness, &build_id, "FAILED"))
+        .await;
+    let own = the_comment(&harness).id;
+    let bob = "arn:aws:iam::123456789012:user/bob";
+    let comment = |content: &str| StoredComment {
+        id: String::new(),
+        repository: REPOSITORY.into(),
+        pull_request: Some("17".into()),
+        before: Some(destination.clone()),
+        after: source.clone(),
+        author: bob.into(),
+        content: content.into(),
+        updates: 0,
+        token: None,
+    };
+    let chatter = harness
+        .codecommit
+        .add_comment(comment("Looks flaky, /rebuild?"));
+    let rebuild = harness.codecommit.add_comment(comment("/rebuild"));
+
+    let answer = harness
+        .answer(&support::events::pull_request_comment_event(
+            &own,
+            FUNCTION_SESSION,
+        ))
+        .await;
+    assert_eq!(
+        answer["skipped"][0]["reason"], "the comment is the function's own",
+        "{answer}"
+    );
+    let answer = harness
+        .answer(&support::events::pull_request_comment_event(&chatter, bob))
+        .await;
+    assert_eq!(
+        answer["skipped"][0]["reason"],
+        format!("comment {chatter} is not the rebuild command /rebuild")
+    );
+    assert_eq!(harness.builds().await.len(), 1, "nothing rebuilt yet");
+
+    let event = support::events::pull_request_comment_event(&rebuild, bob);
+    let answer = harness.answer(&event).await;
+    assert_eq!(answer["started"][0]["commit"], json!(source), "{answer}");
+    assert_eq!(answer["started"][0]["pullRequest"], "17");
+    harness.answer(&event).await;
+    // moto keeps no tokens: CodeBuild answers a repeated token with the build it started.
+    let requests = harness.start_build_requests();
+    assert_eq!(requests.len(), 3);
+    assert_ne!(
+        requests[1]["idempotencyToken"], requests[0]["idempotencyToken"],
+        "a rebuild is no repeat"
+    );
+    assert_eq!(
+        requests[2]["idempotencyToken"], requests[1]["idempotencyToken"],
+        "a redelivery is"
+    );
+    assert_eq!(requests[1]["sourceVersion"], json!(source));
+    let builds = harness.builds().await;
+
+    // The rebuild's start and success take the comment over.
+    let rebuilt = builds[1].id().expect("an id").to_owned();
+    let mut started = build_event(&harness, &rebuilt, "SUCCEEDED");
+    started["detail"]["additional-information"]["build-number"] = json!(2);
+    let answer = harness.answer(&started).await;
+    assert_eq!(
+        (
+            &answer["reported"]["action"],
+            &answer["reported"]["comment"]
+        ),
+        (&json!("updated"), &json!(own))
+    );
+    let content = harness.codecommit.comments()[0].content.clone();
+    assert!(
+        content.starts_with("✅ **SUCCEEDED** · project `demo-project` · build [#2]("),
+        "{content}"
+    );
+    let late = harness
+        .answer(&build_event(&harness, &build_id, "FAILED"))
+        .await;
+    assert_eq!(
+        late["reported"]["reason"],
+        "the comment shows a newer build (#2) of the same project and subject"
+    );
+}
+
+#[tokio::test]
+async fn a_push_build_comments_on_the_pushed_commit_against_its_parent() {
+    let repo = support::git::GitRepo::init("master");
+    repo.write("README.md", "# my-app\n");
+    let parent = repo.commit("Initial commit");
+    repo.write("src/main.rs", "fn main() {}\n");
+    let commit = repo.commit("Add the service");
+    let harness = Harness::builder()
+        .env("SKIP_MARKERS", "false")
+        .env("COMMIT_COMMENTS", "true")
+        .env("REPORTER_ROLE_ARN", FUNCTION_ROLE)
+        .git_repository(REPOSITORY, repo)
+        .start()
+        .await;
+    let response = harness.answer(&support::push_master_of(&commit)).await;
+    let build_id = response["started"][0]["buildId"]
+        .as_str()
+        .expect("a build")
+        .to_owned();
+    let answer = harness
+        .answer(&build_event(&harness, &build_id, "IN_PROGRESS"))
+        .await;
+    assert_eq!(answer["reported"]["action"], "posted", "{answer}");
+    let comment = the_comment(&harness);
+    assert_eq!(comment.pull_request, None);
+    assert_eq!(
+        (comment.before.as_deref(), comment.after.as_str()),
+        (Some(parent.as_str()), commit.as_str())
+    );
+    assert!(
+        comment.content.starts_with("⏳ **IN_PROGRESS**"),
+        "{}",
+        comment.content
+    );
+    assert!(comment
+        .content
+        .contains(&format!("Commit `{}`.", &commit[..12])));
+    harness
+        .answer(&build_event(&harness, &build_id, "SUCCEEDED"))
+        .await;
+    assert!(the_comment(&harness)
+        .content
+        .starts_with("✅ **SUCCEEDED**"));
+}

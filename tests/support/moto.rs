@@ -275,8 +275,8 @@ pub fn logs_client(endpoint: &str) -> aws_sdk_cloudwatchlogs::Client {
     aws_sdk_cloudwatchlogs::Client::from_conf(config)
 }
 
-/// Write `lines` (one log event each, a millisecond apart) to `stream` of `group`, creating
-/// both, as CodeBuild writes a build's log; panics if moto refuses.
+/// Write `lines` (one log event each, a millisecond apart, ending now) to `stream` of
+/// `group`, creating both, as CodeBuild writes a build's log; panics if moto refuses.
 pub async fn write_log(
     client: &aws_sdk_cloudwatchlogs::Client,
     group: &str,
@@ -292,7 +292,12 @@ pub async fn write_log(
         .send()
         .await
         .expect("moto creates the log stream");
-    let start = 1_764_000_000_000_i64;
+    // The service (and moto) takes no event older than 14 days: the log is written now.
+    let start = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_millis() as i64
+        - lines.len() as i64;
     let events: Vec<InputLogEvent> = lines
         .iter()
         .enumerate()

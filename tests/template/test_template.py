@@ -131,6 +131,10 @@ def test_no_policy_allows_everything_whatever_the_parameters(role):
         for resource in leaves(statement["Resource"]):
             assert resource != "*", f"{role}: {statement['Sid']} on every resource"
             text = resource if isinstance(resource, str) else str(resource)
+            if statement["Action"] == "logs:GetLogEvents":
+                # Each build writes a stream of its own, in its project's log group (any
+                # project's with Rules, whose project names CloudFormation cannot read).
+                text = text.removesuffix(":log-stream:*'}").replace("/aws/codebuild/*", "/aws/codebuild/RULES")
             assert "*" not in text, f"{role}: wildcard resource {resource}"
 
 
@@ -189,8 +193,9 @@ def test_rules_replace_the_shorthand_variables():
     function = FUNCTIONS["TriggerFunction"]["Properties"]
     variables = resolve(function["Environment"]["Variables"], parameters(Rules="[]x", RuleProjectArns=["a"]))
     assert {k for k, v in variables.items() if v is not NO_VALUE} == {
-        "RULES", "SKIP_MARKERS", "IGNORE_PUSHERS", "ALLOWED_REPOSITORIES"
+        "RULES", "SKIP_MARKERS", "IGNORE_PUSHERS", "ALLOWED_REPOSITORIES", "REBUILD_COMMAND"
     }
+    assert variables["REBUILD_COMMAND"] == "", "no pull requests: no rebuilds"
     variables = resolve(function["Environment"]["Variables"], parameters())
     assert "RULES" not in {k for k, v in variables.items() if v is not NO_VALUE}
 
@@ -267,8 +272,10 @@ def test_pull_requests_add_a_rule_on_this_repositorys_pull_requests_and_one_read
     assert permission["Properties"]["SourceAccount"] == {"Ref": "AWS::AccountId"}
     role = ROLES["TriggerFunctionRole"]
     for features in [{}, {"Supersede": "true"}, {"PathPatterns": "src/**"}]:
-        with_pull_requests = actions_of(role, parameters(PullRequests="main", **features))
+        with_pull_requests = actions_of(role, parameters(PullRequests="main", RebuildCommand="", **features))
         assert with_pull_requests == sorted(actions_of(role, parameters(**features)) + ["codecommit:GetPullRequest"]), features
+        with_rebuilds = actions_of(role, parameters(PullRequests="main", **features))
+        assert with_rebuilds == sorted(with_pull_requests + ["codecommit:GetComment"]), "/rebuild is on by default"
     by_sid = {s["Sid"]: s for s in statements(role, parameters(PullRequests="main"))}
     assert by_sid["ReadThisRepositorysPullRequests"]["Resource"] == REPOSITORY_ARN
     variables = resolve(FUNCTIONS["TriggerFunction"]["Properties"]["Environment"]["Variables"],
@@ -349,4 +356,91 @@ def parameters_default(name):
 
 
 def test_outputs_name_the_function_the_queue_and_the_trigger():
-    assert set(TEMPLATE["Outputs"]) == {"TriggerFunctionArn", "FailedEventsQueueUrl", "TriggerName"}
+    assert set(TEMPLATE["Outputs"]) == {
+        "TriggerFunctionArn", "FailedEventsQueueUrl", "TriggerName", "ReporterFunctionRoleArn"
+    }
+    assert TEMPLATE["Outputs"]["ReporterFunctionRoleArn"]["Condition"] == "UseReporting"
+
+
+WRITES = {
+    "codecommit:PostCommentForPullRequest", "codecommit:PostCommentForComparedCommit",
+    "codecommit:UpdateComment", "codecommit:UpdatePullRequestApprovalState",
+}
+LOG_STREAMS = {"Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/codebuild/${ProjectName}:log-stream:*"}
+
+
+def test_reporting_is_a_function_of_its_own_and_the_build_starter_writes_nothing_back():
+    assert FUNCTIONS["ReporterFunction"]["Condition"] == "UseReporting"
+    assert not condition("UseReporting", parameters()), "off without pull requests or commit comments"
+    assert condition("UseReporting", parameters(PullRequests="main"))
+    assert condition("UseReporting", parameters(CommitComments="true"))
+    starter = {a for s in every_statement(ROLES["TriggerFunctionRole"]) for a in leaves(s["Action"])}
+    reporter = {a for s in every_statement(ROLES["ReporterFunctionRole"]) for a in leaves(s["Action"])}
+    assert not starter & WRITES, "the build starter cannot write comments or approvals"
+    assert not {a for a in reporter if a.startswith("codebuild:") and a != "codebuild:ListBuildsForProject" and a != "codebuild:BatchGetBuilds"}, (
+        "the reporter cannot start or stop builds"
+    )
+    variables = FUNCTIONS["ReporterFunction"]["Properties"]["Environment"]["Variables"]
+    assert variables["REPORTER_ROLE_ARN"] == {"Fn::GetAtt": ["ReporterFunctionRole", "Arn"]}
+    starter_variables = FUNCTIONS["TriggerFunction"]["Properties"]["Environment"]["Variables"]
+    assert resolve(starter_variables, parameters(PullRequests="main"))["REPORTER_ROLE_ARN"] == variables["REPORTER_ROLE_ARN"], (
+        "the starter knows the reporter's comments, which never ask for a rebuild"
+    )
+
+
+def test_each_reporting_option_adds_exactly_its_permissions():
+    role = ROLES["ReporterFunctionRole"]
+
+    def granted(**overrides):
+        found = {}
+        for statement in statements(role, parameters(**overrides)):
+            for action in as_list(statement["Action"]):
+                found[action] = statement["Resource"]
+        return found
+
+    base = {"logs:CreateLogStream", "logs:PutLogEvents", "sqs:SendMessage"}
+    pull_requests = granted(PullRequests="main")
+    comments = {"codecommit:GetCommentsForPullRequest", "codecommit:PostCommentForPullRequest",
+                "codecommit:UpdateComment", "codecommit:GetPullRequest"}
+    assert set(pull_requests) == base | comments | {"logs:GetLogEvents"}
+    assert all(pull_requests[a] == REPOSITORY_ARN for a in comments)
+    assert pull_requests["logs:GetLogEvents"] == LOG_STREAMS, "this project's log group only"
+    assert set(granted(PullRequests="main", CommentLogLines="0")) == base | comments
+    approvals = granted(PullRequests="main", ApprovePullRequests="true")
+    assert set(approvals) - set(pull_requests) == {
+        "codecommit:UpdatePullRequestApprovalState", "codebuild:ListBuildsForProject", "codebuild:BatchGetBuilds"
+    }
+    assert approvals["codecommit:UpdatePullRequestApprovalState"] == REPOSITORY_ARN
+    assert approvals["codebuild:BatchGetBuilds"] == PROJECT_ARN
+    commits = granted(CommitComments="true", CommentLogLines="0")
+    assert set(commits) == base | {"codecommit:GetCommentsForComparedCommit", "codecommit:PostCommentForComparedCommit",
+                                   "codecommit:UpdateComment", "codecommit:GetCommit"}
+    assert not condition("UseApprovals", parameters(ApprovePullRequests="true")), "approvals need pull requests"
+
+
+def test_the_projects_build_state_events_reach_the_reporter_and_rebuild_comments_the_starter():
+    rule = RESOURCES["BuildStateRule"]
+    assert rule["Condition"] == "UseReporting"
+    pattern = rule["Properties"]["EventPattern"]
+    assert pattern["source"] == ["aws.codebuild"]
+    assert pattern["detail-type"] == ["CodeBuild Build State Change"]
+    detail = resolve(pattern["detail"], parameters(PullRequests="main"))
+    assert detail["project-name"] == ["my-project"], "exactly the function's project"
+    variables = detail["additional-information"]["environment"]["environment-variables"]
+    assert variables == {"name": ["CODECOMMIT_REPOSITORY"], "value": ["my-app"]}
+    assert rule["Properties"]["Targets"] == [{"Id": "ReporterFunction", "Arn": {"Fn::GetAtt": ["ReporterFunction", "Arn"]}}]
+    permission = RESOURCES["BuildStateInvokePermission"]["Properties"]
+    assert permission["FunctionName"] == {"Fn::GetAtt": ["ReporterFunction", "Arn"]}
+    assert permission["SourceArn"] == {"Fn::GetAtt": ["BuildStateRule", "Arn"]}
+    comments = RESOURCES["PullRequestCommentRule"]
+    assert comments["Condition"] == "UseRebuild"
+    assert condition("UseRebuild", parameters(PullRequests="main"))
+    assert not condition("UseRebuild", parameters(PullRequests="main", RebuildCommand=""))
+    pattern = comments["Properties"]["EventPattern"]
+    assert pattern["detail-type"] == ["CodeCommit Comment on Pull Request"]
+    assert pattern["resources"] == [REPOSITORY_ARN]
+    assert pattern["detail"] == {"event": ["commentOnPullRequestCreated"]}
+    assert comments["Properties"]["Targets"][0]["Arn"] == {"Fn::GetAtt": ["TriggerFunction", "Arn"]}
+    variables = resolve(FUNCTIONS["TriggerFunction"]["Properties"]["Environment"]["Variables"],
+                        parameters(PullRequests="main", RebuildCommand="/ci again"))
+    assert variables["REBUILD_COMMAND"] == "/ci again"
