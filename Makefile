@@ -28,7 +28,7 @@ HARNESS := --target-dir target/harness
 # dependencies serves both the lints and the tests.
 LINTED  := RUSTC_WORKSPACE_WRAPPER=$(CURDIR)/tools/clippy-rustc
 
-.PHONY: test demo bench package fuzz release venv clean
+.PHONY: test demo demo-pull-request bench package fuzz release venv clean
 
 ## test: fmt and clippy, template checks, unit tests, and end-to-end tests of the release binaries
 # Three jobs at once: the Python tools install, the release binaries build, and the harness
@@ -60,6 +60,17 @@ demo:
 	wait $$harness; harness=$$?; wait $$moto; moto=$$?; \
 	test $$release = 0 && test $$harness = 0 && test $$moto = 0
 	cargo run $(HARNESS) --locked --quiet --example demo
+
+## demo-pull-request: a pull request's whole loop through the release binary: its build, the
+## build's start and failure, the one status comment as a reviewer reads it, /rebuild, the
+## rebuild's success and the approval (moto for CodeBuild and CloudWatch Logs, the local CodeCommit)
+demo-pull-request:
+	$(MAKE) --no-print-directory $(DEMO_STAMP) & moto=$$!; \
+	nice -n 19 cargo build $(HARNESS) --locked --example demo_pull_request & harness=$$!; \
+	cargo build --release --locked --bin codecommit-build-trigger; release=$$?; \
+	wait $$harness; harness=$$?; wait $$moto; moto=$$?; \
+	test $$release = 0 && test $$harness = 0 && test $$moto = 0
+	cargo run $(HARNESS) --locked --quiet --example demo_pull_request
 
 ## bench: cold and warm timings beside the floors, the 4,000-reference decision, the binary and
 ## arm64 zip sizes; prints the table the README shows

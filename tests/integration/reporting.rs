@@ -450,7 +450,8 @@ async fn an_older_revision_is_never_approved() {
 
 #[tokio::test]
 async fn the_rebuild_command_starts_new_builds_and_the_functions_own_comment_nothing() {
-    let (harness, source, destination, build_id) = built_pull_request(&[]).await;
+    let (harness, source, destination, build_id) =
+        built_pull_request(&[("APPROVE_PULL_REQUESTS", "true")]).await;
     harness
         .answer(&build_event(&harness, &build_id, "FAILED"))
         .await;

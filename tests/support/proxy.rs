@@ -6,7 +6,7 @@
 //! # Completing moto's CodeBuild
 //!
 //! moto 5.2.5 answers every CodeBuild call the function makes (`StartBuild`,
-//! `ListBuildsForProject`, `BatchGetBuilds`, `StopBuild`), but not as CodeBuild does in three
+//! `ListBuildsForProject`, `BatchGetBuilds`, `StopBuild`), but not as CodeBuild does in four
 //! ways the function relies on. The proxy rewrites moto's successful answers to close them:
 //!
 //! - **Environment overrides.** moto drops a StartBuild's `environmentVariablesOverride`.
@@ -20,6 +20,9 @@
 //!   `StopBuild` for it was forwarded (then `STOPPED`) or the test calls
 //!   [`Proxy::finish_build`] (then `SUCCEEDED`); the first of the two decides. Builds the proxy
 //!   did not see start keep moto's status.
+//! - **Build numbers.** moto numbers a project's builds at random; CodeBuild counts them. The
+//!   proxy numbers the builds started through it 1, 2, ... per project, in the order their
+//!   StartBuild answers came back, and reports that `buildNumber` wherever it reports them.
 //! - **Sort order.** moto's `ListBuildsForProject` ignores `sortOrder` and lists the oldest
 //!   build first. CodeBuild sorts newest first unless `sortOrder` is `ASCENDING`, so the
 //!   proxy reverses moto's list unless the request asked for `ASCENDING`. (moto never pages
@@ -312,6 +315,8 @@ struct Tracked {
     /// The StartBuild's `environmentVariablesOverride`, as CodeBuild reports variables.
     environment: Vec<Value>,
     status: BuildStatus,
+    /// The project's build counter: 1 for its first build started through the proxy.
+    number: u64,
 }
 
 struct Shared {
@@ -367,6 +372,11 @@ impl Shared {
                     .and_then(Value::as_str)
                     .map(str::to_owned);
                 if let Some(id) = id {
+                    let project = id.split(':').next().unwrap_or_default();
+                    let number = 1 + builds
+                        .keys()
+                        .filter(|known| known.split(':').next() == Some(project))
+                        .count() as u64;
                     let environment = request
                         .get("environmentVariablesOverride")
                         .and_then(Value::as_array)
@@ -377,6 +387,7 @@ impl Shared {
                         Tracked {
                             environment,
                             status: BuildStatus::InProgress,
+                            number,
                         },
                     );
                 }
@@ -443,6 +454,7 @@ fn patch_build(builds: &HashMap<String, Tracked>, build: &mut Value) {
         return;
     };
     let in_progress = tracked.status == BuildStatus::InProgress;
+    object.insert("buildNumber".to_owned(), json!(tracked.number));
     object.insert("buildStatus".to_owned(), json!(tracked.status.as_str()));
     object.insert("buildComplete".to_owned(), json!(!in_progress));
     if in_progress {
