@@ -581,3 +581,58 @@ async fn a_push_build_comments_on_the_pushed_commit_against_its_parent() {
         .content
         .starts_with("✅ **SUCCEEDED**"));
 }
+
+#[tokio::test]
+async fn a_post_that_loses_the_race_to_another_delivery_updates_the_winners_comment() {
+    let (harness, _, _, build_id) = built_pull_request(&[]).await;
+    // Another delivery, of the build's start, posts first with the same token: this one's post
+    // of the failure is refused as a mismatch, and it updates the comment the other posted.
+    let winner = format!(
+        "⏳ **IN_PROGRESS**\n\n*codecommit-build-trigger: demo-project build {build_id} #1 · IN_PROGRESS (running) · revision {REVISION}*"
+    );
+    harness.codecommit.race_next_post(&winner);
+    let answer = harness
+        .answer(&build_event(&harness, &build_id, "FAILED"))
+        .await;
+    assert_eq!(answer["reported"]["action"], "updated", "{answer}");
+    let comment = the_comment(&harness);
+    assert!(
+        comment.content.starts_with("❌ **FAILED**"),
+        "{}",
+        comment.content
+    );
+    assert_eq!(comment.updates, 1);
+    let posts = harness
+        .codecommit
+        .calls()
+        .into_iter()
+        .filter(|(operation, _)| operation == "PostCommentForPullRequest")
+        .count();
+    assert_eq!(posts, 1, "one post, refused as a mismatch, then an update");
+}
+
+#[tokio::test]
+async fn a_closed_pull_request_or_one_the_function_opened_is_not_approved_and_that_is_no_failure() {
+    let (harness, source, master, build_id) =
+        built_pull_request(&[("APPROVE_PULL_REQUESTS", "true")]).await;
+    harness
+        .codecommit
+        .set_pull_request_author("17", FUNCTION_SESSION);
+    let answer = harness
+        .answer(&build_event(&harness, &build_id, "SUCCEEDED"))
+        .await;
+    assert_eq!(
+        answer["reported"]["approval"],
+        "not approved: the function's role opened the pull request, and its author cannot approve it"
+    );
+    set_pull_request_17(&harness, &source, &master, "CLOSED", false);
+    harness.codecommit.set_revision("17", REVISION);
+    let answer = harness
+        .answer(&build_event(&harness, &build_id, "SUCCEEDED"))
+        .await;
+    assert_eq!(
+        answer["reported"]["approval"], "not approved: the pull request is closed",
+        "{answer}"
+    );
+    assert!(harness.codecommit.approvers("17", REVISION).is_empty());
+}

@@ -165,6 +165,29 @@ impl FakeCodeCommit {
         pull_request["revisionId"] = json!(revision);
     }
 
+    /// Make `author` the author of pull request `id` (recorded with
+    /// [`FakeCodeCommit::set_pull_request`]), who cannot approve it.
+    pub fn set_pull_request_author(&self, id: &str, author: &str) {
+        let mut pull_requests = self
+            .state
+            .pull_requests
+            .lock()
+            .expect("fake CodeCommit pull requests poisoned");
+        let pull_request = pull_requests.get_mut(id).expect("a recorded pull request");
+        pull_request["authorArn"] = json!(author);
+    }
+
+    /// Let another delivery win the race to the next post: just before the next
+    /// `PostCommentForPullRequest` is answered, the same caller posts `content` on the same
+    /// thread with the same `clientRequestToken`, as a concurrent invocation would have.
+    pub fn race_next_post(&self, content: &str) {
+        self.state
+            .comments
+            .lock()
+            .expect("fake CodeCommit comments poisoned")
+            .race_next_post(content);
+    }
+
     /// Every comment posted, in order.
     pub fn comments(&self) -> Vec<StoredComment> {
         self.state

@@ -74,6 +74,8 @@ pub struct Store {
     tokens: HashMap<String, (Value, usize)>,
     /// (pull request, revision) -> caller -> `APPROVE` or `REVOKE`.
     approvals: HashMap<(String, String), HashMap<String, String>>,
+    /// The content a concurrent delivery posts just before the next post is answered.
+    race: Option<String>,
 }
 
 impl Store {
@@ -87,6 +89,11 @@ impl Store {
         comment.id = self.next_id();
         self.comments.push(comment.clone());
         comment.id
+    }
+
+    /// See [`super::FakeCodeCommit::race_next_post`].
+    pub fn race_next_post(&mut self, content: &str) {
+        self.race = Some(content.to_owned());
     }
 
     /// Who approved `revision` of pull request `id`, in no order.
@@ -288,6 +295,17 @@ fn post_for_pull_request(
         ));
     }
     let content = check_content(body)?;
+    let race = state
+        .comments
+        .lock()
+        .expect("fake CodeCommit comments poisoned")
+        .race
+        .take();
+    if let Some(winner) = race {
+        let mut first = body.clone();
+        first["content"] = json!(winner);
+        post_for_pull_request(state, &first, caller, commit_ok)?;
+    }
     let comment = store(
         state,
         body,
