@@ -157,47 +157,42 @@ where
                 })
             }
             Event::Build(change) => {
-                let reporting = self.report(change);
-                let reported = match deadline {
-                    None => reporting.await?,
-                    Some(deadline) => timeout_at(deadline - ANSWER_MARGIN, reporting)
-                        .await
-                        .unwrap_or_else(|_| {
-                            Err(HandlerError::ReportFailed {
-                                build: change.build.id.clone(),
-                                source: AwsError {
-                                    operation: "UpdateComment",
-                                    code: "InvocationDeadline".into(),
-                                    message: "the invocation's time ran out before the status was written".into(),
-                                },
-                                advice: "Lambda retries the event".into(),
-                            })
-                        })?,
-                };
+                let reported = self.report_within(change, deadline).await?;
                 Ok(Response {
                     reported: Some(reported),
                     ..Response::default()
                 })
             }
-            Event::Comment(comment) => self.rebuild(comment, deadline).await,
+            Event::Comment(comment) => self.rebuild(comment, deadline).await.inspect_err(
+                |failure| {
+                    error!(error_type = failure.error_type(), error = %failure, "rebuild failed");
+                },
+            ),
             Event::Push(push) => self.build(&push.records, deadline).await,
-            Event::PullRequest(change) => {
-                let mut response = self.build(&change.records, deadline).await?;
-                let stopping = self.stop_closed_pull_requests(&change.records, &mut response);
-                match deadline {
-                    None => stopping.await,
-                    Some(deadline) => {
-                        if timeout_at(deadline - ANSWER_MARGIN, stopping)
-                            .await
-                            .is_err()
-                        {
-                            warn!("no time left to stop the closed pull request's builds");
-                        }
-                    }
+            Event::PullRequest(change) => self.pull_request(&change.records, deadline).await,
+        }
+    }
+
+    /// Builds a pull request's change and, when it closed it, stops its builds.
+    async fn pull_request(
+        &self,
+        records: &[Record],
+        deadline: Option<Instant>,
+    ) -> Result<Response, HandlerError> {
+        let mut response = self.build(records, deadline).await?;
+        let stopping = self.stop_closed_pull_requests(records, &mut response);
+        match deadline {
+            None => stopping.await,
+            Some(deadline) => {
+                if timeout_at(deadline - ANSWER_MARGIN, stopping)
+                    .await
+                    .is_err()
+                {
+                    warn!("no time left to stop the closed pull request's builds");
                 }
-                Ok(response)
             }
         }
+        Ok(response)
     }
 
     /// Decides `records` and starts the builds wanted: the path of pushes and

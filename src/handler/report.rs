@@ -1,7 +1,7 @@
 //! The path of a "CodeBuild Build State Change" event: the build's status comment, posted
 //! when it starts and updated in place as it ends.
 
-use super::Handler;
+use super::{Handler, ANSWER_MARGIN};
 use crate::aws::AwsError;
 use crate::codebuild::CodeBuildCalls;
 use crate::codecommit::CodeCommitReads;
@@ -15,8 +15,9 @@ use crate::report::{
     Verdict, Write,
 };
 use crate::response::{ReportAction, Reported};
-use lambda_runtime::tracing::{info, warn};
+use lambda_runtime::tracing::{error, info, warn};
 use sha2::{Digest, Sha256};
+use tokio::time::{timeout_at, Instant};
 
 /// The error CodeCommit answers a reused `clientRequestToken` with, when the content differs.
 const TOKEN_MISMATCH: &str = "IdempotencyParameterMismatchException";
@@ -28,45 +29,11 @@ struct Target<'a> {
     commit: &'a str,
 }
 
-impl<B, C, L> Handler<B, C, L>
-where
-    B: CodeBuildCalls,
-    C: CodeCommitReads + CommentReads + ResultWrites,
-    L: LogReads,
-{
-    /// Writes `change` into its build's status comment: posts it when there is none, updates
-    /// it when the event is news, keeps it when the comment already shows as much or more.
-    pub(super) async fn report(&self, change: &BuildChange) -> Result<Reported, HandlerError> {
-        let answer = |action, comment: Option<&str>, reason: Option<String>| {
-            reported(change, action, comment, reason)
-        };
-        let Some(origin) = &change.origin else {
-            return Ok(answer(
-                ReportAction::Ignored,
-                None,
-                Some(format!(
-                    "build {} has no CODECOMMIT_* variables: this function did not start it",
-                    change.build.id
-                )),
-            ));
-        };
-        if !self
-            .config
-            .rules
-            .iter()
-            .any(|rule| project_name(&rule.project) == change.build.project)
-        {
-            return Ok(answer(
-                ReportAction::Ignored,
-                None,
-                Some(format!(
-                    "project {} is not one this function starts",
-                    change.build.project
-                )),
-            ));
-        }
-        let parent;
-        let target = match origin {
+impl<'a> Target<'a> {
+    /// The comment thread of `change`'s build of `origin`: a pull request's, or the pushed
+    /// commit's against its first `parent`.
+    fn of(change: &BuildChange, origin: &'a BuildOrigin, parent: Option<&'a str>) -> Self {
+        match origin {
             BuildOrigin::PullRequest {
                 repository,
                 id,
@@ -83,31 +50,63 @@ where
                 stamp: Stamp::of(change, Subject::Revision(revision.clone())),
                 commit: source_commit.as_str(),
             },
-            BuildOrigin::Push { .. } if !self.config.reporting.commit_comments => {
-                return Ok(answer(
-                    ReportAction::Ignored,
-                    None,
-                    Some("COMMIT_COMMENTS is off: push builds are not reported".into()),
-                ));
-            }
             BuildOrigin::Push {
                 repository, commit, ..
-            } => {
-                parent = self
-                    .codecommit
-                    .first_parent(&repository.name, commit)
-                    .await
-                    .map_err(|source| failed(change, source))?;
-                Target {
-                    thread: Thread::Commit {
-                        repository: &repository.name,
-                        before: parent.as_deref(),
-                        after: commit.as_str(),
-                    },
-                    stamp: Stamp::of(change, Subject::Commit(commit.to_string())),
-                    commit: commit.as_str(),
-                }
-            }
+            } => Target {
+                thread: Thread::Commit {
+                    repository: &repository.name,
+                    before: parent,
+                    after: commit.as_str(),
+                },
+                stamp: Stamp::of(change, Subject::Commit(commit.to_string())),
+                commit: commit.as_str(),
+            },
+        }
+    }
+}
+
+impl<B, C, L> Handler<B, C, L>
+where
+    B: CodeBuildCalls,
+    C: CodeCommitReads + CommentReads + ResultWrites,
+    L: LogReads,
+{
+    /// [`Self::report`], bounded by the invocation's `deadline` (less the time to answer);
+    /// a failure is logged.
+    pub(super) async fn report_within(
+        &self,
+        change: &BuildChange,
+        deadline: Option<Instant>,
+    ) -> Result<Reported, HandlerError> {
+        let reporting = self.report(change);
+        let reported = match deadline {
+            None => reporting.await,
+            Some(deadline) => timeout_at(deadline - ANSWER_MARGIN, reporting)
+                .await
+                .unwrap_or_else(|_| {
+                    Err(failed(
+                        change,
+                        AwsError {
+                            operation: "UpdateComment",
+                            code: "InvocationDeadline".into(),
+                            message: "the invocation's time ran out before the status was written"
+                                .into(),
+                        },
+                    ))
+                }),
+        };
+        reported.inspect_err(|failure| {
+            error!(error_type = failure.error_type(), error = %failure,
+                "the build's status was not written back");
+        })
+    }
+
+    /// Writes `change` into its build's status comment: posts it when there is none, updates
+    /// it when the event is news, keeps it when the comment already shows as much or more.
+    pub(super) async fn report(&self, change: &BuildChange) -> Result<Reported, HandlerError> {
+        let origin = match self.reported_origin(change) {
+            Ok(origin) => origin,
+            Err(reason) => return Ok(reported(change, ReportAction::Ignored, None, Some(reason))),
         };
         let own = self
             .config
@@ -115,6 +114,17 @@ where
             .reporter_role
             .as_ref()
             .ok_or(HandlerError::ReporterUnknown)?;
+        let parent = match origin {
+            BuildOrigin::Push {
+                repository, commit, ..
+            } => self
+                .codecommit
+                .first_parent(&repository.name, commit)
+                .await
+                .map_err(|source| failed(change, source))?,
+            BuildOrigin::PullRequest { .. } => None,
+        };
+        let target = Target::of(change, origin, parent.as_deref());
         let mut reported = self.write_comment(change, origin, &target, own).await?;
         if let BuildOrigin::PullRequest {
             repository,
@@ -208,6 +218,32 @@ where
                 _ => Err(failed(change, refused)),
             },
         }
+    }
+
+    /// What `change`'s build was started for, if it is one this function reports; why it is
+    /// not otherwise.
+    fn reported_origin<'c>(&self, change: &'c BuildChange) -> Result<&'c BuildOrigin, String> {
+        let Some(origin) = &change.origin else {
+            return Err(format!(
+                "build {} has no CODECOMMIT_* variables: this function did not start it",
+                change.build.id
+            ));
+        };
+        let ours = self
+            .config
+            .rules
+            .iter()
+            .any(|rule| project_name(&rule.project) == change.build.project);
+        if !ours {
+            return Err(format!(
+                "project {} is not one this function starts",
+                change.build.project
+            ));
+        }
+        if matches!(origin, BuildOrigin::Push { .. }) && !self.config.reporting.commit_comments {
+            return Err("COMMIT_COMMENTS is off: push builds are not reported".into());
+        }
+        Ok(origin)
     }
 
     /// Finds the function's comment for `target`, then posts, updates or keeps it.

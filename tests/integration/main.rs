@@ -10,6 +10,7 @@ mod support;
 mod cargo_lambda;
 mod custom_resource;
 mod end_to_end;
+mod fake_comments;
 mod faults;
 mod git_codecommit;
 mod harness;
