@@ -61,6 +61,17 @@ pub trait CodeCommitReads: Send + Sync {
     ) -> impl Future<Output = Result<String, AwsError>> + Send;
 }
 
+/// The pull request's target in `repository`.
+fn target_in<'a>(
+    pull_request: Option<&'a aws_sdk_codecommit::types::PullRequest>,
+    repository: &str,
+) -> Option<&'a aws_sdk_codecommit::types::PullRequestTarget> {
+    pull_request?
+        .pull_request_targets()
+        .iter()
+        .find(|target| target.repository_name() == Some(repository))
+}
+
 /// Open, closed or merged, from `GetPullRequest`'s pull request and its target.
 fn status(
     pull_request: Option<&aws_sdk_codecommit::types::PullRequest>,
@@ -193,11 +204,7 @@ impl CodeCommitReads for CodeCommit {
     ) -> Result<PullRequestStatus, AwsError> {
         let output = self.get_pull_request(id).await?;
         let pull_request = output.pull_request.as_ref();
-        let target = pull_request.and_then(|pr| {
-            pr.pull_request_targets()
-                .iter()
-                .find(|target| target.repository_name() == Some(repository))
-        });
+        let target = target_in(pull_request, repository);
         status(pull_request, target)
     }
 
@@ -208,11 +215,7 @@ impl CodeCommitReads for CodeCommit {
     ) -> Result<CurrentPullRequest, AwsError> {
         let output = self.get_pull_request(id).await?;
         let pull_request = output.pull_request.as_ref();
-        let target = pull_request.and_then(|pr| {
-            pr.pull_request_targets()
-                .iter()
-                .find(|target| target.repository_name() == Some(repository))
-        });
+        let target = target_in(pull_request, repository);
         let missing = |what: &str| AwsError {
             operation: "GetPullRequest",
             code: "IncompletePullRequest".into(),

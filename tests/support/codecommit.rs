@@ -414,6 +414,11 @@ async fn handle(state: Arc<State>, request: Request<Incoming>) -> HttpResponse {
         return answer_from_git(&state, operation, repository.to_owned(), body).await;
     }
 
+    answer_triggers(&state, &operation, repository, &body)
+}
+
+/// `GetRepositoryTriggers` or `PutRepositoryTriggers` on `repository`.
+fn answer_triggers(state: &State, operation: &str, repository: &str, body: &Value) -> HttpResponse {
     let mut repositories = state
         .repositories
         .lock()

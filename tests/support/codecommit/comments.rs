@@ -440,6 +440,36 @@ fn get_comments(state: &State, body: &Value, on_pull_request: bool) -> Answer {
             "RepositoryNameRequiredException",
         )?)
     };
+    let (start, page) = page_of(body)?;
+    let store = state
+        .comments
+        .lock()
+        .expect("fake CodeCommit comments poisoned");
+    let matching: Vec<&StoredComment> = store
+        .comments
+        .iter()
+        .filter(|c| c.pull_request.as_deref() == pull_request)
+        .filter(|c| repository.is_none_or(|r| c.repository == r))
+        .filter(|c| {
+            after.is_none_or(|a| c.after == a) && (after.is_none() || c.before.as_deref() == before)
+        })
+        .collect();
+    let groups = grouped(matching.iter().skip(start).take(page).copied());
+    let next = (start + page < matching.len()).then(|| (start + page).to_string());
+    let data = if on_pull_request {
+        "commentsForPullRequestData"
+    } else {
+        "commentsForComparedCommitData"
+    };
+    let mut answer = json!({ data: groups });
+    if let Some(next) = next {
+        answer["nextToken"] = json!(next);
+    }
+    Ok(answer)
+}
+
+/// The first comment and the size of the page a `GetComments*` request asks for.
+fn page_of(body: &Value) -> Result<(usize, usize), (&'static str, String)> {
     let page = match body.get("maxResults").and_then(Value::as_u64) {
         None => MAX_PAGE,
         Some(n) if (1..=MAX_PAGE as u64).contains(&n) => n as usize,
@@ -459,22 +489,13 @@ fn get_comments(state: &State, body: &Value, on_pull_request: bool) -> Answer {
             )
         })?,
     };
-    let store = state
-        .comments
-        .lock()
-        .expect("fake CodeCommit comments poisoned");
-    let matching: Vec<&StoredComment> = store
-        .comments
-        .iter()
-        .filter(|c| c.pull_request.as_deref() == pull_request)
-        .filter(|c| repository.is_none_or(|r| c.repository == r))
-        .filter(|c| {
-            after.is_none_or(|a| c.after == a) && (after.is_none() || c.before.as_deref() == before)
-        })
-        .collect();
-    let shown = matching.iter().skip(start).take(page);
+    Ok((start, page))
+}
+
+/// `comments` in groups of the same compared commits, as `GetComments*` answer them.
+fn grouped<'a>(comments: impl Iterator<Item = &'a StoredComment>) -> Vec<Value> {
     let mut groups: Vec<Value> = Vec::new();
-    for comment in shown {
+    for comment in comments {
         let key = (comment.before.as_deref(), comment.after.as_str());
         let same = groups.last().is_some_and(|group: &Value| {
             (
@@ -496,17 +517,7 @@ fn get_comments(state: &State, body: &Value, on_pull_request: bool) -> Answer {
             .expect("an array")
             .push(comment_json(comment));
     }
-    let next = (start + page < matching.len()).then(|| (start + page).to_string());
-    let data = if on_pull_request {
-        "commentsForPullRequestData"
-    } else {
-        "commentsForComparedCommitData"
-    };
-    let mut answer = json!({ data: groups });
-    if let Some(next) = next {
-        answer["nextToken"] = json!(next);
-    }
-    Ok(answer)
+    groups
 }
 
 fn update_approval(state: &State, body: &Value, caller: &str) -> Answer {
