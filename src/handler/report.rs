@@ -157,6 +157,42 @@ where
         id: &str,
         revision: &str,
     ) -> Result<String, HandlerError> {
+        let builds = self
+            .revision_builds(change, repository, id, revision)
+            .await?;
+        let verdict = verdict(&builds);
+        let approve = match verdict {
+            Verdict::Approve(_) => true,
+            Verdict::Revoke(..) => false,
+            Verdict::Wait(_) => return Ok(format!("not yet: {verdict}")),
+        };
+        let done = if approve { "approved" } else { "revoked" };
+        match self.codecommit.set_approval(id, revision, approve).await {
+            Ok(()) => Ok(format!("{done}: {verdict}")),
+            Err(refused) => match refused.code.as_str() {
+                "RevisionNotCurrentException" => Ok(format!(
+                    "not {done}: the revision is no longer the pull request's current one"
+                )),
+                "PullRequestAlreadyClosedException" => {
+                    Ok(format!("not {done}: the pull request is closed"))
+                }
+                "PullRequestCannotBeApprovedByAuthorException" => Ok(format!(
+                    "not {done}: the function's role opened the pull request, and its author cannot approve it"
+                )),
+                _ => Err(failed(change, refused)),
+            },
+        }
+    }
+
+    /// Every build this function started for `revision` of pull request `id`, `change`'s own
+    /// with the status the event says.
+    async fn revision_builds(
+        &self,
+        change: &BuildChange,
+        repository: &str,
+        id: &str,
+        revision: &str,
+    ) -> Result<Vec<RevisionBuild>, HandlerError> {
         let mut projects: Vec<&str> = self
             .config
             .rules
@@ -196,28 +232,7 @@ where
                     }),
             );
         }
-        let verdict = verdict(&builds);
-        let approve = match verdict {
-            Verdict::Approve(_) => true,
-            Verdict::Revoke(..) => false,
-            Verdict::Wait(_) => return Ok(format!("not yet: {verdict}")),
-        };
-        let done = if approve { "approved" } else { "revoked" };
-        match self.codecommit.set_approval(id, revision, approve).await {
-            Ok(()) => Ok(format!("{done}: {verdict}")),
-            Err(refused) => match refused.code.as_str() {
-                "RevisionNotCurrentException" => Ok(format!(
-                    "not {done}: the revision is no longer the pull request's current one"
-                )),
-                "PullRequestAlreadyClosedException" => {
-                    Ok(format!("not {done}: the pull request is closed"))
-                }
-                "PullRequestCannotBeApprovedByAuthorException" => Ok(format!(
-                    "not {done}: the function's role opened the pull request, and its author cannot approve it"
-                )),
-                _ => Err(failed(change, refused)),
-            },
-        }
+        Ok(builds)
     }
 
     /// What `change`'s build was started for, if it is one this function reports; why it is
