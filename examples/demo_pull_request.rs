@@ -117,6 +117,7 @@ async fn main() -> ExitCode {
         content: "/rebuild".into(),
         updates: 0,
         token: None,
+        deleted: false,
     });
     let rebuilt = step(
         &harness,

@@ -62,6 +62,8 @@ pub struct PastBuild {
     pub pull_request: Option<String>,
     /// Its `CODECOMMIT_PULL_REQUEST_REVISION`, when this function started it for a pull request.
     pub revision: Option<String>,
+    /// Its `CODECOMMIT_RULE`, when a routing rule started it.
+    pub rule: Option<String>,
     /// Its status (`IN_PROGRESS`, `SUCCEEDED`, ...).
     pub status: Option<String>,
     /// The project's build number.
@@ -92,6 +94,7 @@ impl PastBuild {
             reference: variable(variables::REF),
             pull_request: variable(variables::PULL_REQUEST_ID),
             revision: variable(variables::PULL_REQUEST_REVISION),
+            rule: variable(variables::RULE),
             status: build
                 .build_status()
                 .map(|status| status.as_str().to_owned()),
@@ -198,9 +201,7 @@ impl CodeBuildCalls for CodeBuild {
     }
 
     async fn recent_builds(&self, project: &str) -> Result<Vec<PastBuild>, AwsError> {
-        let name = project
-            .rsplit_once("project/")
-            .map_or(project, |(_, name)| name);
+        let name = crate::config::project_name(project);
         // Newest first is the default order; CodeBuild refuses an explicit
         // sort order for projects with more than 100 builds.
         let ids = self

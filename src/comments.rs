@@ -48,11 +48,13 @@ pub struct Comment {
 
 /// The comment calls that only read.
 pub trait CommentReads: Send + Sync {
-    /// Every comment of `thread`, replies included, oldest first
-    /// (`GetCommentsForPullRequest`, `GetCommentsForComparedCommit`, every page).
+    /// The comments of `thread` whose author `by` accepts, replies included, oldest first
+    /// (`GetCommentsForPullRequest`, `GetCommentsForComparedCommit`, every page; the others
+    /// are dropped page by page, so a thread of many long comments is never held whole).
     fn comments(
         &self,
         thread: &Thread<'_>,
+        by: &(dyn Fn(&str) -> bool + Sync),
     ) -> impl Future<Output = Result<Vec<Comment>, AwsError>> + Send;
 
     /// One comment (`GetComment`).
@@ -93,7 +95,11 @@ fn comment_of(comment: aws_sdk_codecommit::types::Comment) -> Option<Comment> {
 }
 
 impl CommentReads for CodeCommit {
-    async fn comments(&self, thread: &Thread<'_>) -> Result<Vec<Comment>, AwsError> {
+    async fn comments(
+        &self,
+        thread: &Thread<'_>,
+        by: &(dyn Fn(&str) -> bool + Sync),
+    ) -> Result<Vec<Comment>, AwsError> {
         let client = self.client();
         let mut comments = Vec::new();
         let mut token: Option<String> = None;
@@ -150,7 +156,13 @@ impl CommentReads for CodeCommit {
                     (groups, output.next_token)
                 }
             };
-            comments.extend(groups.into_iter().flatten().filter_map(comment_of));
+            comments.extend(
+                groups
+                    .into_iter()
+                    .flatten()
+                    .filter_map(comment_of)
+                    .filter(|comment| comment.author.as_deref().is_some_and(by)),
+            );
             match next {
                 Some(next) if !next.is_empty() => token = Some(next),
                 _ => return Ok(comments),

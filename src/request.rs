@@ -60,6 +60,9 @@ pub fn build_request(
             ),
         ]);
     }
+    if let Some(name) = rule.reported_name() {
+        environment.push((variables::RULE, name.to_owned()));
+    }
     let environment = environment
         .into_iter()
         .map(|(name, value)| (name.to_owned(), value))
@@ -177,9 +180,13 @@ mod tests {
                 "CODECOMMIT_REF",
                 "CODECOMMIT_BRANCH",
                 "CODECOMMIT_COMMIT",
+                "CODECOMMIT_RULE",
                 "SERVICE"
             ]
         );
+        assert!(request
+            .environment
+            .contains(&("CODECOMMIT_RULE".to_owned(), config.rules[0].name.clone())));
     }
 
     #[test]

@@ -236,6 +236,7 @@ impl crate::comments::CommentReads for FakeCodeCommit {
     async fn comments(
         &self,
         _thread: &crate::comments::Thread<'_>,
+        by: &(dyn Fn(&str) -> bool + Sync),
     ) -> Result<Vec<crate::comments::Comment>, crate::aws::AwsError> {
         self.log("GetComments".to_owned());
         Ok(self
@@ -243,6 +244,7 @@ impl crate::comments::CommentReads for FakeCodeCommit {
             .lock()
             .expect("lock")
             .iter()
+            .filter(|(_, author, _)| by(author))
             .map(|(id, author, content)| crate::comments::Comment {
                 id: id.clone(),
                 author: Some(author.clone()),

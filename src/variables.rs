@@ -23,5 +23,8 @@ pub const DESTINATION_BRANCH: &str = "CODECOMMIT_DESTINATION_BRANCH";
 /// That branch's commit when the event was sent.
 pub const DESTINATION_COMMIT: &str = "CODECOMMIT_DESTINATION_COMMIT";
 
+/// The routing rule that started the build (with routing rules only).
+pub const RULE: &str = "CODECOMMIT_RULE";
+
 /// The prefix of every name this function sets, which rules may not use.
 pub const PREFIX: &str = "CODECOMMIT_";

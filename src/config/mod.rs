@@ -11,6 +11,7 @@ mod rules;
 
 pub(crate) use env::{is_project, is_project_name, truncate};
 pub use label::{Label, PatternField};
+pub(crate) use rules::is_rule_name;
 
 use crate::pattern::{PatternError, PatternList};
 use thiserror::Error;

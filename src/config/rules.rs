@@ -120,7 +120,8 @@ pub(super) fn parse(variable: &str, json: &str) -> Result<Vec<Rule>, ConfigError
         .collect()
 }
 
-fn is_rule_name(name: &str) -> bool {
+/// Rule names: 1 to 64 letters, digits, `.`, `_` or `-`.
+pub(crate) fn is_rule_name(name: &str) -> bool {
     (1..=64).contains(&name.len())
         && name
             .bytes()

@@ -8,10 +8,11 @@
 //! event this function only needs a dozen fields of: the detail here is this crate's own.
 //!
 //! A build is traced back to its push or pull request by the PLAINTEXT `CODECOMMIT_*`
-//! variables it was started with ([`crate::variables`]); a build without them is not this
-//! function's, and its event is answered, never acted on.
+//! variables it was started with ([`crate::variables`]), which must name the commit the build
+//! built (`source-version`); a build without them, or with values this function never writes,
+//! is not this function's, and its event is answered with the reason, never acted on.
 
-use super::validate::{quoted, validate_commit, validate_ref, MAX_REVISION_LEN};
+use super::validate::{quoted, validate_commit, MAX_REVISION_LEN};
 use super::{
     deserialize, Build, BuildChange, BuildOrigin, BuildStatus, FailedPhase, InvalidEvent,
     LogStream, Repository,
@@ -28,9 +29,8 @@ pub(super) const SOURCE: &str = "aws.codebuild";
 
 /// Longest status word accepted.
 const MAX_STATUS_LEN: usize = 64;
-/// Most phase-context lines kept, and the longest each may be.
+/// Most phase-context lines kept (each is cut when shown).
 const MAX_CONTEXT_LINES: usize = 10;
-const MAX_CONTEXT_LEN: usize = 1000;
 
 #[derive(Deserialize)]
 struct RawDetail {
@@ -48,8 +48,11 @@ struct RawDetail {
 struct RawInformation {
     #[serde(rename = "build-complete", default)]
     build_complete: Option<bool>,
+    /// A number; CodeBuild has sent it as `55.0` as well as `55`.
     #[serde(rename = "build-number", default)]
-    build_number: Option<u64>,
+    build_number: Option<serde_json::Number>,
+    #[serde(rename = "source-version", default)]
+    source_version: Option<String>,
     #[serde(default)]
     environment: Option<RawEnvironment>,
     #[serde(default)]
@@ -88,7 +91,7 @@ struct RawPhase {
     #[serde(rename = "phase-status", default)]
     status: Option<String>,
     #[serde(rename = "duration-in-seconds", default)]
-    duration: Option<u64>,
+    duration: Option<serde_json::Number>,
     /// Strings, as far as anyone has seen; anything else is shown as JSON.
     #[serde(rename = "phase-context", default)]
     context: Option<Vec<Value>>,
@@ -136,7 +139,7 @@ pub(super) fn validate(
         .environment
         .map(|environment| environment.variables)
         .unwrap_or_default();
-    let origin = origin(&build, &variables)?;
+    let origin = origin(&build, &variables, information.source_version.as_deref());
     let log = information
         .logs
         .and_then(|logs| match (logs.group, logs.stream) {
@@ -147,7 +150,7 @@ pub(super) fn validate(
         });
     Ok(BuildChange {
         build: Build {
-            number: information.build_number,
+            number: information.build_number.as_ref().and_then(whole),
             ..build
         },
         failed_phase: complete
@@ -156,7 +159,7 @@ pub(super) fn validate(
         duration_seconds: information
             .phases
             .iter()
-            .filter_map(|phase| phase.duration)
+            .filter_map(|phase| phase.duration.as_ref().and_then(whole))
             .fold(0, u64::saturating_add),
         status,
         complete,
@@ -216,12 +219,24 @@ fn build(detail: &RawDetail) -> Result<Build, InvalidEvent> {
     })
 }
 
-/// What the build was started for, from its `CODECOMMIT_*` variables; `None` when it has
-/// neither a repository nor a commit among them.
-fn origin(build: &Build, variables: &[RawVariable]) -> Result<Option<BuildOrigin>, InvalidEvent> {
-    let path = |name: &str| {
-        format!("detail.additional-information.environment.environment-variables[{name}]")
-    };
+/// A whole, non-negative number, written as an integer or as a float (`55.0`).
+fn whole(number: &serde_json::Number) -> Option<u64> {
+    number.as_u64().or_else(|| {
+        number
+            .as_f64()
+            .filter(|n| n.is_finite() && *n >= 0.0 && n.fract() == 0.0 && *n < 1e15)
+            .map(|n| n as u64)
+    })
+}
+
+/// What the build was started for, from its `CODECOMMIT_*` variables, or why it is not a
+/// build this function started: it has no such variables, they are not what this function
+/// writes, or the commit built (`source-version`) is not the one they name.
+fn origin(
+    build: &Build,
+    variables: &[RawVariable],
+    source_version: Option<&str>,
+) -> Result<BuildOrigin, String> {
     let get = |name: &str| {
         variables
             .iter()
@@ -237,31 +252,54 @@ fn origin(build: &Build, variables: &[RawVariable]) -> Result<Option<BuildOrigin
     };
     let (Some(repository), Some(commit)) = (get(variables::REPOSITORY), get(variables::COMMIT))
     else {
-        return Ok(None);
+        return Err(format!(
+            "build {} has no CODECOMMIT_* variables: this function did not start it",
+            build.id
+        ));
     };
-    let required = |name: &str| get(name).ok_or_else(|| invalid(&path(name), "is missing".into()));
-    let commit_of = |name: &str, value: &str| {
-        validate_commit(value.to_owned()).map_err(|problem| invalid(&path(name), problem))
+    let not_ours = |name: &str, problem: String| {
+        format!(
+            "build {} is not one this function started: its {name} {problem}",
+            build.id
+        )
     };
+    let required =
+        |name: &'static str| get(name).ok_or_else(|| not_ours(name, "is missing".into()));
     let repository = repository_named(build, repository)
-        .map_err(|problem| invalid(&path(variables::REPOSITORY), problem))?;
-    let commit = commit_of(variables::COMMIT, commit)?;
+        .map_err(|problem| not_ours(variables::REPOSITORY, problem))?;
+    let commit = validate_commit(commit.to_owned())
+        .map_err(|problem| not_ours(variables::COMMIT, problem))?;
+    if source_version.is_some_and(|built| built != commit.as_str()) {
+        return Err(not_ours(
+            variables::COMMIT,
+            format!(
+                "is {commit}, but the build built {}",
+                quoted(source_version.unwrap_or_default())
+            ),
+        ));
+    }
+    let rule = get(variables::RULE)
+        .map(|rule| {
+            crate::config::is_rule_name(rule)
+                .then(|| rule.to_owned())
+                .ok_or_else(|| {
+                    not_ours(
+                        variables::RULE,
+                        format!("{} is not a rule name", quoted(rule)),
+                    )
+                })
+        })
+        .transpose()?;
     let Some(id) = get(variables::PULL_REQUEST_ID) else {
-        let reference = get(variables::REF)
-            .map(|name| {
-                validate_ref(name.to_owned())
-                    .map_err(|problem| invalid(&path(variables::REF), problem))
-            })
-            .transpose()?;
-        return Ok(Some(BuildOrigin::Push {
+        return Ok(BuildOrigin::Push {
             repository,
-            reference,
             commit,
-        }));
+            rule,
+        });
     };
     if id.is_empty() || id.len() > 20 || !id.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(invalid(
-            &path(variables::PULL_REQUEST_ID),
+        return Err(not_ours(
+            variables::PULL_REQUEST_ID,
             format!("{} is not a pull request id", quoted(id)),
         ));
     }
@@ -270,22 +308,21 @@ fn origin(build: &Build, variables: &[RawVariable]) -> Result<Option<BuildOrigin
         || revision.len() > MAX_REVISION_LEN
         || !revision.bytes().all(|b| b.is_ascii_alphanumeric())
     {
-        return Err(invalid(
-            &path(variables::PULL_REQUEST_REVISION),
+        return Err(not_ours(
+            variables::PULL_REQUEST_REVISION,
             format!("{} is not a revision id", quoted(revision)),
         ));
     }
-    let destination_commit = commit_of(
-        variables::DESTINATION_COMMIT,
-        required(variables::DESTINATION_COMMIT)?,
-    )?;
-    Ok(Some(BuildOrigin::PullRequest {
+    let destination_commit = validate_commit(required(variables::DESTINATION_COMMIT)?.to_owned())
+        .map_err(|problem| not_ours(variables::DESTINATION_COMMIT, problem))?;
+    Ok(BuildOrigin::PullRequest {
         repository,
         id: id.to_owned(),
         revision: revision.to_owned(),
         source_commit: commit,
         destination_commit,
-    }))
+        rule,
+    })
 }
 
 /// The repository `name`, in the build's partition, region and account.
@@ -321,7 +358,6 @@ fn failed_phase(phases: &[RawPhase]) -> Option<FailedPhase> {
         })
         .filter(|line| !line.is_empty() && line != ": ")
         .take(MAX_CONTEXT_LINES)
-        .map(|line| crate::config::truncate(&line, MAX_CONTEXT_LEN))
         .collect();
     Some(FailedPhase {
         phase: crate::config::truncate(&phase.phase, MAX_STATUS_LEN),

@@ -290,8 +290,8 @@ pub struct BuildChange {
     /// `IN_PROGRESS` when it does not say.
     pub complete: bool,
     /// What this function started the build for, read from its `CODECOMMIT_*` variables;
-    /// `None` for a build this function did not start.
-    pub origin: Option<BuildOrigin>,
+    /// for a build this function did not start, why not.
+    pub origin: Result<BuildOrigin, String>,
     /// The first phase that did not succeed, once the build has ended.
     pub failed_phase: Option<FailedPhase>,
     /// Seconds spent in the phases that have ended.
@@ -379,10 +379,10 @@ pub enum BuildOrigin {
     Push {
         /// The repository.
         repository: Repository,
-        /// The reference pushed, when the build says.
-        reference: Option<GitRef>,
         /// The commit built.
         commit: CommitId,
+        /// The routing rule that started it (`CODECOMMIT_RULE`), with routing rules.
+        rule: Option<String>,
     },
     /// One revision of a pull request.
     PullRequest {
@@ -396,6 +396,8 @@ pub enum BuildOrigin {
         source_commit: CommitId,
         /// The destination commit it was compared with.
         destination_commit: CommitId,
+        /// The routing rule that started it (`CODECOMMIT_RULE`), with routing rules.
+        rule: Option<String>,
     },
 }
 
@@ -404,6 +406,13 @@ impl BuildOrigin {
     pub fn repository(&self) -> &Repository {
         match self {
             Self::Push { repository, .. } | Self::PullRequest { repository, .. } => repository,
+        }
+    }
+
+    /// The routing rule that started the build, with routing rules.
+    pub fn rule(&self) -> Option<&str> {
+        match self {
+            Self::Push { rule, .. } | Self::PullRequest { rule, .. } => rule.as_deref(),
         }
     }
 }

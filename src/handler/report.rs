@@ -40,6 +40,7 @@ impl<'a> Target<'a> {
                 revision,
                 source_commit,
                 destination_commit,
+                ..
             } => Target {
                 thread: Thread::PullRequest {
                     repository: &repository.name,
@@ -47,7 +48,7 @@ impl<'a> Target<'a> {
                     before: destination_commit.as_str(),
                     after: source_commit.as_str(),
                 },
-                stamp: Stamp::of(change, Subject::Revision(revision.clone())),
+                stamp: Stamp::of(change, origin.rule(), Subject::Revision(revision.clone())),
                 commit: source_commit.as_str(),
             },
             BuildOrigin::Push {
@@ -58,7 +59,7 @@ impl<'a> Target<'a> {
                     before: parent,
                     after: commit.as_str(),
                 },
-                stamp: Stamp::of(change, Subject::Commit(commit.to_string())),
+                stamp: Stamp::of(change, origin.rule(), Subject::Commit(commit.to_string())),
                 commit: commit.as_str(),
             },
         }
@@ -184,8 +185,9 @@ where
         }
     }
 
-    /// Every build this function started for `revision` of pull request `id`, `change`'s own
-    /// with the status the event says.
+    /// Every build this function started for `revision` of pull request `id` (of the
+    /// revision's source commit, as `change`'s is), `change`'s own with the status the event
+    /// says.
     async fn revision_builds(
         &self,
         change: &BuildChange,
@@ -201,8 +203,15 @@ where
             .collect();
         projects.sort_unstable();
         projects.dedup();
+        let (commit, rule) = match &change.origin {
+            Ok(origin @ BuildOrigin::PullRequest { source_commit, .. }) => {
+                (source_commit.as_str(), origin.rule())
+            }
+            _ => return Ok(Vec::new()),
+        };
         let mut builds = vec![RevisionBuild {
             project: change.build.project.clone(),
+            rule: rule.map(str::to_owned),
             id: change.build.id.clone(),
             number: change.build.number,
             started_at: None,
@@ -222,9 +231,11 @@ where
                             && build.repository.as_deref() == Some(repository)
                             && build.pull_request.as_deref() == Some(id)
                             && build.revision.as_deref() == Some(revision)
+                            && build.source_version.as_deref() == Some(commit)
                     })
                     .map(|build| RevisionBuild {
                         project: project.to_owned(),
+                        rule: build.rule,
                         id: build.id,
                         number: build.number,
                         started_at: build.started_at,
@@ -238,12 +249,7 @@ where
     /// What `change`'s build was started for, if it is one this function reports; why it is
     /// not otherwise.
     fn reported_origin<'c>(&self, change: &'c BuildChange) -> Result<&'c BuildOrigin, String> {
-        let Some(origin) = &change.origin else {
-            return Err(format!(
-                "build {} has no CODECOMMIT_* variables: this function did not start it",
-                change.build.id
-            ));
-        };
+        let origin = change.origin.as_ref().map_err(Clone::clone)?;
         let ours = self
             .config
             .rules
@@ -270,61 +276,73 @@ where
         own: &RoleArn,
     ) -> Result<Reported, HandlerError> {
         let mut content = None;
+        let ours = |author: &str| own.is_session(author);
         // Twice at most: a post that loses a race with another delivery of an event of the
-        // same build reads the winner's comment and decides again.
-        for _ in 0..2 {
+        // same build reads the winner's comment and decides again; a post whose token an
+        // earlier, since deleted, comment took posts under a token of this build's.
+        for attempt in 0..2 {
             let comments = self
                 .codecommit
-                .comments(&target.thread)
+                .comments(&target.thread, &ours)
                 .await
                 .map_err(|source| failed(change, source))?;
             let found = comments.iter().find_map(|comment| {
-                let author = comment.author.as_deref()?;
                 let stamp = Stamp::read(&comment.content)?;
-                (own.is_session(author)
-                    && stamp.project == target.stamp.project
-                    && stamp.subject == target.stamp.subject)
+                target
+                    .stamp
+                    .same_slot(&stamp)
                     .then_some((comment.id.as_str(), stamp))
             });
             let write = write_for(
                 found.as_ref().map(|(id, stamp)| (*id, stamp)),
                 &target.stamp,
             );
-            if let Write::Keep(id, reason) = &write {
-                return Ok(reported(
-                    change,
-                    ReportAction::Kept,
-                    Some(id),
-                    Some(reason.to_string()),
-                ));
-            }
+            let id = match write {
+                Write::Keep(id, reason) => {
+                    return Ok(reported(
+                        change,
+                        ReportAction::Kept,
+                        Some(id),
+                        Some(reason.to_string()),
+                    ));
+                }
+                Write::Update(id) => Some(id.to_owned()),
+                Write::Post => None,
+            };
             if content.is_none() {
                 content = Some(self.content(change, origin, target).await);
             }
             let text = content.as_deref().unwrap_or_default();
-            match write {
-                Write::Update(id) => {
+            let (action, id) = match id {
+                Some(id) => {
                     self.codecommit
-                        .update(id, text)
+                        .update(&id, text)
                         .await
                         .map_err(|source| failed(change, source))?;
-                    return Ok(reported(change, ReportAction::Updated, Some(id), None));
+                    (ReportAction::Updated, id)
                 }
-                _ => match self
-                    .codecommit
-                    .post(&target.thread, text, &token(&target.thread, &target.stamp))
-                    .await
-                {
-                    Ok(id) => return Ok(reported(change, ReportAction::Posted, Some(&id), None)),
-                    Err(mismatch) if mismatch.code == TOKEN_MISMATCH => {
-                        info!(
-                            build = change.build.id,
-                            "another delivery posted the comment first: reading it"
-                        );
+                None => {
+                    let mut token = token(&target.thread, &target.stamp);
+                    if attempt > 0 {
+                        token = format!("{}{}", &token[..32], &token_of_build(change)[..32]);
                     }
-                    Err(source) => return Err(failed(change, source)),
-                },
+                    match self.codecommit.post(&target.thread, text, &token).await {
+                        Ok(id) => (ReportAction::Posted, id),
+                        Err(mismatch) if mismatch.code == TOKEN_MISMATCH => {
+                            info!(
+                                build = change.build.id,
+                                "the comment's token is taken: reading the comments again"
+                            );
+                            continue;
+                        }
+                        Err(source) => return Err(failed(change, source)),
+                    }
+                }
+            };
+            if change.complete {
+                self.keep_final(change, &id, text).await?;
             }
+            return Ok(reported(change, action, Some(&id), None));
         }
         Err(failed(
             change,
@@ -332,10 +350,39 @@ where
                 operation: "PostCommentForPullRequest",
                 code: TOKEN_MISMATCH.into(),
                 message:
-                    "the comment's token is taken, yet no comment of the function's carries it"
+                    "the comment's tokens are taken, yet no comment of the function's carries them"
                         .into(),
             },
         ))
+    }
+
+    /// Writes the final status `text` of `change` into comment `id` again if a concurrent
+    /// delivery of the same build's start overwrote it after this one read the comment.
+    async fn keep_final(
+        &self,
+        change: &BuildChange,
+        id: &str,
+        text: &str,
+    ) -> Result<(), HandlerError> {
+        let now = self
+            .codecommit
+            .comment(id)
+            .await
+            .map_err(|source| failed(change, source))?;
+        let overwritten = Stamp::read(&now.content)
+            .is_some_and(|shown| shown.build_id == change.build.id && !shown.complete);
+        if overwritten {
+            warn!(
+                build = change.build.id,
+                comment = id,
+                "a late start overwrote the final status: writing it again"
+            );
+            self.codecommit
+                .update(id, text)
+                .await
+                .map_err(|source| failed(change, source))?;
+        }
+        Ok(())
     }
 
     /// The comment's text: reads whether the revision is still current and, for a build
@@ -416,7 +463,7 @@ fn reported(
     comment: Option<&str>,
     reason: Option<String>,
 ) -> Reported {
-    let origin = change.origin.as_ref();
+    let origin = change.origin.as_ref().ok();
     let (pull_request, commit) = match origin {
         Some(BuildOrigin::PullRequest {
             id, source_commit, ..
@@ -460,21 +507,53 @@ fn failed(change: &BuildChange, source: AwsError) -> HandlerError {
     }
 }
 
-/// The `clientRequestToken` of the comment for `stamp`'s project and subject on `thread`: the
-/// same for every build of them, so that two deliveries racing to post it post one comment.
+/// The `clientRequestToken` of the comment for `stamp`'s project, rule and subject on
+/// `thread` (its compared commits included): the same for every build of them, so that two
+/// deliveries racing to post it post one comment.
 fn token(thread: &Thread<'_>, stamp: &Stamp) -> String {
-    let mut hash = Sha256::new();
-    hash.update(b"codecommit-build-trigger/comment/1\0");
-    let (repository, where_) = match thread {
-        Thread::PullRequest { repository, id, .. } => (repository, format!("pull-request {id}")),
-        Thread::Commit { repository, .. } => (repository, "commit".to_owned()),
+    let (repository, place, before, after) = match *thread {
+        Thread::PullRequest {
+            repository,
+            id,
+            before,
+            after,
+        } => (repository, format!("pull-request {id}"), before, after),
+        Thread::Commit {
+            repository,
+            before,
+            after,
+        } => (
+            repository,
+            "commit".to_owned(),
+            before.unwrap_or_default(),
+            after,
+        ),
     };
-    for part in [
+    let subject = stamp.subject.to_string();
+    hex_sha256(&[
+        "codecommit-build-trigger/comment/2",
         repository,
-        where_.as_str(),
-        stamp.project.as_str(),
-        &stamp.subject.to_string(),
-    ] {
+        &place,
+        before,
+        after,
+        &stamp.project,
+        stamp.rule.as_deref().unwrap_or_default(),
+        &subject,
+    ])
+}
+
+/// A token part of this build alone, for a comment whose first token is taken.
+fn token_of_build(change: &BuildChange) -> String {
+    hex_sha256(&[
+        "codecommit-build-trigger/comment-of-build/1",
+        &change.build.id,
+    ])
+}
+
+/// SHA-256 (hex) of NUL-separated `parts`.
+fn hex_sha256(parts: &[&str]) -> String {
+    let mut hash = Sha256::new();
+    for part in parts {
         hash.update(part.as_bytes());
         hash.update(b"\0");
     }

@@ -186,6 +186,7 @@ fn past(id: &str, version: &str, reference: &str, in_progress: bool) -> PastBuil
         reference: Some(reference.to_owned()),
         pull_request: None,
         revision: None,
+        rule: None,
         status: None,
         number: None,
         started_at: Some(0),
@@ -210,6 +211,7 @@ async fn a_monorepo_push_starts_only_the_changed_services_build_and_supersedes_i
             past("api-build:other-ref", OLD, "refs/heads/dev", true),
             PastBuild {
                 revision: None,
+                rule: None,
                 status: None,
                 number: None,
                 started_at: Some(pushed_at + 1000),
@@ -510,6 +512,7 @@ mod pull_requests {
         let codebuild = FakeCodeBuild {
             history: vec![PastBuild {
                 revision: None,
+                rule: None,
                 status: None,
                 number: None,
                 started_at: Some(pushed_at + 1000),

@@ -8,6 +8,8 @@ use std::fmt;
 pub(crate) struct RevisionBuild {
     /// Its project.
     pub project: String,
+    /// The routing rule that started it, with routing rules.
+    pub rule: Option<String>,
     /// Its id.
     pub id: String,
     /// The project's build number.
@@ -41,12 +43,15 @@ impl fmt::Display for Verdict {
     }
 }
 
-/// The verdict on a revision from its builds: each project's latest build counts (a rebuild
-/// replaces the build it repeats).
+/// The verdict on a revision from its builds: each (project, rule)'s latest build counts (a
+/// rebuild replaces the build it repeats).
 pub(crate) fn verdict(builds: &[RevisionBuild]) -> Verdict {
     let mut latest: Vec<&RevisionBuild> = Vec::new();
     for build in builds {
-        match latest.iter_mut().find(|kept| kept.project == build.project) {
+        match latest
+            .iter_mut()
+            .find(|kept| kept.project == build.project && kept.rule == build.rule)
+        {
             Some(kept) => {
                 if (build.number, build.started_at) > (kept.number, kept.started_at) {
                     *kept = build;
@@ -78,6 +83,7 @@ mod tests {
     fn build(project: &str, number: u64, status: &str) -> RevisionBuild {
         RevisionBuild {
             project: project.into(),
+            rule: None,
             id: format!("{project}:{number}"),
             number: Some(number),
             started_at: None,
@@ -111,6 +117,15 @@ mod tests {
         assert_eq!(
             verdict(&[build("a", 1, "STOPPED")]),
             Verdict::Revoke("a:1".into(), "STOPPED".into())
+        );
+        // Two rules starting one project: each rule's build counts.
+        let lint = RevisionBuild {
+            rule: Some("lint".into()),
+            ..build("a", 5, "FAILED")
+        };
+        assert_eq!(
+            verdict(&[lint, build("a", 6, "SUCCEEDED")]),
+            Verdict::Revoke("a:5".into(), "FAILED".into())
         );
     }
 }

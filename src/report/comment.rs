@@ -37,6 +37,9 @@ impl fmt::Display for Subject {
 pub(crate) struct Stamp {
     /// The project.
     pub project: String,
+    /// The routing rule that started the build, with routing rules: two rules starting one
+    /// project have a comment each.
+    pub rule: Option<String>,
     /// What was built.
     pub subject: Subject,
     /// The build's id (`PROJECT:UUID`).
@@ -50,16 +53,22 @@ pub(crate) struct Stamp {
 }
 
 impl Stamp {
-    /// The stamp of `change`'s build of `subject`.
-    pub(crate) fn of(change: &BuildChange, subject: Subject) -> Self {
+    /// The stamp of `change`'s build of `subject`, started by `rule`.
+    pub(crate) fn of(change: &BuildChange, rule: Option<&str>, subject: Subject) -> Self {
         Self {
             project: change.build.project.clone(),
+            rule: rule.map(str::to_owned),
             subject,
             build_id: change.build.id.clone(),
             number: change.build.number,
             status: change.status.to_string(),
             complete: change.complete,
         }
+    }
+
+    /// Whether `other` is the stamp of the same comment: the same project, rule and subject.
+    pub(crate) fn same_slot(&self, other: &Stamp) -> bool {
+        self.project == other.project && self.rule == other.rule && self.subject == other.subject
     }
 
     /// Reads the stamp on the last line of `content`; `None` if it has none.
@@ -82,6 +91,10 @@ impl Stamp {
         ) else {
             return None;
         };
+        let (project, rule) = match project.split_once('/') {
+            Some((project, rule)) => (project, Some(rule.to_owned())),
+            None => (project, None),
+        };
         let number = match number.strip_prefix('#')? {
             "?" => None,
             digits => Some(digits.parse().ok()?),
@@ -98,6 +111,7 @@ impl Stamp {
         };
         Some(Self {
             project: project.to_owned(),
+            rule,
             subject,
             build_id: build_id.to_owned(),
             number,
@@ -109,11 +123,12 @@ impl Stamp {
 
 impl fmt::Display for Stamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{STAMP_PREFIX}{} build {} #",
-            self.project, self.build_id
-        )?;
+        f.write_str(STAMP_PREFIX)?;
+        f.write_str(&self.project)?;
+        if let Some(rule) = &self.rule {
+            write!(f, "/{rule}")?;
+        }
+        write!(f, " build {} #", self.build_id)?;
         match self.number {
             Some(number) => write!(f, "{number}")?,
             None => f.write_str("?")?,
@@ -168,14 +183,19 @@ pub(crate) fn render(content: &Content<'_>) -> String {
         return format!("{head}{log}{stamp}");
     };
     let budget = MAX_COMMENT_LEN.saturating_sub(comment_len(&bare));
-    let mut shown = lines.len();
-    loop {
-        let block = log_block(&lines[lines.len() - shown..], lines.len() - shown);
-        if comment_len(&block) <= budget || shown == 0 {
-            return format!("{head}{block}{stamp}");
+    let block = |shown: usize| log_block(&lines[lines.len() - shown..], lines.len() - shown);
+    // Nearly the most lines that fit, by bisection (fewer lines make a shorter block, but for
+    // the note counting those left out); always some that fit.
+    let (mut fits, mut too_many) = (0, lines.len() + 1);
+    while too_many - fits > 1 {
+        let middle = (fits + too_many) / 2;
+        if comment_len(&block(middle)) <= budget {
+            fits = middle;
+        } else {
+            too_many = middle;
         }
-        shown -= 1;
     }
+    format!("{head}{}{stamp}", block(fits))
 }
 
 /// The status, the build, what it built, and why it failed.
@@ -183,11 +203,15 @@ fn head(content: &Content<'_>) -> String {
     let change = content.change;
     let build = &change.build;
     let mut head = format!(
-        "{} **{}** · project `{}` · build ",
+        "{} **{}** · project `{}` · ",
         icon(&change.status),
         change.status,
         build.project
     );
+    if let Some(rule) = &content.stamp.rule {
+        head.push_str(&format!("rule `{rule}` · "));
+    }
+    head.push_str("build ");
     let number = build
         .number
         .map_or_else(|| build.id.clone(), |number| format!("#{number}"));

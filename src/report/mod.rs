@@ -86,6 +86,7 @@ mod tests {
     fn stamp(build: &str, number: Option<u64>, status: &str, complete: bool) -> Stamp {
         Stamp {
             project: "app-ci".into(),
+            rule: None,
             subject: Subject::Revision("r1".into()),
             build_id: format!("app-ci:{build}"),
             number,

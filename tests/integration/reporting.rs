@@ -219,6 +219,7 @@ async fn a_reviewers_comment_that_copies_the_stamp_is_never_taken_for_the_functi
         content: forged,
         updates: 0,
         token: None,
+        deleted: false,
     });
     let failed = harness
         .answer(&build_event(&harness, &build_id, "FAILED"))
@@ -467,6 +468,7 @@ async fn the_rebuild_command_starts_new_builds_and_the_functions_own_comment_not
         content: content.into(),
         updates: 0,
         token: None,
+        deleted: false,
     };
     let chatter = harness
         .codecommit
@@ -634,5 +636,95 @@ async fn a_closed_pull_request_or_one_the_function_opened_is_not_approved_and_th
         answer["reported"]["approval"], "not approved: the pull request is closed",
         "{answer}"
     );
+    assert!(harness.codecommit.approvers("17", REVISION).is_empty());
+}
+
+#[tokio::test]
+async fn a_status_comment_someone_deleted_is_posted_anew() {
+    let (harness, _, _, build_id) = built_pull_request(&[]).await;
+    harness
+        .answer(&build_event(&harness, &build_id, "IN_PROGRESS"))
+        .await;
+    let deleted = the_comment(&harness).id;
+    harness.codecommit.delete_comment(&deleted);
+    let answer = harness
+        .answer(&build_event(&harness, &build_id, "FAILED"))
+        .await;
+    assert_eq!(answer["reported"]["action"], "posted", "{answer}");
+    let comments = harness.codecommit.comments();
+    assert_eq!(comments.len(), 2, "the deleted one stays, empty");
+    assert!(comments[0].deleted && comments[0].content.is_empty());
+    assert!(comments[1].content.starts_with("❌ **FAILED**"));
+    assert_ne!(
+        comments[1].token, comments[0].token,
+        "a token of this build's"
+    );
+}
+
+#[tokio::test]
+async fn two_rules_starting_one_project_have_a_comment_each_and_both_count_for_the_approval() {
+    let (repo, master, first) = repository();
+    let rules = json!([
+        {"name": "test", "project": "demo-project", "pullRequests": ["master"]},
+        {"name": "lint", "project": "demo-project", "pullRequests": ["master"]}
+    ]);
+    let harness = Harness::builder()
+        .rules(&rules)
+        .env("APPROVE_PULL_REQUESTS", "true")
+        .env("REPORTER_ROLE_ARN", FUNCTION_ROLE)
+        .git_repository(REPOSITORY, repo)
+        .start()
+        .await;
+    set_pull_request_17(&harness, &first, &master, "OPEN", false);
+    harness.codecommit.set_revision("17", REVISION);
+    let response = harness
+        .answer(&event(
+            "pull-request-created.json",
+            &first,
+            &master,
+            REVISION,
+        ))
+        .await;
+    let requests = harness.start_build_requests();
+    let build = |rule: &str| {
+        let started = response["started"]
+            .as_array()
+            .expect("started")
+            .iter()
+            .find(|started| started["rule"] == rule)
+            .unwrap_or_else(|| panic!("no {rule} build in {response}"));
+        let id = started["buildId"].as_str().expect("an id").to_owned();
+        let request = requests
+            .iter()
+            .find(|request| {
+                support::overrides(request).contains(&("CODECOMMIT_RULE".into(), rule.into()))
+            })
+            .expect("the rule's StartBuild");
+        (id, request["environmentVariablesOverride"].clone())
+    };
+    let ((test, test_variables), (lint, lint_variables)) = (build("test"), build("lint"));
+    let test_passed = build_state_event(&test, 1, "SUCCEEDED", test_variables);
+    let answer = harness.answer(&test_passed).await;
+    assert_eq!(
+        answer["reported"]["approval"], "not yet: 1 of its builds is still running",
+        "{answer}"
+    );
+    let lint_failed = build_state_event(&lint, 2, "FAILED", lint_variables);
+    let answer = harness.answer(&lint_failed).await;
+    assert!(
+        answer["reported"]["approval"]
+            .as_str()
+            .expect("an approval")
+            .starts_with("revoked"),
+        "{answer}"
+    );
+    let comments = harness.codecommit.comments();
+    assert_eq!(comments.len(), 2, "a comment per rule");
+    assert!(comments.iter().any(|c| c
+        .content
+        .starts_with("✅ **SUCCEEDED** · project `demo-project` · rule `test` · ")));
+    assert!(comments.iter().any(|c| c
+        .content
+        .starts_with("❌ **FAILED** · project `demo-project` · rule `lint` · ")));
     assert!(harness.codecommit.approvers("17", REVISION).is_empty());
 }

@@ -865,6 +865,7 @@ async fn a_tag_rule_starts_its_project_with_its_variables_and_no_path_filter() {
         ("CODECOMMIT_TAG", "v2.1.0"),
         ("CODECOMMIT_COMMIT", notes.as_str()),
         ("CODECOMMIT_PUSHER_ARN", USER),
+        ("CODECOMMIT_RULE", "release"),
         ("CHANNEL", "stable"),
     ]
     .iter()

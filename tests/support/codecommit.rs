@@ -188,6 +188,15 @@ impl FakeCodeCommit {
             .race_next_post(content);
     }
 
+    /// Delete comment `id`'s content, as `DeleteCommentContent` does: the comment stays, empty.
+    pub fn delete_comment(&self, id: &str) {
+        self.state
+            .comments
+            .lock()
+            .expect("fake CodeCommit comments poisoned")
+            .delete(id);
+    }
+
     /// Every comment posted, in order.
     pub fn comments(&self) -> Vec<StoredComment> {
         self.state

@@ -110,10 +110,18 @@ pub fn pull_request_build_variables() -> Value {
 
 /// An EventBridge "CodeBuild Build State Change" event as CodeBuild sends it: build
 /// `build_id` (`PROJECT:UUID`) number `number`, now `status` (`IN_PROGRESS`, `FAILED`, ...),
-/// started with `variables` ([`pull_request_build_variables`] or `[]`). An ended build's
+/// started with `variables` ([`pull_request_build_variables`] or `[]`), of the commit their
+/// `CODECOMMIT_COMMIT` names (else [`PR_SOURCE`]). An ended build's
 /// phases end in a BUILD phase of that status, with its `phase-context`.
 pub fn build_state_event(build_id: &str, number: u64, status: &str, variables: Value) -> Value {
     let (project, uuid) = build_id.split_once(':').expect("a PROJECT:UUID build id");
+    // CodeBuild builds the commit the function asked for: its CODECOMMIT_COMMIT.
+    let source_version = variables
+        .as_array()
+        .and_then(|variables| variables.iter().find(|v| v["name"] == "CODECOMMIT_COMMIT"))
+        .and_then(|variable| variable["value"].as_str())
+        .unwrap_or(PR_SOURCE)
+        .to_owned();
     let arn = format!("arn:aws:codebuild:{REGION}:{ACCOUNT}:build/{build_id}");
     let complete = status != "IN_PROGRESS";
     let phase = |kind: &str, status: &str, seconds: u64| {
@@ -157,7 +165,7 @@ pub fn build_state_event(build_id: &str, number: u64, status: &str, variables: V
                 "build-number": number,
                 "initiator": "codecommit-build-trigger",
                 "build-start-time": "Nov 28, 2026 10:00:04 AM",
-                "source-version": PR_SOURCE,
+                "source-version": source_version,
                 "timeout-in-minutes": 60,
                 "source": {"type": "CODECOMMIT",
                            "location": format!("https://git-codecommit.{REGION}.amazonaws.com/v1/repos/my-app")},

@@ -59,12 +59,13 @@ fn a_failed_pull_request_build_is_traced_back_to_its_revision() {
             stream: "8745a7a9-c340-456a-9166-edf953571b01".into()
         })
     );
-    let Some(BuildOrigin::PullRequest {
+    let Ok(BuildOrigin::PullRequest {
         repository,
         id,
         revision,
         source_commit,
         destination_commit,
+        rule: None,
     }) = change.origin
     else {
         panic!("not a pull request build");
@@ -98,31 +99,125 @@ fn a_running_build_has_no_failed_phase_and_is_not_complete() {
     assert_eq!(change.failed_phase, None);
 }
 
+fn reason(change: &BuildChange) -> &str {
+    change
+        .origin
+        .as_ref()
+        .expect_err("not the function's build")
+}
+
 #[test]
 fn a_build_without_the_functions_variables_is_not_its_own() {
     let mut event = build_state_event(&build_id("other"), 7, "SUCCEEDED", json!([]));
-    assert_eq!(change(&event).origin, None);
+    let no_variables = format!(
+        "build {} has no CODECOMMIT_* variables: this function did not start it",
+        build_id("other")
+    );
+    assert_eq!(reason(&change(&event)), no_variables);
     // A variable of another type is a parameter's name, not the value the function set.
     event["detail"]["additional-information"]["environment"]["environment-variables"] = json!([
         {"name": "CODECOMMIT_REPOSITORY", "type": "PARAMETER_STORE", "value": "/ci/repository"},
         {"name": "CODECOMMIT_COMMIT", "type": "PLAINTEXT", "value": PR_SOURCE}
     ]);
-    assert_eq!(change(&event).origin, None);
+    assert_eq!(reason(&change(&event)), no_variables);
     event["detail"]
         .as_object_mut()
         .expect("an object")
         .remove("additional-information");
     let bare = change(&event);
-    assert_eq!((bare.origin, bare.build.number), (None, None));
+    assert_eq!(
+        (reason(&bare), bare.build.number),
+        (no_variables.as_str(), None)
+    );
     assert!(bare.complete, "SUCCEEDED without build-complete has ended");
 }
 
 #[test]
-fn a_push_build_names_its_commit_and_reference() {
+fn variables_the_function_never_writes_or_another_commit_built_are_not_its_own() {
+    let cases: [(&str, Value, &str); 4] = [
+        (
+            "CODECOMMIT_COMMIT",
+            json!("HEAD"),
+            "its CODECOMMIT_COMMIT \"HEAD\" is not a 40-digit",
+        ),
+        (
+            "CODECOMMIT_PULL_REQUEST_ID",
+            json!("17; x"),
+            "its CODECOMMIT_PULL_REQUEST_ID \"17; x\" is not a pull request id",
+        ),
+        (
+            "CODECOMMIT_RULE",
+            json!("a rule"),
+            "its CODECOMMIT_RULE \"a rule\" is not a rule name",
+        ),
+        (
+            "CODECOMMIT_PULL_REQUEST_REVISION",
+            Value::Null,
+            "its CODECOMMIT_PULL_REQUEST_REVISION is missing",
+        ),
+    ];
+    for (name, value, expected) in cases {
+        let mut variables = pull_request_build_variables();
+        let list = variables.as_array_mut().expect("an array");
+        list.retain(|variable| variable["name"] != name);
+        if !value.is_null() {
+            list.push(json!({"name": name, "type": "PLAINTEXT", "value": value}));
+        }
+        let change = change(&build_state_event(
+            &build_id("app-ci"),
+            1,
+            "FAILED",
+            variables,
+        ));
+        assert!(
+            reason(&change).contains(expected),
+            "{name}: {}",
+            reason(&change)
+        );
+    }
+    let mut other_commit = failed();
+    other_commit["detail"]["additional-information"]["source-version"] = json!("main");
+    assert!(
+        reason(&change(&other_commit)).ends_with(&format!(
+            "its CODECOMMIT_COMMIT is {PR_SOURCE}, but the build built \"main\""
+        )),
+        "{}",
+        reason(&change(&other_commit))
+    );
+}
+
+#[test]
+fn numbers_written_as_floats_are_read() {
+    let mut event = failed();
+    event["detail"]["additional-information"]["build-number"] = json!(55.0);
+    for phase in event["detail"]["additional-information"]["phases"]
+        .as_array_mut()
+        .expect("phases")
+    {
+        if let Some(seconds) = phase["duration-in-seconds"].as_u64() {
+            phase["duration-in-seconds"] = json!(seconds as f64);
+        }
+    }
+    let change = change(&event);
+    assert_eq!(
+        (change.build.number, change.duration_seconds),
+        (Some(55), 261)
+    );
+    event["detail"]["additional-information"]["build-number"] = json!(55.5);
+    assert_eq!(
+        self::change(&event).build.number,
+        None,
+        "not a build number"
+    );
+}
+
+#[test]
+fn a_push_build_names_its_commit_and_a_rules_build_its_rule() {
     let variables = json!([
         {"name": "CODECOMMIT_REPOSITORY", "type": "PLAINTEXT", "value": "my-app"},
         {"name": "CODECOMMIT_REF", "type": "PLAINTEXT", "value": "refs/heads/master"},
-        {"name": "CODECOMMIT_COMMIT", "type": "PLAINTEXT", "value": PR_SOURCE}
+        {"name": "CODECOMMIT_COMMIT", "type": "PLAINTEXT", "value": PR_SOURCE},
+        {"name": "CODECOMMIT_RULE", "type": "PLAINTEXT", "value": "lint"}
     ]);
     let change = change(&build_state_event(
         &build_id("app-ci"),
@@ -130,17 +225,13 @@ fn a_push_build_names_its_commit_and_reference() {
         "SUCCEEDED",
         variables,
     ));
-    let Some(BuildOrigin::Push {
-        reference, commit, ..
-    }) = change.origin
-    else {
+    let Ok(BuildOrigin::Push { commit, rule, .. }) = change.origin else {
         panic!("not a push build");
     };
     assert_eq!(
-        reference.map(|r| r.to_string()).as_deref(),
-        Some("refs/heads/master")
+        (commit.as_str(), rule.as_deref()),
+        (PR_SOURCE, Some("lint"))
     );
-    assert_eq!(commit.as_str(), PR_SOURCE);
     assert_eq!(change.failed_phase, None);
 }
 
@@ -157,7 +248,7 @@ fn an_unknown_status_is_kept_as_sent() {
 #[test]
 fn malformed_events_name_the_field() {
     type Breaker = fn(&mut Value);
-    let cases: [(&str, Breaker); 6] = [
+    let cases: [(&str, Breaker); 4] = [
         ("detail.build-id", |event| {
             event["detail"]["build-id"] = json!("app-ci:8745a7a9");
         }),
@@ -170,24 +261,6 @@ fn malformed_events_name_the_field() {
         ("resources", |event| {
             event["resources"] = json!(["arn:aws:codebuild:us-east-1:123456789012:build/x:1"]);
         }),
-        (
-            "detail.additional-information.environment.environment-variables[CODECOMMIT_PULL_REQUEST_REVISION]",
-            |event| {
-                let variables = &mut event["detail"]["additional-information"]["environment"]
-                    ["environment-variables"];
-                variables
-                    .as_array_mut()
-                    .expect("an array")
-                    .retain(|variable| variable["name"] != "CODECOMMIT_PULL_REQUEST_REVISION");
-            },
-        ),
-        (
-            "detail.additional-information.environment.environment-variables[CODECOMMIT_COMMIT]",
-            |event| {
-                event["detail"]["additional-information"]["environment"]["environment-variables"]
-                    [3]["value"] = json!("not-a-commit");
-            },
-        ),
     ];
     for (path, break_it) in cases {
         let mut event = failed();

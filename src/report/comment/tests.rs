@@ -21,7 +21,7 @@ fn revision() -> Subject {
 }
 
 fn rendered(change: &BuildChange, log: LogTail<'_>, superseded_by: Option<&str>) -> String {
-    let stamp = Stamp::of(change, revision());
+    let stamp = Stamp::of(change, None, revision());
     render(&Content {
         change,
         stamp: &stamp,
@@ -35,7 +35,7 @@ fn rendered(change: &BuildChange, log: LogTail<'_>, superseded_by: Option<&str>)
 fn the_stamp_reads_back_as_written() {
     for status in ["IN_PROGRESS", "FAILED"] {
         let change = change(status);
-        let stamp = Stamp::of(&change, revision());
+        let stamp = Stamp::of(&change, None, revision());
         assert_eq!(
             Stamp::read(&rendered(&change, LogTail::None, None)),
             Some(stamp.clone())

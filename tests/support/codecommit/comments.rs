@@ -64,6 +64,8 @@ pub struct StoredComment {
     pub updates: usize,
     /// The `clientRequestToken` it was posted with.
     pub token: Option<String>,
+    /// Whether its content was deleted.
+    pub deleted: bool,
 }
 
 /// Every comment and approval.
@@ -89,6 +91,17 @@ impl Store {
         comment.id = self.next_id();
         self.comments.push(comment.clone());
         comment.id
+    }
+
+    /// See [`super::FakeCodeCommit::delete_comment`].
+    pub fn delete(&mut self, id: &str) {
+        let comment = self
+            .comments
+            .iter_mut()
+            .find(|comment| comment.id == id)
+            .expect("a comment to delete");
+        comment.content.clear();
+        comment.deleted = true;
     }
 
     /// See [`super::FakeCodeCommit::race_next_post`].
@@ -168,7 +181,7 @@ fn comment_json(comment: &StoredComment) -> Value {
         "authorArn": comment.author,
         "creationDate": REPOSITORY_DATE,
         "lastModifiedDate": REPOSITORY_DATE + comment.updates as f64,
-        "deleted": false,
+        "deleted": comment.deleted,
         "clientRequestToken": comment.token,
         "callerReactions": [],
         "reactionCounts": {}
@@ -319,6 +332,7 @@ fn post_for_pull_request(
             content,
             updates: 0,
             token: None,
+            deleted: false,
         },
     )?;
     Ok(
@@ -361,6 +375,7 @@ fn post_for_compared_commit(
             content,
             updates: 0,
             token: None,
+            deleted: false,
         },
     )?;
     Ok(
