@@ -401,7 +401,7 @@ def test_each_reporting_option_adds_exactly_its_permissions():
     base = {"logs:CreateLogStream", "logs:PutLogEvents", "sqs:SendMessage"}
     pull_requests = granted(PullRequests="main")
     comments = {"codecommit:GetCommentsForPullRequest", "codecommit:PostCommentForPullRequest",
-                "codecommit:UpdateComment", "codecommit:GetPullRequest"}
+                "codecommit:UpdateComment", "codecommit:GetComment", "codecommit:GetPullRequest"}
     assert set(pull_requests) == base | comments | {"logs:GetLogEvents"}
     assert all(pull_requests[a] == REPOSITORY_ARN for a in comments)
     assert pull_requests["logs:GetLogEvents"] == LOG_STREAMS, "this project's log group only"
@@ -414,7 +414,7 @@ def test_each_reporting_option_adds_exactly_its_permissions():
     assert approvals["codebuild:BatchGetBuilds"] == PROJECT_ARN
     commits = granted(CommitComments="true", CommentLogLines="0")
     assert set(commits) == base | {"codecommit:GetCommentsForComparedCommit", "codecommit:PostCommentForComparedCommit",
-                                   "codecommit:UpdateComment", "codecommit:GetCommit"}
+                                   "codecommit:UpdateComment", "codecommit:GetComment", "codecommit:GetCommit"}
     assert not condition("UseApprovals", parameters(ApprovePullRequests="true")), "approvals need pull requests"
 
 
