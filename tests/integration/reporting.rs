@@ -24,6 +24,21 @@ fn log_lines() -> Vec<String> {
     lines
 }
 
+/// Opens pull request 17 from `source` into master at `master`, at [`REVISION`], as the local
+/// CodeCommit and the created event say; returns the function's answer.
+async fn open_pull_request(harness: &Harness, source: &str, master: &str) -> Value {
+    set_pull_request_17(harness, source, master, "OPEN", false);
+    harness.codecommit.set_revision("17", REVISION);
+    harness
+        .answer(&event(
+            "pull-request-created.json",
+            source,
+            master,
+            REVISION,
+        ))
+        .await
+}
+
 /// A pull request 17 whose creation the function has built; returns the harness, the
 /// source and destination commits, and the build's id.
 async fn built_pull_request(extra: &[(&str, &str)]) -> (Harness, String, String, String) {
@@ -31,16 +46,7 @@ async fn built_pull_request(extra: &[(&str, &str)]) -> (Harness, String, String,
     let mut vars = vec![("REPORTER_ROLE_ARN", FUNCTION_ROLE)];
     vars.extend_from_slice(extra);
     let harness = harness(repo, &vars).await;
-    set_pull_request_17(&harness, &first, &master, "OPEN", false);
-    harness.codecommit.set_revision("17", REVISION);
-    let response = harness
-        .answer(&event(
-            "pull-request-created.json",
-            &first,
-            &master,
-            REVISION,
-        ))
-        .await;
+    let response = open_pull_request(&harness, &first, &master).await;
     let build_id = response["started"][0]["buildId"]
         .as_str()
         .expect("a build started")
@@ -299,15 +305,7 @@ async fn a_comment_that_cannot_be_written_fails_the_invocation_naming_the_permis
 async fn without_reporter_role_arn_nothing_is_written_and_the_error_says_why() {
     let (repo, master, first) = repository();
     let harness = harness(repo, &[]).await;
-    set_pull_request_17(&harness, &first, &master, "OPEN", false);
-    let response = harness
-        .answer(&event(
-            "pull-request-created.json",
-            &first,
-            &master,
-            REVISION,
-        ))
-        .await;
+    let response = open_pull_request(&harness, &first, &master).await;
     let build_id = response["started"][0]["buildId"]
         .as_str()
         .expect("a build")
@@ -345,16 +343,7 @@ async fn built_by_two_projects(extra: &[(&str, &str)]) -> (Harness, String, Stri
         builder = builder.env(name, value);
     }
     let harness = builder.start().await;
-    set_pull_request_17(&harness, &first, &master, "OPEN", false);
-    harness.codecommit.set_revision("17", REVISION);
-    let response = harness
-        .answer(&event(
-            "pull-request-created.json",
-            &first,
-            &master,
-            REVISION,
-        ))
-        .await;
+    let response = open_pull_request(&harness, &first, &master).await;
     let id = |project: &str| {
         response["started"]
             .as_array()
@@ -675,16 +664,7 @@ async fn two_rules_starting_one_project_have_a_comment_each_and_both_count_for_t
         .git_repository(REPOSITORY, repo)
         .start()
         .await;
-    set_pull_request_17(&harness, &first, &master, "OPEN", false);
-    harness.codecommit.set_revision("17", REVISION);
-    let response = harness
-        .answer(&event(
-            "pull-request-created.json",
-            &first,
-            &master,
-            REVISION,
-        ))
-        .await;
+    let response = open_pull_request(&harness, &first, &master).await;
     let requests = harness.start_build_requests();
     let build = |rule: &str| {
         let started = response["started"]

@@ -263,15 +263,9 @@ fn store(
     Ok(comment)
 }
 
-fn post_for_pull_request(
-    state: &State,
-    body: &Value,
-    caller: &str,
-    commit_ok: &dyn Fn(&str, &str) -> bool,
-) -> Answer {
-    let id = required(body, "pullRequestId", "PullRequestIdRequiredException")?;
-    let repository = required(body, "repositoryName", "RepositoryNameRequiredException")?;
-    let pull_request = state
+/// Pull request `id` as recorded, or the service's error for an unknown one.
+fn pull_request_of(state: &State, id: &str) -> Result<Value, (&'static str, String)> {
+    state
         .pull_requests
         .lock()
         .expect("fake CodeCommit pull requests poisoned")
@@ -282,7 +276,18 @@ fn post_for_pull_request(
                 "PullRequestDoesNotExistException",
                 format!("The pull request ID could not be found. Pull request ID: {id}"),
             )
-        })?;
+        })
+}
+
+fn post_for_pull_request(
+    state: &State,
+    body: &Value,
+    caller: &str,
+    commit_ok: &dyn Fn(&str, &str) -> bool,
+) -> Answer {
+    let id = required(body, "pullRequestId", "PullRequestIdRequiredException")?;
+    let repository = required(body, "repositoryName", "RepositoryNameRequiredException")?;
+    let pull_request = pull_request_of(state, id)?;
     if pull_request["pullRequestTargets"][0]["repositoryName"] != repository {
         return Err((
             "RepositoryNotAssociatedWithPullRequestException",
@@ -545,18 +550,7 @@ fn update_approval(state: &State, body: &Value, caller: &str) -> Answer {
             format!("The state for the approval is not valid: {approval}"),
         ));
     }
-    let pull_request = state
-        .pull_requests
-        .lock()
-        .expect("fake CodeCommit pull requests poisoned")
-        .get(id)
-        .cloned()
-        .ok_or_else(|| {
-            (
-                "PullRequestDoesNotExistException",
-                format!("The pull request ID could not be found. Pull request ID: {id}"),
-            )
-        })?;
+    let pull_request = pull_request_of(state, id)?;
     if pull_request["revisionId"] != revision {
         return Err(("RevisionNotCurrentException", "The revision ID provided in the request does not match the current revision ID. Use GetPullRequest to retrieve the current revision ID.".into()));
     }
