@@ -20,31 +20,12 @@ impl<'a> Arn<'a> {
     /// non-empty region of lowercase letters, digits and `-`, and a 12-digit
     /// account; `None` for anything else.
     pub fn parse(text: &'a str) -> Option<Self> {
-        let mut parts = text.splitn(6, ':');
-        let (
-            Some("arn"),
-            Some(partition),
-            Some(service),
-            Some(region),
-            Some(account),
-            Some(resource),
-        ) = (
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-        )
-        else {
-            return None;
-        };
+        let [partition, service, region, account, resource] = fields(text)?;
         let region_ok = !region.is_empty()
             && region
                 .bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-        let account_ok = account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit());
-        (partition.starts_with("aws") && region_ok && account_ok).then_some(Self {
+        (partition.starts_with("aws") && region_ok && is_account(account)).then_some(Self {
             partition,
             service,
             region,
@@ -52,6 +33,24 @@ impl<'a> Arn<'a> {
             resource,
         })
     }
+}
+
+/// The five fields after `arn:` (partition, service, region, account, resource), unchecked;
+/// `None` if `text` is not `arn:` and five `:`-separated fields (the last may hold `:`).
+pub(crate) fn fields(text: &str) -> Option<[&str; 5]> {
+    let mut parts = text.strip_prefix("arn:")?.splitn(5, ':');
+    Some([
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+    ])
+}
+
+/// A 12-digit AWS account id.
+pub(crate) fn is_account(account: &str) -> bool {
+    account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())
 }
 
 #[cfg(test)]

@@ -201,15 +201,7 @@ pub struct RoleArn {
 impl RoleArn {
     /// Reads `arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME`.
     pub fn parse(arn: &str) -> Option<Self> {
-        let mut parts = arn.splitn(6, ':');
-        let (Some("arn"), Some(partition), Some("iam"), Some(""), Some(account), Some(resource)) = (
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-        ) else {
+        let [partition, "iam", "", account, resource] = crate::arn::fields(arn)? else {
             return None;
         };
         let name = resource.strip_prefix("role/")?.rsplit('/').next()?;
@@ -217,8 +209,7 @@ impl RoleArn {
             && name
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b));
-        let account_ok = account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit());
-        (partition.starts_with("aws") && account_ok && name_ok).then(|| Self {
+        (partition.starts_with("aws") && crate::arn::is_account(account) && name_ok).then(|| Self {
             partition: partition.to_owned(),
             account: account.to_owned(),
             name: name.to_owned(),

@@ -407,13 +407,7 @@ where
                 {
                     Ok(current) => Some(current.revision).filter(|current| current != revision),
                     Err(failure) => {
-                        warn!(
-                            build = change.build.id,
-                            code = failure.code,
-                            error = failure.message,
-                            action = failure.advice(),
-                            "could not read whether the revision is still current"
-                        );
+                        warn_unread(change, &failure, "whether the revision is still current");
                         None
                     }
                 }
@@ -435,13 +429,7 @@ where
                 LogTail::Lines(&cleaned)
             }
             Some(Err(failure)) => {
-                warn!(
-                    build = change.build.id,
-                    code = failure.code,
-                    error = failure.message,
-                    action = failure.advice(),
-                    "could not read the build's log"
-                );
+                warn_unread(change, &failure, "the build's log");
                 failure_code = failure.code;
                 LogTail::Unreadable(&failure_code)
             }
@@ -496,6 +484,17 @@ fn reported(
         "report"
     );
     reported
+}
+
+/// Logs a read the comment does without.
+fn warn_unread(change: &BuildChange, failure: &AwsError, what: &str) {
+    warn!(
+        build = change.build.id,
+        code = failure.code,
+        error = failure.message,
+        action = failure.advice(),
+        "could not read {what}"
+    );
 }
 
 fn failed(change: &BuildChange, source: AwsError) -> HandlerError {

@@ -156,25 +156,23 @@ impl FakeCodeCommit {
     /// Give pull request `id` (recorded with [`FakeCodeCommit::set_pull_request`]) revision
     /// `revision`, as a push to its source branch would.
     pub fn set_revision(&self, id: &str, revision: &str) {
-        let mut pull_requests = self
-            .state
-            .pull_requests
-            .lock()
-            .expect("fake CodeCommit pull requests poisoned");
-        let pull_request = pull_requests.get_mut(id).expect("a recorded pull request");
-        pull_request["revisionId"] = json!(revision);
+        self.set_pull_request_field(id, "revisionId", revision);
     }
 
     /// Make `author` the author of pull request `id` (recorded with
     /// [`FakeCodeCommit::set_pull_request`]), who cannot approve it.
     pub fn set_pull_request_author(&self, id: &str, author: &str) {
+        self.set_pull_request_field(id, "authorArn", author);
+    }
+
+    fn set_pull_request_field(&self, id: &str, field: &str, value: &str) {
         let mut pull_requests = self
             .state
             .pull_requests
             .lock()
             .expect("fake CodeCommit pull requests poisoned");
         let pull_request = pull_requests.get_mut(id).expect("a recorded pull request");
-        pull_request["authorArn"] = json!(author);
+        pull_request[field] = json!(value);
     }
 
     /// Let another delivery win the race to the next post: just before the next

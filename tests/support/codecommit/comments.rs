@@ -279,6 +279,21 @@ fn pull_request_of(state: &State, id: &str) -> Result<Value, (&'static str, Stri
         })
 }
 
+/// The content of a post comparing `before` with `after`, which must differ.
+fn check_post(
+    body: &Value,
+    before: Option<&str>,
+    after: &str,
+) -> Result<String, (&'static str, String)> {
+    if before == Some(after) {
+        return Err((
+            "BeforeCommitIdAndAfterCommitIdAreSameException",
+            "The before commit ID and the after commit ID are the same, which is not valid.".into(),
+        ));
+    }
+    check_content(body)
+}
+
 fn post_for_pull_request(
     state: &State,
     body: &Value,
@@ -306,13 +321,7 @@ fn post_for_pull_request(
             "afterCommitId is required, but was not specified.".to_owned(),
         )
     })?;
-    if before == after {
-        return Err((
-            "BeforeCommitIdAndAfterCommitIdAreSameException",
-            "The before commit ID and the after commit ID are the same, which is not valid.".into(),
-        ));
-    }
-    let content = check_content(body)?;
+    let content = check_post(body, Some(before.as_str()), &after)?;
     let race = state
         .comments
         .lock()
@@ -360,13 +369,7 @@ fn post_for_compared_commit(
             "afterCommitId is required, but was not specified.".to_owned(),
         )
     })?;
-    if before.as_deref() == Some(after.as_str()) {
-        return Err((
-            "BeforeCommitIdAndAfterCommitIdAreSameException",
-            "The before commit ID and the after commit ID are the same, which is not valid.".into(),
-        ));
-    }
-    let content = check_content(body)?;
+    let content = check_post(body, before.as_deref(), &after)?;
     let comment = store(
         state,
         body,
