@@ -109,8 +109,6 @@ pub fn push_master_of(commit: &str) -> Value {
 /// Everything one end-to-end test needs, started together; every process and server
 /// stops when it is dropped.
 pub struct Harness {
-    /// The moto server holding the CodeBuild state.
-    pub moto: moto::Moto,
     /// The recording proxy the function uses as its AWS endpoint.
     pub proxy: proxy::Proxy,
     /// The Lambda Runtime API emulator the function polls.
@@ -127,6 +125,9 @@ pub struct Harness {
     git: Vec<(String, git::GitRepo)>,
     /// The function's environment, as spawned.
     env: Vec<(String, String)>,
+    /// The moto server holding the CodeBuild state. Last, so that it goes back to the idle
+    /// ones only after the function and the proxy that could still call it are gone.
+    pub moto: moto::Moto,
 }
 
 /// Configures a [`Harness`]: function environment, CodeBuild projects and the git

@@ -1,10 +1,19 @@
-//! Lifecycle of a private `moto_server` process, plus CodeBuild and SQS client helpers for it.
+//! `moto_server` processes, lent out one test at a time, plus CodeBuild and SQS client
+//! helpers for them.
+//!
+//! Starting moto costs over a second of CPU (Python importing its backends), and most tests
+//! need one: rather than a process per test, [`Moto::start`] lends an idle process, its state
+//! reset (`POST /moto-api/reset`, as fresh as a new process), and takes it back when the lease
+//! is dropped. A lease is exclusive, so tests running at once never share a process. A
+//! process whose test panicked is not lent again. Each process watches its standard input,
+//! which only this test process holds: when the test process ends, however it ends, moto
+//! ends with it.
 
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -16,7 +25,7 @@ use aws_sdk_codebuild::types::{
 };
 use http_body_util::Empty;
 use hyper::body::Bytes;
-use hyper::Uri;
+use hyper::{Method, Request, Uri};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use tokio::time::Instant;
@@ -33,14 +42,32 @@ pub const IMAGE: &str = "aws/codebuild/amazonlinux2-x86_64-standard:5.0";
 
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+const RESET_TIMEOUT: Duration = Duration::from_secs(10);
 const START_ATTEMPTS: usize = 3;
+const STOP_POLL: Duration = Duration::from_millis(20);
+const STOP_POLLS: usize = 250;
 const STDERR_LINES_KEPT: usize = 200;
 
-/// A running `moto_server` on `127.0.0.1:<free port>`; killed (and reaped) on drop.
-pub struct Moto {
+/// moto under a shell that ends it when the shell's standard input closes, and ends when
+/// moto does: `$1` is `moto_server`, the rest its arguments. (A background command reads
+/// `/dev/null` unless told otherwise: moto never reads the pipe, the watcher reads it as 3.)
+const WATCHED_MOTO: &str = r#"exec 3<&0; bin=$1; shift; "$bin" "$@" & moto=$!; { read -r _ <&3; kill "$moto"; } & wait "$moto""#;
+
+/// The idle processes, their state left as their last test left it.
+static IDLE: Mutex<Vec<Server>> = Mutex::new(Vec::new());
+
+/// One `moto_server` process on `127.0.0.1:<free port>`.
+struct Server {
     child: Child,
+    /// Closing it ends moto (see [`WATCHED_MOTO`]).
+    stdin: Option<ChildStdin>,
     addr: SocketAddr,
     stderr: Arc<Mutex<VecDeque<String>>>,
+}
+
+/// A `moto_server` lent to one test, in a fresh state; back to the idle ones on drop.
+pub struct Moto {
+    server: Option<Server>,
 }
 
 /// Why one attempt to start moto failed.
@@ -52,15 +79,29 @@ enum StartFailure {
 }
 
 impl Moto {
-    /// Start `moto_server` (from `MOTO_SERVER`) and wait until `GET /moto-api/` answers.
+    /// Lend an idle `moto_server` (from `MOTO_SERVER`) with its state reset, or start one and
+    /// wait until `GET /moto-api/` answers.
     ///
     /// Panics with moto's stderr if it does not answer within 30 s.
     pub async fn start() -> Moto {
+        loop {
+            let idle = IDLE.lock().expect("the idle moto list").pop();
+            let Some(server) = idle else { break };
+            if let Some(server) = server.reset().await {
+                return Moto {
+                    server: Some(server),
+                };
+            }
+        }
         let bin = super::moto_server_bin();
         let mut failures = Vec::new();
         for attempt in 1..=START_ATTEMPTS {
-            match Self::try_start(&bin).await {
-                Ok(moto) => return moto,
+            match Server::start(&bin).await {
+                Ok(server) => {
+                    return Moto {
+                        server: Some(server),
+                    }
+                }
                 Err(StartFailure::Exited(message)) => {
                     failures.push(format!("attempt {attempt}: {message}"));
                 }
@@ -77,11 +118,52 @@ impl Moto {
         )
     }
 
-    async fn try_start(bin: &Path) -> Result<Moto, StartFailure> {
+    fn server(&self) -> &Server {
+        self.server
+            .as_ref()
+            .expect("a lent moto until it is dropped")
+    }
+
+    /// Base URL of moto, e.g. `http://127.0.0.1:PORT`.
+    pub fn endpoint(&self) -> String {
+        self.server().endpoint()
+    }
+
+    /// Socket address moto listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.server().addr
+    }
+
+    /// The last lines moto wrote to stderr since this test got it (its request log and any
+    /// traceback).
+    pub fn stderr(&self) -> String {
+        self.server().stderr()
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let Some(server) = self.server.take() else {
+            return;
+        };
+        // After a panic moto may be what broke: it is not lent again.
+        if std::thread::panicking() {
+            return;
+        }
+        if let Ok(mut idle) = IDLE.lock() {
+            idle.push(server);
+        }
+    }
+}
+
+impl Server {
+    async fn start(bin: &Path) -> Result<Server, StartFailure> {
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, free_port()));
-        let mut child = Command::new(bin)
+        let mut child = Command::new("sh")
+            .args(["-c", WATCHED_MOTO, "sh"])
+            .arg(bin)
             .args(["-H", "127.0.0.1", "-p", &addr.port().to_string()])
-            .stdin(Stdio::null())
+            .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -90,52 +172,70 @@ impl Moto {
         if let Some(pipe) = child.stderr.take() {
             collect_stderr(pipe, Arc::clone(&stderr));
         }
-        // From here on, dropping `moto` kills the process on every error path.
-        let mut moto = Moto {
+        // From here on, dropping `server` ends the process on every error path.
+        let stdin = child.stdin.take();
+        let mut server = Server {
             child,
+            stdin,
             addr,
             stderr,
         };
 
         let client = Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>();
-        let probe: Uri = format!("{}/moto-api/", moto.endpoint())
+        let probe: Uri = format!("{}/moto-api/", server.endpoint())
             .parse()
             .expect("the moto-api probe URI is valid");
         let deadline = Instant::now() + STARTUP_TIMEOUT;
         loop {
-            if let Ok(Some(status)) = moto.child.try_wait() {
+            if let Ok(Some(status)) = server.child.try_wait() {
                 return Err(StartFailure::Exited(format!(
                     "moto_server exited ({status}) before answering; its stderr:\n{}",
-                    moto.stderr()
+                    server.stderr()
                 )));
             }
             if let Ok(Ok(_answer)) =
                 tokio::time::timeout(PROBE_TIMEOUT, client.get(probe.clone())).await
             {
-                return Ok(moto);
+                return Ok(server);
             }
             if Instant::now() >= deadline {
                 return Err(StartFailure::Fatal(format!(
                     "moto_server did not answer GET {probe} within {STARTUP_TIMEOUT:?}; its stderr:\n{}",
-                    moto.stderr()
+                    server.stderr()
                 )));
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 
-    /// Base URL of moto, e.g. `http://127.0.0.1:PORT`.
-    pub fn endpoint(&self) -> String {
+    /// This server with every backend's state reset and its stderr forgotten, or `None`
+    /// (the process ended) if it does not answer the reset.
+    async fn reset(mut self) -> Option<Server> {
+        if !matches!(self.child.try_wait(), Ok(None)) {
+            return None;
+        }
+        let client = Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>();
+        let request = Request::builder()
+            .method(Method::POST)
+            .uri(format!("{}/moto-api/reset", self.endpoint()))
+            .body(Empty::new())
+            .expect("the moto-api reset request is valid");
+        let answer = tokio::time::timeout(RESET_TIMEOUT, client.request(request)).await;
+        if !matches!(answer, Ok(Ok(ref response)) if response.status().is_success()) {
+            return None;
+        }
+        self.stderr
+            .lock()
+            .expect("moto stderr buffer poisoned")
+            .clear();
+        Some(self)
+    }
+
+    fn endpoint(&self) -> String {
         format!("http://{}", self.addr)
     }
 
-    /// Socket address moto listens on.
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
-    }
-
-    /// The last lines moto wrote to stderr (its request log and any traceback).
-    pub fn stderr(&self) -> String {
+    fn stderr(&self) -> String {
         let lines = self.stderr.lock().expect("moto stderr buffer poisoned");
         lines
             .iter()
@@ -145,9 +245,17 @@ impl Moto {
     }
 }
 
-impl Drop for Moto {
+impl Drop for Server {
     fn drop(&mut self) {
-        // The process may already be gone; either way it must not outlive the test.
+        // Closing its input ends moto, and then the shell. A shell still there after a few
+        // seconds is killed rather than waited for without end.
+        drop(self.stdin.take());
+        for _ in 0..STOP_POLLS {
+            if !matches!(self.child.try_wait(), Ok(None)) {
+                return;
+            }
+            std::thread::sleep(STOP_POLL);
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
