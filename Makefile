@@ -27,13 +27,17 @@ HARNESS := --target-dir target/harness
 # The harness builds with clippy's lints on (tools/clippy-rustc): one compile of the
 # dependencies serves both the lints and the tests.
 LINTED  := RUSTC_WORKSPACE_WRAPPER=$(CURDIR)/tools/clippy-rustc
+# The end-to-end tests mostly wait on processes and sockets: four at a time on two cores
+# took 27 s where two took 44 s.
+TEST_THREADS ?= 4
 
 .PHONY: test demo demo-pull-request bench package fuzz release venv clean
 
 ## test: fmt and clippy, template checks, unit tests, and end-to-end tests of the release binaries
 # Three jobs at once: the Python tools install, the release binaries build, and the harness
 # builds with clippy's lints (benches included, as `cargo clippy --all-targets` would); any
-# of them failing fails the step.
+# of them failing fails the step. Then the template checks (Python, single-threaded) run
+# beside the tests, which mostly wait.
 test:
 	cargo fmt --check
 	$(MAKE) --no-print-directory venv & tools=$$!; \
@@ -42,35 +46,37 @@ test:
 	$(LINTED) cargo test $(HARNESS) --locked --no-run --benches; harness=$$?; \
 	wait $$release; release=$$?; wait $$tools; tools=$$?; \
 	test $$harness = 0 && test $$release = 0 && test $$tools = 0
-	cfn-lint template.yaml
-	sam validate --lint
-	pytest -q tests/template
-	$(LINTED) cargo test $(HARNESS) --locked $(TEST)
+	cfn-lint template.yaml & lint=$$!; \
+	sam validate --lint & validate=$$!; \
+	pytest -q tests/template & template=$$!; \
+	RUST_TEST_THREADS=$(TEST_THREADS) $(LINTED) cargo test $(HARNESS) --locked $(TEST); tests=$$?; \
+	wait $$lint; lint=$$?; wait $$validate; validate=$$?; wait $$template; template=$$?; \
+	test $$tests = 0 && test $$lint = 0 && test $$validate = 0 && test $$template = 0
 
 ## demo: two pushes through the release binary as shipped (a build, a [skip ci] skip), under a
 ## local Lambda Runtime API, against moto and a local CodeCommit over a real git repository
 # Only the function's binary is built in release, while moto installs; the demo itself runs
-# in the dev profile, whose dependencies `make test` then reuses. The dev build runs at the
+# in the dev profile, linted as `make test` builds it, which then reuses all of it. The dev build runs at the
 # lowest priority beside the release build, so it only takes the CPU the release build leaves
 # idle (its single-threaded LTO, above all): at equal priority the two took longer together.
 demo:
 	$(MAKE) --no-print-directory $(DEMO_STAMP) & moto=$$!; \
-	nice -n 19 cargo build $(HARNESS) --locked --example demo & harness=$$!; \
+	nice -n 19 $(LINTED) cargo build $(HARNESS) --locked --example demo & harness=$$!; \
 	cargo build --release --locked --bin codecommit-build-trigger; release=$$?; \
 	wait $$harness; harness=$$?; wait $$moto; moto=$$?; \
 	test $$release = 0 && test $$harness = 0 && test $$moto = 0
-	cargo run $(HARNESS) --locked --quiet --example demo
+	$(LINTED) cargo run $(HARNESS) --locked --quiet --example demo
 
 ## demo-pull-request: a pull request's whole loop through the release binary: its build, the
 ## build's start and failure, the one status comment as a reviewer reads it, /rebuild, the
 ## rebuild's success and the approval (moto for CodeBuild and CloudWatch Logs, the local CodeCommit)
 demo-pull-request:
 	$(MAKE) --no-print-directory $(DEMO_STAMP) & moto=$$!; \
-	nice -n 19 cargo build $(HARNESS) --locked --example demo_pull_request & harness=$$!; \
+	nice -n 19 $(LINTED) cargo build $(HARNESS) --locked --example demo_pull_request & harness=$$!; \
 	cargo build --release --locked --bin codecommit-build-trigger; release=$$?; \
 	wait $$harness; harness=$$?; wait $$moto; moto=$$?; \
 	test $$release = 0 && test $$harness = 0 && test $$moto = 0
-	cargo run $(HARNESS) --locked --quiet --example demo_pull_request
+	$(LINTED) cargo run $(HARNESS) --locked --quiet --example demo_pull_request
 
 ## bench: cold and warm timings beside the floors, the 4,000-reference decision, the binary and
 ## arm64 zip sizes; prints the table the README shows
