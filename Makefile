@@ -10,7 +10,6 @@ BIN     := target/release/codecommit-build-trigger
 
 # The harness in tests/support finds the release binaries and moto through these.
 export TRIGGER_BIN   := $(CURDIR)/$(BIN)
-export INSTALLER_BIN := $(CURDIR)/target/release/trigger-installer
 export KEPT_EVENTS_BIN := $(CURDIR)/target/release/kept-events
 export MOTO_SERVER   := $(CURDIR)/$(VENV)/bin/moto_server
 # sam and cfn-lint run offline here: no telemetry, any region will do.
@@ -61,7 +60,7 @@ test:
 # idle (its single-threaded LTO, above all): at equal priority the two took longer together.
 demo:
 	$(MAKE) --no-print-directory $(DEMO_STAMP) & moto=$$!; \
-	nice -n 19 $(LINTED) cargo build $(HARNESS) --locked --example demo & harness=$$!; \
+	$(LINTED) nice -n 19 cargo build $(HARNESS) --locked --example demo & harness=$$!; \
 	cargo build --release --locked --bin codecommit-build-trigger; release=$$?; \
 	wait $$harness; harness=$$?; wait $$moto; moto=$$?; \
 	test $$release = 0 && test $$harness = 0 && test $$moto = 0
@@ -72,7 +71,7 @@ demo:
 ## rebuild's success and the approval (moto for CodeBuild and CloudWatch Logs, the local CodeCommit)
 demo-pull-request:
 	$(MAKE) --no-print-directory $(DEMO_STAMP) & moto=$$!; \
-	nice -n 19 $(LINTED) cargo build $(HARNESS) --locked --example demo_pull_request & harness=$$!; \
+	$(LINTED) nice -n 19 cargo build $(HARNESS) --locked --example demo_pull_request & harness=$$!; \
 	cargo build --release --locked --bin codecommit-build-trigger; release=$$?; \
 	wait $$harness; harness=$$?; wait $$moto; moto=$$?; \
 	test $$release = 0 && test $$harness = 0 && test $$moto = 0

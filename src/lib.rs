@@ -32,6 +32,7 @@ mod pattern;
 mod report;
 mod request;
 mod response;
+pub mod role;
 pub mod sdk;
 mod variables;
 

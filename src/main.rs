@@ -1,15 +1,18 @@
 //! The entry point: under Lambda, logging, configuration and clients at init,
-//! then the runtime loop; on a terminal, `explain EVENT.json`.
+//! then the runtime loop (the build trigger's, or with `Handler` `trigger-installer`
+//! the custom resource's); on a terminal, `explain EVENT.json`.
 
 use aws_types::sdk_config::{RetryConfig, TimeoutConfig};
 use codecommit_build_trigger::codebuild::CodeBuild;
 use codecommit_build_trigger::codecommit::CodeCommit;
 use codecommit_build_trigger::config::Config;
+use codecommit_build_trigger::custom_resource::function as installer;
 use codecommit_build_trigger::deadline::invocation_deadline;
 use codecommit_build_trigger::event;
 use codecommit_build_trigger::handler::Handler;
 use codecommit_build_trigger::init_error::report_init_error;
 use codecommit_build_trigger::logs::Logs;
+use codecommit_build_trigger::role::{role, Role};
 use codecommit_build_trigger::sdk::{SdkEnv, SdkEnvError};
 use lambda_runtime::tracing::error;
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
@@ -43,25 +46,17 @@ async fn main() -> ExitCode {
 /// The Lambda function.
 async fn serve() -> ExitCode {
     lambda_runtime::tracing::init_default_subscriber();
+    match role(std::env::var("_HANDLER")) {
+        Ok(Role::Trigger) => {}
+        Ok(Role::Installer) => return installer::serve().await,
+        Err(problem) => return fail_init(problem).await,
+    }
     let handler = match Config::from_env()
         .map_err(|problem| problem.to_string())
         .and_then(|config| handler(config).map_err(|problem| problem.to_string()))
     {
         Ok(handler) => handler,
-        Err(problem) => {
-            let diagnostic = Diagnostic {
-                error_type: "InvalidConfiguration".into(),
-                error_message: format!("invalid configuration: {problem}"),
-            };
-            error!(
-                error_type = diagnostic.error_type,
-                "{}", diagnostic.error_message
-            );
-            if let Err(report) = report_init_error(&diagnostic).await {
-                error!(error = %report, "could not report the init error to Lambda");
-            }
-            return ExitCode::FAILURE;
-        }
+        Err(problem) => return fail_init(problem).await,
     };
     let handler = &handler;
     let service = service_fn(move |event: LambdaEvent<Box<RawValue>>| async move {
@@ -75,6 +70,22 @@ async fn serve() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Logs `problem` and reports it to Lambda as the init's `InvalidConfiguration` error.
+async fn fail_init(problem: String) -> ExitCode {
+    let diagnostic = Diagnostic {
+        error_type: "InvalidConfiguration".into(),
+        error_message: format!("invalid configuration: {problem}"),
+    };
+    error!(
+        error_type = diagnostic.error_type,
+        "{}", diagnostic.error_message
+    );
+    if let Err(report) = report_init_error(&diagnostic).await {
+        error!(error = %report, "could not report the init error to Lambda");
+    }
+    ExitCode::FAILURE
 }
 
 /// `explain EVENT.json`: decisions as JSON on standard output.

@@ -6,9 +6,11 @@
 //! [`request`] parses CloudFormation's request, [`triggers`] (pure) merges
 //! the trigger lists, [`codecommit`] reads and writes them, [`install`]
 //! carries a request out, and [`response`] answers CloudFormation through
-//! its pre-signed URL on every path, errors included.
+//! its pre-signed URL on every path, errors included; [`function`] is the
+//! Lambda function that does all this.
 
 pub mod codecommit;
+pub mod function;
 pub mod install;
 pub mod request;
 pub mod response;

@@ -1,6 +1,6 @@
-//! End-to-end: the release `trigger-installer` binary (the `Custom::CodeCommitTrigger`
-//! custom resource) under a local Lambda Runtime API, calling a fake CodeCommit endpoint
-//! and answering CloudFormation through a recorded response URL.
+//! End-to-end: the release binary as the `Custom::CodeCommitTrigger` custom resource (the
+//! function's `Handler` `trigger-installer`) under a local Lambda Runtime API, calling a fake
+//! CodeCommit endpoint and answering CloudFormation through a recorded response URL.
 //! Run with `make test`, which builds the binary.
 
 use crate::support;
@@ -13,7 +13,7 @@ use support::cfn::{CfnResponse, ResponseUrl, SIGNED_QUERY};
 use support::codecommit::FakeCodeCommit;
 use support::function::Function;
 use support::runtime_api::{FunctionError, RuntimeApi};
-use support::{installer_bin, INIT_TIMEOUT, INVOKE_TIMEOUT};
+use support::{trigger_bin, INIT_TIMEOUT, INVOKE_TIMEOUT};
 use tokio::time::Instant;
 
 const REPOSITORY: &str = "my-app";
@@ -57,7 +57,7 @@ impl Installer {
     /// [`Installer::start`], with the variables named in `unset` left out of the function's
     /// environment.
     async fn start_without(unset: &[&str]) -> Installer {
-        let bin = installer_bin();
+        let bin = trigger_bin();
         let codecommit = FakeCodeCommit::start().await;
         let responses = ResponseUrl::start().await;
         let runtime = RuntimeApi::start().await;
@@ -66,6 +66,7 @@ impl Installer {
         let env: Vec<(String, String)> = [
             ("AWS_LAMBDA_RUNTIME_API", runtime_api.as_str()),
             ("AWS_LAMBDA_FUNCTION_NAME", "trigger-installer"),
+            ("_HANDLER", "trigger-installer"),
             ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"),
             ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
             ("AWS_REGION", "us-east-1"),

@@ -395,6 +395,10 @@ async fn a_bad_configuration_fails_init_naming_the_variable() {
             Harness::builder().env("CODEBUILD_PROJECT", "not a project"),
             "invalid configuration: CODEBUILD_PROJECT `not a project` is not a CodeBuild project name",
         ),
+        (
+            Harness::builder().env("_HANDLER", "trigger_installer"),
+            "invalid configuration: _HANDLER `trigger_installer` is none of this binary's functions",
+        ),
     ] {
         let mut harness = harness.start().await;
         let error = harness.runtime.init_error().expect("init reports an error");

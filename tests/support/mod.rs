@@ -50,11 +50,6 @@ pub fn trigger_bin() -> PathBuf {
     required_file("TRIGGER_BIN")
 }
 
-/// Path of the release binary of the custom resource (`INSTALLER_BIN`, set by `make test`).
-pub fn installer_bin() -> PathBuf {
-    required_file("INSTALLER_BIN")
-}
-
 /// Path of the release binary that lists and replays kept events (`KEPT_EVENTS_BIN`, set by
 /// `make test`).
 pub fn kept_events_bin() -> PathBuf {

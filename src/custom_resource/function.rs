@@ -1,21 +1,26 @@
-//! The `Custom::CodeCommitTrigger` custom resource's Lambda entry point.
+//! The custom resource's Lambda function: the function's binary runs it when the
+//! function's `Handler` is [`HANDLER`] (Lambda passes it as `_HANDLER`).
 
-use codecommit_build_trigger::codecommit::CodeCommit;
-use codecommit_build_trigger::custom_resource::install::{run, Outcome, Status};
-use codecommit_build_trigger::custom_resource::{request, response};
-use codecommit_build_trigger::sdk::SdkEnv;
+use crate::codecommit::CodeCommit;
+use crate::custom_resource::install::{run, Outcome, Status};
+use crate::custom_resource::{request, response};
+use crate::sdk::SdkEnv;
 use lambda_runtime::tracing::{error, info};
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use serde_json::Value;
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
+/// The `Handler` of the custom resource's function.
+pub const HANDLER: &str = "trigger-installer";
+
 /// Time kept back from the invocation's deadline to answer CloudFormation.
 const ANSWER_MARGIN: Duration = Duration::from_secs(5);
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> ExitCode {
-    lambda_runtime::tracing::init_default_subscriber();
+/// The custom resource's function: answers each CloudFormation request through its
+/// response URL, `SUCCESS` or `FAILED` with the reason, within the invocation's deadline.
+/// The caller has set up logging.
+pub async fn serve() -> ExitCode {
     // Without a valid SDK configuration (Lambda always sets the region and
     // credentials) every request is answered FAILED, naming the problem,
     // rather than left to CloudFormation's hour-long timeout.
