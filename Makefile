@@ -5,6 +5,8 @@ VENV    := .venv
 PYTHON  ?= python3
 # The demo needs moto alone; the tests need the rest too (tests/requirements.txt).
 DEMO_STAMP := $(VENV)/.demo-installed
+UV      := $(VENV)/bin/uv
+UV_PACKAGE := uv==0.13.9
 STAMP   := $(VENV)/.installed
 BIN     := target/release/codecommit-build-trigger
 
@@ -109,13 +111,19 @@ release:
 ## venv: the Python tools the tests use (moto, cfn-lint, SAM CLI, cargo-lambda, zig, pytest), in .venv
 venv: $(STAMP)
 
-$(DEMO_STAMP): tests/requirements-demo.txt
-	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/requirements-demo.txt
+# uv installs the packages: pip took 48 s of CPU for moto alone and 46 s for the rest (mostly
+# compiling every module to bytecode ahead of time), uv 6 s and 15 s. The venv has no pip of
+# its own (`python3 -m venv` spends 7 s of CPU installing it); `.venv/bin/uv pip` serves.
+$(UV):
+	$(PYTHON) -m venv --without-pip $(VENV)
+	$(PYTHON) -m pip --python $(VENV)/bin/python install --quiet --disable-pip-version-check $(UV_PACKAGE)
+
+$(DEMO_STAMP): tests/requirements-demo.txt $(UV)
+	$(UV) pip install --quiet --python $(VENV)/bin/python -r tests/requirements-demo.txt
 	touch $@
 
 $(STAMP): tests/requirements.txt $(DEMO_STAMP)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/requirements.txt
+	$(UV) pip install --quiet --python $(VENV)/bin/python -r tests/requirements.txt
 	touch $@
 
 clean:
