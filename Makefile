@@ -3,6 +3,8 @@
 
 VENV    := .venv
 PYTHON  ?= python3
+# The Python that makes the venv: found before the venv's bin joins PATH (below).
+BASE_PYTHON := $(shell command -v $(PYTHON))
 # The demo needs moto alone; the tests need the rest too (tests/requirements.txt).
 DEMO_STAMP := $(VENV)/.demo-installed
 UV      := $(VENV)/bin/uv
@@ -31,26 +33,36 @@ LINTED  := RUSTC_WORKSPACE_WRAPPER=$(CURDIR)/tools/clippy-rustc
 # The end-to-end tests mostly wait on processes and sockets: four at a time on two cores
 # took 27 s where two took 44 s.
 TEST_THREADS ?= 4
+RUN_TESTS := RUST_TEST_THREADS=$(TEST_THREADS) $(LINTED) cargo test $(HARNESS) --locked
 
 .PHONY: test demo demo-pull-request bench package fuzz release venv clean
 
 ## test: fmt and clippy, template checks, unit tests, and end-to-end tests of the release binaries
-# Three jobs at once: the Python tools install, the release binaries build, and the harness
-# builds with clippy's lints (benches included, as `cargo clippy --all-targets` would); any
-# of them failing fails the step. Then the template checks (Python, single-threaded) run
-# beside the tests, which mostly wait.
+# At once: the Python tools install, the function's release binary builds and then
+# `kept-events'` (cargo takes them in turn: one holds the build directory's lock), and the
+# harness builds with clippy's lints (benches included, as `cargo clippy --all-targets`
+# would). The tests start once the harness, the tools and the function are ready, the template
+# checks (Python, single-threaded) beside them; `kept-events'` single-threaded link goes on
+# meanwhile, and its tests (`replay::`) run when it is done. Any step failing fails the target.
 test:
 	cargo fmt --check
 	$(MAKE) --no-print-directory venv & tools=$$!; \
-	cargo build --release --locked & release=$$!; \
+	cargo build --release --locked --bin codecommit-build-trigger & function=$$!; \
+	cargo build --release --locked --bin kept-events & kept=$$!; \
 	$(LINTED) cargo test $(HARNESS) --locked --no-run && \
 	$(LINTED) cargo test $(HARNESS) --locked --no-run --benches; harness=$$?; \
-	wait $$release; release=$$?; wait $$tools; tools=$$?; \
-	test $$harness = 0 && test $$release = 0 && test $$tools = 0
+	wait $$function; function=$$?; wait $$tools; tools=$$?; \
+	if test $$harness != 0 || test $$function != 0 || test $$tools != 0; then \
+	  wait $$kept; exit 1; \
+	fi; \
 	cfn-lint template.yaml & lint=$$!; \
 	sam validate --lint & validate=$$!; \
 	pytest -q tests/template & template=$$!; \
-	RUST_TEST_THREADS=$(TEST_THREADS) $(LINTED) cargo test $(HARNESS) --locked $(TEST); tests=$$?; \
+	if test -z "$(TEST)"; then \
+	  $(RUN_TESTS) -- --skip replay:: && wait $$kept && $(RUN_TESTS) --test integration replay::; \
+	else \
+	  wait $$kept && $(RUN_TESTS) $(TEST); \
+	fi; tests=$$?; \
 	wait $$lint; lint=$$?; wait $$validate; validate=$$?; wait $$template; template=$$?; \
 	test $$tests = 0 && test $$lint = 0 && test $$validate = 0 && test $$template = 0
 
@@ -115,8 +127,8 @@ venv: $(STAMP)
 # compiling every module to bytecode ahead of time), uv 6 s and 15 s. The venv has no pip of
 # its own (`python3 -m venv` spends 7 s of CPU installing it); `.venv/bin/uv pip` serves.
 $(UV):
-	$(PYTHON) -m venv --without-pip $(VENV)
-	$(PYTHON) -m pip --python $(VENV)/bin/python install --quiet --disable-pip-version-check $(UV_PACKAGE)
+	$(BASE_PYTHON) -m venv --without-pip $(VENV)
+	$(BASE_PYTHON) -m pip --python $(VENV)/bin/python install --quiet --disable-pip-version-check $(UV_PACKAGE)
 
 $(DEMO_STAMP): tests/requirements-demo.txt $(UV)
 	$(UV) pip install --quiet --python $(VENV)/bin/python -r tests/requirements-demo.txt
