@@ -33,16 +33,13 @@ LINTED  := RUSTC_WORKSPACE_WRAPPER=$(CURDIR)/tools/clippy-rustc
 # The end-to-end tests mostly wait on processes and sockets: four at a time on two cores
 # took 27 s where two took 44 s.
 TEST_THREADS ?= 4
-# Where `make test`'s release job writes the function's build status, before it builds
-# `kept-events`.
-FUNCTION_BUILT := target/.function-build-status
 RUN_TESTS := RUST_TEST_THREADS=$(TEST_THREADS) $(LINTED) cargo test $(HARNESS) --locked
 
 .PHONY: test demo demo-pull-request bench package fuzz release venv clean
 
 ## test: fmt and clippy, template checks, unit tests, and end-to-end tests of the release binaries
 # At once: the Python tools install, the function's release binary builds and then
-# `kept-events'` (one job: cargo holds the build directory's lock for a whole build), and the
+# `kept-events'` (cargo takes them in turn: one holds the build directory's lock), and the
 # harness builds with clippy's lints (benches included, as `cargo clippy --all-targets`
 # would). The tests start once the harness, the tools and the function are ready, the template
 # checks (Python, single-threaded) beside them; `kept-events'` single-threaded link goes on
@@ -50,13 +47,11 @@ RUN_TESTS := RUST_TEST_THREADS=$(TEST_THREADS) $(LINTED) cargo test $(HARNESS) -
 test:
 	cargo fmt --check
 	$(MAKE) --no-print-directory venv & tools=$$!; \
-	rm -f $(FUNCTION_BUILT); \
-	{ cargo build --release --locked --bin codecommit-build-trigger; echo $$? > $(FUNCTION_BUILT); \
-	  cargo build --release --locked --features kept-events --bin kept-events; } & kept=$$!; \
+	cargo build --release --locked --bin codecommit-build-trigger & function=$$!; \
+	cargo build --release --locked --bin kept-events & kept=$$!; \
 	$(LINTED) cargo test $(HARNESS) --locked --no-run && \
 	$(LINTED) cargo test $(HARNESS) --locked --no-run --benches; harness=$$?; \
-	while ! test -s $(FUNCTION_BUILT); do sleep 1; done; function=$$(cat $(FUNCTION_BUILT)); \
-	wait $$tools; tools=$$?; \
+	wait $$function; function=$$?; wait $$tools; tools=$$?; \
 	if test $$harness != 0 || test $$function != 0 || test $$tools != 0; then \
 	  wait $$kept; exit 1; \
 	fi; \
@@ -123,8 +118,7 @@ package: venv
 
 ## release: the function's binaries
 release:
-	cargo build --release --locked --bin codecommit-build-trigger
-	cargo build --release --locked --features kept-events --bin kept-events
+	cargo build --release --locked
 
 ## venv: the Python tools the tests use (moto, cfn-lint, SAM CLI, cargo-lambda, zig, pytest), in .venv
 venv: $(STAMP)
