@@ -33,13 +33,15 @@ LINTED  := RUSTC_WORKSPACE_WRAPPER=$(CURDIR)/tools/clippy-rustc
 # The end-to-end tests mostly wait on processes and sockets: four at a time on two cores
 # took 27 s where two took 44 s.
 TEST_THREADS ?= 4
+# Where `make test`'s release job writes the function's build status before `kept-events`'.
+FUNCTION_BUILT := target/.function-build-status
 RUN_TESTS := RUST_TEST_THREADS=$(TEST_THREADS) $(LINTED) cargo test $(HARNESS) --locked
 
 .PHONY: test demo demo-pull-request bench package fuzz release venv clean
 
 ## test: fmt and clippy, template checks, unit tests, and end-to-end tests of the release binaries
 # At once: the Python tools install, the function's release binary builds and then
-# `kept-events'` (cargo takes them in turn: one holds the build directory's lock), and the
+# `kept-events'` (one job, so the function always comes first), and the
 # harness builds with clippy's lints (benches included, as `cargo clippy --all-targets`
 # would). The tests start once the harness, the tools and the function are ready, the template
 # checks (Python, single-threaded) beside them; `kept-events'` single-threaded link goes on
@@ -47,11 +49,13 @@ RUN_TESTS := RUST_TEST_THREADS=$(TEST_THREADS) $(LINTED) cargo test $(HARNESS) -
 test:
 	cargo fmt --check
 	$(MAKE) --no-print-directory venv & tools=$$!; \
-	cargo build --release --locked --bin codecommit-build-trigger & function=$$!; \
-	cargo build --release --locked --bin kept-events & kept=$$!; \
+	rm -f $(FUNCTION_BUILT); \
+	{ cargo build --release --locked --bin codecommit-build-trigger; echo $$? > $(FUNCTION_BUILT); \
+	  cargo build --release --locked --bin kept-events; } & kept=$$!; \
 	$(LINTED) cargo test $(HARNESS) --locked --no-run && \
 	$(LINTED) cargo test $(HARNESS) --locked --no-run --benches; harness=$$?; \
-	wait $$function; function=$$?; wait $$tools; tools=$$?; \
+	while ! test -s $(FUNCTION_BUILT); do sleep 1; done; function=$$(cat $(FUNCTION_BUILT)); \
+	wait $$tools; tools=$$?; \
 	if test $$harness != 0 || test $$function != 0 || test $$tools != 0; then \
 	  wait $$kept; exit 1; \
 	fi; \
@@ -69,8 +73,8 @@ test:
 ## demo: two pushes through the release binary as shipped (a build, a [skip ci] skip), under a
 ## local Lambda Runtime API, against moto and a local CodeCommit over a real git repository
 # Only the function's binary is built in release, while moto installs; the demo itself runs
-# in the dev profile, linted as `make test` builds it, which then reuses all of it. The dev build runs at the
-# lowest priority beside the release build, so it only takes the CPU the release build leaves
+# in the dev profile, linted as `make test` builds it, which then reuses all of it. The dev
+# build runs at the lowest priority beside the release build, so it only takes the CPU the release build leaves
 # idle (its single-threaded LTO, above all): at equal priority the two took longer together.
 demo:
 	$(MAKE) --no-print-directory $(DEMO_STAMP) & moto=$$!; \
