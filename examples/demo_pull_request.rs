@@ -194,16 +194,18 @@ async fn step(harness: &Harness, what: &str, event: &Value) -> Value {
 }
 
 /// The build-state event CodeBuild sends for `build_id`: its variables are the overrides the
-/// function started it with (the recording proxy kept them; moto does not).
+/// function started it with (the recording proxy kept them; moto does not). CodeBuild (the
+/// proxy in front of moto) reports the build so from now on: the function reads the build
+/// back rather than trust the event.
 fn build_event(harness: &Harness, build_id: &str, number: u64, status: &str) -> Value {
     let requests = harness.start_build_requests();
     let request = requests.last().cloned().unwrap_or_default();
-    build_state_event(
+    harness.codebuild_says(build_state_event(
         build_id,
         number,
         status,
         request["environmentVariablesOverride"].clone(),
-    )
+    ))
 }
 
 async fn write_log(harness: &Harness, build_id: &str, lines: &[String]) {

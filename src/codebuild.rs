@@ -2,6 +2,7 @@
 //! implementation on the AWS SDK's CodeBuild client.
 
 use crate::aws::AwsError;
+use crate::event::{BuildReport, BuildStatus, LogStream, Phase, Variable};
 use crate::request::BuildRequest;
 use crate::variables;
 use aws_sdk_codebuild::config::retry::{RetryConfig, RetryPartition, TokenBucket};
@@ -22,11 +23,25 @@ pub trait CodeBuildCalls: Send + Sync {
         request: &BuildRequest,
     ) -> impl Future<Output = Result<StartedBuild, AwsError>> + Send;
 
+    /// One page of the project's builds, newest first: the first page without `page`, the
+    /// next with the token the previous page answered; at most [`RECENT_BUILDS`] a page.
+    fn builds_page(
+        &self,
+        project: &str,
+        page: Option<String>,
+    ) -> impl Future<Output = Result<BuildsPage, AwsError>> + Send;
+
     /// The project's most recent builds, newest first, at most [`RECENT_BUILDS`].
     fn recent_builds(
         &self,
         project: &str,
-    ) -> impl Future<Output = Result<Vec<PastBuild>, AwsError>> + Send;
+    ) -> impl Future<Output = Result<Vec<PastBuild>, AwsError>> + Send {
+        async move { Ok(self.builds_page(project, None).await?.builds) }
+    }
+
+    /// What CodeBuild says of build `id` (`PROJECT:UUID`); `None` when it knows no such build.
+    fn build(&self, id: &str)
+        -> impl Future<Output = Result<Option<BuildReport>, AwsError>> + Send;
 
     /// Stops a build.
     fn stop_build(&self, build_id: &str) -> impl Future<Output = Result<(), AwsError>> + Send;
@@ -43,6 +58,15 @@ pub enum StartedBuild {
     /// CodeBuild answered the token with a parameter mismatch: an earlier
     /// request with this token already started the build.
     AlreadyStarted,
+}
+
+/// One page of a project's builds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BuildsPage {
+    /// The builds, newest first.
+    pub builds: Vec<PastBuild>,
+    /// The token of the next page, if there is one.
+    pub next: Option<String>,
 }
 
 /// What the function needs to know of an earlier build.
@@ -70,6 +94,8 @@ pub struct PastBuild {
     pub number: Option<u64>,
     /// When it started (milliseconds since the Unix epoch).
     pub started_at: Option<i64>,
+    /// Who started it (`ROLE/SESSION` for a role's session).
+    pub initiator: Option<String>,
 }
 
 impl PastBuild {
@@ -102,7 +128,70 @@ impl PastBuild {
                 .build_number()
                 .and_then(|number| u64::try_from(number).ok()),
             started_at: build.start_time().and_then(|time| time.to_millis().ok()),
+            initiator: build.initiator().map(str::to_owned),
         })
+    }
+}
+
+/// What `build` says of itself, as the reporter reads it.
+fn report_of(build: &Build) -> BuildReport {
+    BuildReport {
+        status: BuildStatus::parse(build.build_status().map_or("", StatusType::as_str)),
+        complete: Some(build.build_complete()),
+        number: build
+            .build_number()
+            .and_then(|number| u64::try_from(number).ok()),
+        source_version: build
+            .resolved_source_version()
+            .or(build.source_version())
+            .map(str::to_owned),
+        variables: build
+            .environment()
+            .map(|environment| environment.environment_variables())
+            .unwrap_or_default()
+            .iter()
+            .map(|variable| Variable {
+                name: variable.name().to_owned(),
+                plaintext: variable
+                    .r#type()
+                    .is_none_or(|kind| *kind == EnvironmentVariableType::Plaintext),
+                value: Some(variable.value().to_owned()),
+            })
+            .collect(),
+        log: build.logs().and_then(|logs| {
+            LogStream::named(
+                logs.group_name().map(str::to_owned),
+                logs.stream_name().map(str::to_owned),
+            )
+        }),
+        phases: build
+            .phases()
+            .iter()
+            .map(|phase| Phase {
+                phase: phase
+                    .phase_type()
+                    .map_or_else(String::new, |kind| kind.as_str().to_owned()),
+                status: phase
+                    .phase_status()
+                    .map(|status| status.as_str().to_owned()),
+                duration_seconds: phase
+                    .duration_in_seconds()
+                    .and_then(|seconds| u64::try_from(seconds).ok()),
+                context: phase
+                    .contexts()
+                    .iter()
+                    .map(|context| {
+                        [context.status_code(), context.message()]
+                            .into_iter()
+                            .flatten()
+                            .filter(|part| !part.is_empty())
+                            .collect::<Vec<_>>()
+                            .join(": ")
+                    })
+                    .collect(),
+            })
+            .collect(),
+        initiator: build.initiator().map(str::to_owned),
     }
 }
 
@@ -200,22 +289,34 @@ impl CodeBuildCalls for CodeBuild {
         }
     }
 
-    async fn recent_builds(&self, project: &str) -> Result<Vec<PastBuild>, AwsError> {
+    async fn builds_page(
+        &self,
+        project: &str,
+        page: Option<String>,
+    ) -> Result<BuildsPage, AwsError> {
         let name = crate::config::project_name(project);
         // Newest first is the default order; CodeBuild refuses an explicit
         // sort order for projects with more than 100 builds.
-        let ids = self
+        let listed = self
             .client
             .list_builds_for_project()
             .project_name(name)
+            .set_next_token(page)
             .send()
             .await
-            .map_err(|error| AwsError::from_sdk("ListBuildsForProject", error))?
+            .map_err(|error| AwsError::from_sdk("ListBuildsForProject", error))?;
+        let next = listed.next_token.filter(|token| !token.is_empty());
+        let ids: Vec<_> = listed
             .ids
-            .unwrap_or_default();
-        let ids: Vec<_> = ids.into_iter().take(RECENT_BUILDS).collect();
+            .unwrap_or_default()
+            .into_iter()
+            .take(RECENT_BUILDS)
+            .collect();
         if ids.is_empty() {
-            return Ok(Vec::new());
+            return Ok(BuildsPage {
+                builds: Vec::new(),
+                next,
+            });
         }
         let builds = self
             .client
@@ -229,7 +330,22 @@ impl CodeBuildCalls for CodeBuild {
         // BatchGetBuilds promises no order: keep ListBuildsForProject's, newest first.
         let mut past: Vec<_> = builds.iter().filter_map(PastBuild::from_build).collect();
         past.sort_by_key(|build| ids.iter().position(|id| *id == build.id));
-        Ok(past)
+        Ok(BuildsPage { builds: past, next })
+    }
+
+    async fn build(&self, id: &str) -> Result<Option<BuildReport>, AwsError> {
+        let answer = self
+            .client
+            .batch_get_builds()
+            .ids(id)
+            .send()
+            .await
+            .map_err(|error| AwsError::from_sdk("BatchGetBuilds", error))?;
+        Ok(answer
+            .builds()
+            .iter()
+            .find(|build| build.id() == Some(id))
+            .map(report_of))
     }
 
     async fn stop_build(&self, build_id: &str) -> Result<(), AwsError> {

@@ -30,12 +30,12 @@ pub trait CodeCommitReads: Send + Sync {
         repository: &str,
     ) -> impl Future<Output = Result<Option<String>, AwsError>> + Send;
 
-    /// Whether the pull request is open, closed or merged now (`GetPullRequest`).
-    fn pull_request_status(
+    /// The commit `branch` points at now; `None` once it is deleted (`GetBranch`).
+    fn branch_head(
         &self,
         repository: &str,
-        id: &str,
-    ) -> impl Future<Output = Result<PullRequestStatus, AwsError>> + Send;
+        branch: &str,
+    ) -> impl Future<Output = Result<Option<String>, AwsError>> + Send;
 
     /// The pull request as it stands now in `repository` (`GetPullRequest`).
     fn current_pull_request(
@@ -103,6 +103,8 @@ pub struct CurrentPullRequest {
     pub source: (String, String),
     /// Its destination branch (full reference) and commit.
     pub destination: (String, String),
+    /// When it was created (milliseconds since the Unix epoch), when CodeCommit says.
+    pub created_at: Option<i64>,
 }
 
 /// [`CodeCommitReads`] on the AWS SDK.
@@ -197,15 +199,24 @@ impl CodeCommitReads for CodeCommit {
         Ok(output.repository_metadata.and_then(|m| m.default_branch))
     }
 
-    async fn pull_request_status(
+    async fn branch_head(
         &self,
         repository: &str,
-        id: &str,
-    ) -> Result<PullRequestStatus, AwsError> {
-        let output = self.get_pull_request(id).await?;
-        let pull_request = output.pull_request.as_ref();
-        let target = target_in(pull_request, repository);
-        status(pull_request, target)
+        branch: &str,
+    ) -> Result<Option<String>, AwsError> {
+        let answer = self
+            .client
+            .get_branch()
+            .repository_name(repository)
+            .branch_name(branch)
+            .send()
+            .await
+            .map_err(|error| AwsError::from_sdk("GetBranch", error));
+        match answer {
+            Ok(output) => Ok(output.branch.and_then(|branch| branch.commit_id)),
+            Err(error) if error.code == "BranchDoesNotExistException" => Ok(None),
+            Err(error) => Err(error),
+        }
     }
 
     async fn current_pull_request(
@@ -241,6 +252,9 @@ impl CodeCommitReads for CodeCommit {
                 target.destination_commit(),
                 "destination",
             )?,
+            created_at: pull_request
+                .and_then(|pr| pr.creation_date())
+                .and_then(|date| date.to_millis().ok()),
         })
     }
 

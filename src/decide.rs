@@ -13,7 +13,9 @@ use crate::event::{
     CommitId, EventKind, GitRef, PullRequest, PullRequestStatus, Record, RefChange, RefKind,
     RefUpdate,
 };
-use crate::facts::{BaseHint, BaseQuery, CommitKey, Facts, Needs, PullRequestKey};
+use crate::facts::{
+    BaseHint, BaseQuery, BranchKey, CommitKey, Facts, Needs, PullRequestKey, PullRequestNow,
+};
 use crate::pattern::{PatternList, Verdict};
 use foldhash::fast::RandomState;
 use std::collections::hash_map::Entry;
@@ -463,6 +465,14 @@ impl Plan<'_> {
                     repository: planned.record.repository.name.clone(),
                     id: pull_request.id.clone(),
                 });
+            } else if let (RefKind::Branch, true) = (
+                planned.update.reference.kind(),
+                rules.iter().any(|candidate| candidate.rule.supersede),
+            ) {
+                needs.branches.insert(BranchKey {
+                    repository: planned.record.repository.name.clone(),
+                    branch: planned.update.reference.short_name().to_owned(),
+                });
             }
             if self.config.skip_markers {
                 needs.messages.insert(CommitKey {
@@ -489,7 +499,7 @@ pub fn finish<'a>(plan: Plan<'a>, facts: &Facts) -> Vec<Decision<'a>> {
             outcome: match planned.step {
                 Step::Skip(reason) => Outcome::Skip(reason),
                 Step::Candidates { commit, rules } => {
-                    finish_reference(config, planned.record, commit, rules, facts)
+                    finish_reference(config, planned.record, planned.update, commit, rules, facts)
                 }
             },
         })
@@ -497,24 +507,37 @@ pub fn finish<'a>(plan: Plan<'a>, facts: &Facts) -> Vec<Decision<'a>> {
 }
 
 /// A reference some rule would build: skipped if its pull request has closed
-/// since the event or its commit carries a skip marker; else each rule's verdict.
+/// since the event or its commit carries a skip marker; else each rule's verdict
+/// (a rule that supersedes skips a branch or pull request that has moved on since).
 /// A fact that could not be read is noted in the reasons, and the rules decide.
 fn finish_reference<'a>(
     config: &Config,
     record: &Record,
+    update: &RefUpdate,
     commit: &'a CommitId,
     rules: Vec<Candidate<'a>>,
     facts: &Facts,
 ) -> Outcome<'a> {
     let mut notes = Vec::new();
+    let mut moved_on = None;
     if let Some(pull_request) = &record.pull_request {
         let key = PullRequestKey {
             repository: record.repository.name.clone(),
             id: pull_request.id.clone(),
         };
         match facts.pull_requests.get(&key) {
-            Some(Ok(PullRequestStatus::Open)) => {}
-            Some(Ok(status)) => {
+            Some(Ok(PullRequestNow {
+                status: PullRequestStatus::Open,
+                revision,
+            })) => {
+                if *revision != pull_request.revision {
+                    moved_on = Some(format!(
+                        "pull request {} has moved on to revision {revision} (GetPullRequest)",
+                        pull_request.id
+                    ));
+                }
+            }
+            Some(Ok(PullRequestNow { status, .. })) => {
                 return Outcome::Skip(format!(
                     "pull request {} is {status} now (GetPullRequest): it never builds",
                     pull_request.id
@@ -522,6 +545,21 @@ fn finish_reference<'a>(
             }
             Some(Err(why)) => notes.push(format!("pull request status not checked: {why}")),
             None => notes.push("pull request status not checked: it was not read".to_owned()),
+        }
+    } else if let Some(head) = facts.branches.get(&BranchKey {
+        repository: record.repository.name.clone(),
+        branch: update.reference.short_name().to_owned(),
+    }) {
+        match head {
+            Ok(Some(head)) if head != commit.as_str() => {
+                moved_on = Some(format!(
+                    "the branch has moved on to commit {} (GetBranch)",
+                    short(head)
+                ));
+            }
+            Ok(Some(_)) => {}
+            Ok(None) => moved_on = Some("the branch has been deleted since (GetBranch)".into()),
+            Err(why) => notes.push(format!("branch head not checked: {why}")),
         }
     }
     if config.skip_markers {
@@ -545,7 +583,9 @@ fn finish_reference<'a>(
     Outcome::Rules(
         rules
             .into_iter()
-            .map(|candidate| decide_candidate(candidate, commit, &notes, facts))
+            .map(|candidate| {
+                decide_candidate(candidate, commit, &notes, moved_on.as_deref(), facts)
+            })
             .collect(),
     )
 }
@@ -554,6 +594,7 @@ fn decide_candidate<'a>(
     candidate: Candidate<'a>,
     commit: &'a CommitId,
     notes: &[String],
+    moved_on: Option<&str>,
     facts: &Facts,
 ) -> RuleOutcome<'a> {
     let Candidate {
@@ -561,6 +602,14 @@ fn decide_candidate<'a>(
         matched,
         base,
     } = candidate;
+    if let (true, Some(moved_on)) = (rule.supersede, moved_on) {
+        return RuleOutcome {
+            rule,
+            verdict: RuleVerdict::Skip(format!(
+                "{matched}, but {moved_on}: the rule supersedes, so the newer change builds instead"
+            )),
+        };
+    }
     let mut reason = matched;
     let build = |mut reason: String, extra: Option<String>| {
         for note in notes.iter().chain(extra.as_ref()) {

@@ -24,6 +24,24 @@ pub struct PullRequestKey {
     pub id: String,
 }
 
+/// A branch of a repository.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct BranchKey {
+    /// The repository's name.
+    pub repository: String,
+    /// The branch's name.
+    pub branch: String,
+}
+
+/// A pull request as it stands now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PullRequestNow {
+    /// Open, closed or merged.
+    pub status: PullRequestStatus,
+    /// Its current revision.
+    pub revision: String,
+}
+
 /// "What changed on this reference with this push (or pull request)?"
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct BaseQuery {
@@ -64,6 +82,9 @@ pub struct Needs {
     /// Pull requests whose current status is needed: an event may arrive
     /// after a later one closed or merged its pull request.
     pub pull_requests: BTreeSet<PullRequestKey>,
+    /// Branches whose head is needed: with `SUPERSEDE`, a push delivered after its
+    /// branch moved on is not built.
+    pub branches: BTreeSet<BranchKey>,
 }
 
 /// The files a push changed, and what they were compared with.
@@ -82,8 +103,10 @@ pub struct Facts {
     pub messages: HashMap<CommitKey, Result<String, String>>,
     /// Changed files per push.
     pub changes: HashMap<BaseQuery, Result<Changes, String>>,
-    /// Pull requests' current status.
-    pub pull_requests: HashMap<PullRequestKey, Result<PullRequestStatus, String>>,
+    /// Pull requests as they stand now.
+    pub pull_requests: HashMap<PullRequestKey, Result<PullRequestNow, String>>,
+    /// Branches' heads now (`None`: deleted).
+    pub branches: HashMap<BranchKey, Result<Option<String>, String>>,
 }
 
 /// Reads what `needs` asks, once per commit, per repository and per project.
@@ -94,11 +117,22 @@ pub async fn gather<C: CodeCommitReads, B: CodeBuildCalls>(
 ) -> Facts {
     let mut facts = Facts::default();
     for key in &needs.pull_requests {
-        let status = codecommit
-            .pull_request_status(&key.repository, &key.id)
+        let now = codecommit
+            .current_pull_request(&key.repository, &key.id)
+            .await
+            .map(|current| PullRequestNow {
+                status: current.status,
+                revision: current.revision,
+            })
+            .map_err(|error| error.to_string());
+        facts.pull_requests.insert(key.clone(), now);
+    }
+    for key in &needs.branches {
+        let head = codecommit
+            .branch_head(&key.repository, &key.branch)
             .await
             .map_err(|error| error.to_string());
-        facts.pull_requests.insert(key.clone(), status);
+        facts.branches.insert(key.clone(), head);
     }
     for key in &needs.messages {
         let message = codecommit

@@ -16,6 +16,7 @@ use crate::request::build_request;
 use crate::response::{Response, Skipped, Started};
 use futures_util::stream::{self, StreamExt};
 use lambda_runtime::tracing::{error, info, warn};
+use std::collections::HashMap;
 use std::time::Duration;
 use tokio::time::{timeout_at, Instant};
 
@@ -207,8 +208,25 @@ where
             .decide(records, answer_by.map(|at| at - START_RESERVE))
             .await;
         let mut response = Response::default();
+        let lines: Vec<Line<'_>> = decisions.iter().flat_map(Decision::lines).collect();
+        let builds = lines.iter().filter(|line| line.build.is_some()).count();
+        let too_many = (builds > usize::from(self.config.max_builds)).then(|| {
+            let reason = format!(
+                "this event would start {builds} builds, more than MAX_BUILDS ({}) allows: it starts none",
+                self.config.max_builds
+            );
+            error!(builds, max_builds = self.config.max_builds, "{reason}");
+            reason
+        });
+        let busy = self.running_rebuilds(&lines).await;
         let mut wanted = Vec::new();
-        for line in decisions.iter().flat_map(Decision::lines) {
+        for (mut line, busy) in lines.into_iter().zip(&busy) {
+            if let Some(reason) = too_many.as_ref().or(busy.as_ref()) {
+                if line.build.is_some() {
+                    line.build = None;
+                    line.reason = reason;
+                }
+            }
             log_line(&line);
             match (line.build, line.rule) {
                 (Some(commit), Some(rule)) => wanted.push(Wanted {
@@ -230,6 +248,61 @@ where
             );
             Err(HandlerError::StartBuildFailed(failures))
         }
+    }
+
+    /// For each line, why it must not build when it is a rebuild (`REBUILD_COMMAND`) whose
+    /// rule's build of the same pull-request revision is still running; a failed read is
+    /// logged and lets it build.
+    async fn running_rebuilds(&self, lines: &[Line<'_>]) -> Vec<Option<String>> {
+        let mut listed: HashMap<&str, Vec<PastBuild>> = HashMap::new();
+        let mut busy = Vec::with_capacity(lines.len());
+        for line in lines {
+            let record = line.decision.record;
+            let (Some(rule), Some(_), Some(pull_request)) =
+                (line.rule, line.build, &record.pull_request)
+            else {
+                busy.push(None);
+                continue;
+            };
+            if pull_request.rebuild.is_none() {
+                busy.push(None);
+                continue;
+            }
+            let project = rule.project.as_str();
+            if !listed.contains_key(project) {
+                match self.codebuild.recent_builds(project).await {
+                    Ok(builds) => {
+                        listed.insert(project, builds);
+                    }
+                    Err(failure) => warn!(
+                        project,
+                        code = failure.code,
+                        error = failure.message,
+                        action = failure.advice(),
+                        "could not look for a running build to rebuild"
+                    ),
+                }
+            }
+            let running = listed.get(project).into_iter().flatten().find(|build| {
+                build.in_progress
+                    && build.repository.as_deref() == Some(record.repository.name.as_str())
+                    && build.pull_request.as_deref() == Some(pull_request.id.as_str())
+                    && build.revision.as_deref() == Some(pull_request.revision.as_str())
+                    && build.rule.as_deref() == rule.reported_name()
+            });
+            busy.push(running.map(|build| {
+                format!(
+                    "build {} of this revision is still running: {} starts nothing until it ends",
+                    build.id,
+                    self.config
+                        .reporting
+                        .rebuild_command
+                        .as_deref()
+                        .unwrap_or("a rebuild")
+                )
+            }));
+        }
+        busy
     }
 
     /// Starts the `wanted` builds, a few at once, each bounded by `answer_by`;

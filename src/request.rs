@@ -3,7 +3,7 @@
 //! deduplicate a redelivered event).
 
 use crate::config::Rule;
-use crate::event::{CommitId, GitRef, Record, RefKind};
+use crate::event::{CommitId, GitRef, Record, RefChange, RefKind};
 use crate::variables;
 use sha2::{Digest, Sha256};
 
@@ -68,54 +68,74 @@ pub fn build_request(
         .map(|(name, value)| (name.to_owned(), value))
         .chain(rule.environment.iter().cloned())
         .collect();
-    let identity = match &record.pull_request {
-        None => ["codecommit-build-trigger/1", reference.as_str()],
-        Some(pull_request) => ["codecommit-build-trigger/pull-request/1", &pull_request.id],
-    };
     BuildRequest {
         project: project.to_owned(),
         source_version: commit.as_str().to_owned(),
-        idempotency_token: idempotency_token(
-            rule,
-            &record.repository.arn,
-            identity,
-            commit,
-            record
-                .pull_request
-                .as_ref()
-                .and_then(|pr| pr.rebuild.as_deref()),
-        ),
+        idempotency_token: idempotency_token(rule, record, reference, commit),
         environment,
+    }
+}
+
+/// What tells this event's build of a subject and commit from a later event's build of the
+/// same: for a push, the reference's previous commit when the event names it (a force push
+/// back to an earlier commit has another), else the event's own id (which redeliveries
+/// keep); for a pull request, its revision (a new one with every update) and, for a
+/// rebuild, the comment that asked for it.
+fn occasion<'a>(record: &'a Record, reference: &GitRef) -> [&'a str; 2] {
+    let previous = record
+        .references
+        .iter()
+        .find(|update| update.reference == *reference)
+        .and_then(|update| match &update.change {
+            RefChange::Pushed {
+                previous: Some(previous),
+                ..
+            } => Some(previous.as_str()),
+            _ => None,
+        });
+    match (&record.pull_request, previous, &record.event_id) {
+        (Some(pull_request), ..) => match &pull_request.rebuild {
+            Some(comment) => ["rebuild", comment],
+            None => ["revision", &pull_request.revision],
+        },
+        (None, Some(previous), _) => ["previous", previous],
+        (None, None, Some(event)) => ["event", event],
+        (None, None, None) => ["", ""],
     }
 }
 
 /// SHA-256 (hex) of the values that identify a build: project, repository,
 /// ref (a pull request's id) and commit, after a version tag that keeps
 /// pushes and pull requests apart; with routing rules also the rule's name,
-/// so that two rules starting one project start two builds; for a rebuild
-/// also the id of the comment that asked for it. Validated names,
-/// ARNs, refs, ids and commit ids never contain NUL, so NUL-separated fields
-/// cannot collide.
+/// so that two rules starting one project start two builds; then the
+/// [`occasion`], so that a later event for the same commit starts a new build.
+/// Validated names, ARNs, refs, ids and commit ids never contain NUL, and an
+/// event id is hashed last, so NUL-separated fields cannot collide.
 fn idempotency_token(
     rule: &Rule,
-    repository_arn: &str,
-    [version, subject]: [&str; 2],
+    record: &Record,
+    reference: &GitRef,
     commit: &CommitId,
-    rebuild: Option<&str>,
 ) -> String {
+    let (version, subject) = match &record.pull_request {
+        None => ("codecommit-build-trigger/2", reference.as_str()),
+        Some(pull_request) => (
+            "codecommit-build-trigger/pull-request/2",
+            pull_request.id.as_str(),
+        ),
+    };
     let mut hash = Sha256::new();
     let fields = [
         version,
         rule.project.as_str(),
-        repository_arn,
+        &record.repository.arn,
         subject,
         commit.as_str(),
     ];
-    let rebuild = rebuild.into_iter().flat_map(|comment| ["rebuild", comment]);
     for field in fields
         .into_iter()
         .chain(rule.reported_name())
-        .chain(rebuild)
+        .chain(occasion(record, reference))
     {
         hash.update(field.as_bytes());
         hash.update([0]);
@@ -271,5 +291,76 @@ mod tests {
         ] {
             assert_ne!(other.idempotency_token, token);
         }
+    }
+
+    /// The request of the shorthand project `p1` for the first reference of `event`.
+    fn first_request(event: &serde_json::Value) -> BuildRequest {
+        let config = config(&[
+            (CODEBUILD_PROJECT, "p1"),
+            (crate::config::PULL_REQUESTS, "main"),
+        ]);
+        let records = match crate::event::parse(&event.to_string()).expect("valid event") {
+            crate::event::Event::Push(push) => push.records,
+            crate::event::Event::PullRequest(change) => change.records,
+            other => panic!("not a push or pull request: {other:?}"),
+        };
+        let update = &records[0].references[0];
+        build_request(
+            &config.rules[0],
+            &records[0],
+            &update.reference,
+            update.commit().expect("a commit"),
+        )
+    }
+
+    /// An EventBridge push of `commit` to master, which pointed at `previous` before.
+    fn updated(id: &str, previous: &str, commit: &str) -> serde_json::Value {
+        json!({"version": "0", "id": id, "detail-type": "CodeCommit Repository State Change",
+               "source": "aws.codecommit", "account": "123456789012", "time": "2026-11-28T10:00:00Z",
+               "region": "us-east-1", "resources": ["arn:aws:codecommit:us-east-1:123456789012:my-app"],
+               "detail": {"event": "referenceUpdated", "repositoryName": "my-app",
+                          "referenceType": "branch", "referenceName": "master",
+                          "referenceFullName": "refs/heads/master",
+                          "commitId": commit, "oldCommitId": previous}})
+    }
+
+    #[test]
+    fn a_push_back_to_an_earlier_commit_is_not_taken_for_a_redelivery() {
+        let first = first_request(&updated("e-1", B, A)).idempotency_token;
+        // The same event delivered again: the same token.
+        assert_eq!(
+            first_request(&updated("e-1", B, A)).idempotency_token,
+            first
+        );
+        // A, then B, then a force push back to A: the third push has another previous commit.
+        let back = first_request(&updated("e-3", B.replace('2', "3").as_str(), A));
+        assert_ne!(back.idempotency_token, first);
+        // Trigger events name no previous commit: their event id tells pushes apart.
+        let trigger = |event_id: &str| {
+            let mut record = crate::test_support::record(
+                "my-app",
+                None,
+                json!([{"ref": "refs/heads/master", "commit": A}]),
+            );
+            record["eventId"] = json!(event_id);
+            first_request(&json!({"Records": [record]})).idempotency_token
+        };
+        assert_eq!(trigger("t-1"), trigger("t-1"));
+        assert_ne!(trigger("t-1"), trigger("t-2"));
+    }
+
+    #[test]
+    fn a_pull_request_revision_back_at_an_earlier_commit_builds_again() {
+        let event = crate::test_support::pull_request_event(
+            "pullRequestSourceBranchUpdated",
+            "main",
+            "Open",
+            "False",
+        );
+        let first = first_request(&event).idempotency_token;
+        assert_eq!(first_request(&event).idempotency_token, first);
+        let mut later = event.clone();
+        later["detail"]["revisionId"] = json!("9".repeat(64));
+        assert_ne!(first_request(&later).idempotency_token, first);
     }
 }

@@ -60,6 +60,63 @@ pub struct FakeCodeBuild {
     pub history_reads: std::sync::atomic::AtomicUsize,
     /// Builds stopped, in order.
     pub stopped: std::sync::Mutex<Vec<String>>,
+    /// What `build` answers, by build id; any other build is unknown.
+    pub reports: std::sync::Mutex<HashMap<String, crate::event::BuildReport>>,
+}
+
+impl FakeCodeBuild {
+    /// From now on, CodeBuild reports the build of `event` (a build-state event) as the
+    /// event describes it, started by `initiator`.
+    pub fn says(&self, event: &Value, initiator: Option<&str>) {
+        let arn = event["detail"]["build-id"].as_str().expect("a build-id");
+        let id = arn.split_once(":build/").expect("a build ARN").1;
+        let mut report = report_of(event);
+        report.initiator = initiator.map(str::to_owned);
+        self.reports
+            .lock()
+            .expect("lock")
+            .insert(id.to_owned(), report);
+    }
+}
+
+/// What CodeBuild says of the build `event` (a build-state event) describes, when it is
+/// as the event says.
+pub fn report_of(event: &Value) -> crate::event::BuildReport {
+    use crate::event::{BuildReport, BuildStatus, LogStream, Phase, Variable};
+    let information = &event["detail"]["additional-information"];
+    let text = |value: &Value| value.as_str().map(str::to_owned);
+    let list = |value: &Value| value.as_array().cloned().unwrap_or_default();
+    BuildReport {
+        status: BuildStatus::parse(event["detail"]["build-status"].as_str().unwrap_or_default()),
+        complete: information["build-complete"].as_bool(),
+        number: information["build-number"].as_u64(),
+        source_version: text(&information["source-version"]),
+        variables: list(&information["environment"]["environment-variables"])
+            .iter()
+            .map(|variable| Variable {
+                name: text(&variable["name"]).unwrap_or_default(),
+                plaintext: variable["type"] == "PLAINTEXT",
+                value: text(&variable["value"]),
+            })
+            .collect(),
+        log: LogStream::named(
+            text(&information["logs"]["group-name"]),
+            text(&information["logs"]["stream-name"]),
+        ),
+        phases: list(&information["phases"])
+            .iter()
+            .map(|phase| Phase {
+                phase: text(&phase["phase-type"]).unwrap_or_default(),
+                status: text(&phase["phase-status"]),
+                duration_seconds: phase["duration-in-seconds"].as_u64(),
+                context: list(&phase["phase-context"])
+                    .iter()
+                    .filter_map(text)
+                    .collect(),
+            })
+            .collect(),
+        initiator: None,
+    }
 }
 
 impl crate::codebuild::CodeBuildCalls for FakeCodeBuild {
@@ -89,13 +146,24 @@ impl crate::codebuild::CodeBuildCalls for FakeCodeBuild {
         })
     }
 
-    async fn recent_builds(
+    async fn builds_page(
         &self,
         _project: &str,
-    ) -> Result<Vec<crate::codebuild::PastBuild>, crate::aws::AwsError> {
+        _page: Option<String>,
+    ) -> Result<crate::codebuild::BuildsPage, crate::aws::AwsError> {
         self.history_reads
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        Ok(self.history.clone())
+        Ok(crate::codebuild::BuildsPage {
+            builds: self.history.clone(),
+            next: None,
+        })
+    }
+
+    async fn build(
+        &self,
+        id: &str,
+    ) -> Result<Option<crate::event::BuildReport>, crate::aws::AwsError> {
+        Ok(self.reports.lock().expect("lock").get(id).cloned())
     }
 
     async fn stop_build(&self, build_id: &str) -> Result<(), crate::aws::AwsError> {
@@ -118,6 +186,10 @@ pub struct FakeCodeCommit {
     pub merge_bases: HashMap<String, String>,
     /// Pull requests' current status by id; any other is open.
     pub pull_requests: HashMap<String, crate::event::PullRequestStatus>,
+    /// Pull requests' current revision by id; any other is at [`PR_REVISION`].
+    pub revisions: HashMap<String, String>,
+    /// Branches' heads by name (`None`: deleted); reading any other fails.
+    pub branches: HashMap<String, Option<String>>,
     /// Every call, as `Operation commit`.
     pub calls: std::sync::Mutex<Vec<String>>,
     /// Comments posted, as (id, author, content); every one by [`OWN_SESSION`].
@@ -178,17 +250,16 @@ impl crate::codecommit::CodeCommitReads for FakeCodeCommit {
         Ok(self.default_branch.clone())
     }
 
-    async fn pull_request_status(
+    async fn branch_head(
         &self,
         _repository: &str,
-        id: &str,
-    ) -> Result<crate::event::PullRequestStatus, crate::aws::AwsError> {
-        self.log(format!("GetPullRequest {id}"));
-        Ok(self
-            .pull_requests
-            .get(id)
-            .copied()
-            .unwrap_or(crate::event::PullRequestStatus::Open))
+        branch: &str,
+    ) -> Result<Option<String>, crate::aws::AwsError> {
+        self.log(format!("GetBranch {branch}"));
+        self.branches
+            .get(branch)
+            .cloned()
+            .ok_or_else(|| Self::missing("GetBranch"))
     }
 
     async fn merge_base(
@@ -216,9 +287,14 @@ impl crate::codecommit::CodeCommitReads for FakeCodeCommit {
                 .get(id)
                 .copied()
                 .unwrap_or(crate::event::PullRequestStatus::Open),
-            revision: PR_REVISION.to_owned(),
+            revision: self
+                .revisions
+                .get(id)
+                .cloned()
+                .unwrap_or_else(|| PR_REVISION.to_owned()),
             source: ("refs/heads/feature/retries".into(), PR_SOURCE.into()),
             destination: ("refs/heads/main".into(), PR_DESTINATION.into()),
+            created_at: None,
         })
     }
 

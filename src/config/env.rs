@@ -4,9 +4,10 @@
 use super::{
     rules, Config, ConfigError, Reporting, RoleArn, Rule, RuleOrigin, ALLOWED_REPOSITORIES,
     APPROVE_PULL_REQUESTS, BRANCHES, CODEBUILD_PROJECT, COMMENT_LOG_LINES, COMMIT_COMMENTS,
-    DEFAULT_BRANCHES, DEFAULT_COMMENT_LOG_LINES, DEFAULT_REBUILD_COMMAND, IGNORE_PUSHERS,
-    MAX_COMMENT_LOG_LINES, PATHS, PATHS_IGNORE, PULL_REQUESTS, REBUILD_COMMAND, REPORTER_ROLE_ARN,
-    RULES, RULES_FILE, SHORTHAND, SKIP_MARKERS, SUPERSEDE, TAGS,
+    DEFAULT_BRANCHES, DEFAULT_COMMENT_LOG_LINES, DEFAULT_MAX_BUILDS, DEFAULT_REBUILD_COMMAND,
+    IGNORE_PUSHERS, MAX_BUILDS, MAX_COMMENT_LOG_LINES, PATHS, PATHS_IGNORE, PULL_REQUESTS,
+    REBUILD_COMMAND, REPORTER_ROLE_ARN, RULES, RULES_FILE, SHORTHAND, SKIP_MARKERS,
+    STARTER_ROLE_ARN, SUPERSEDE, TAGS,
 };
 use crate::arn::Arn;
 use crate::pattern::PatternList;
@@ -83,6 +84,7 @@ impl Config {
             ignored_pushers: patterns(IGNORE_PUSHERS)?,
             allowed_repositories: patterns(ALLOWED_REPOSITORIES)?,
             reporting: reporting(&var)?,
+            max_builds: count(MAX_BUILDS, var(MAX_BUILDS)?, DEFAULT_MAX_BUILDS, 1000)?,
         })
     }
 }
@@ -91,18 +93,12 @@ impl Config {
 fn reporting(
     var: &impl Fn(&'static str) -> Result<Option<String>, ConfigError>,
 ) -> Result<Reporting, ConfigError> {
-    let log_lines = match var(COMMENT_LOG_LINES)?.as_deref().map(str::trim) {
-        None | Some("") => DEFAULT_COMMENT_LOG_LINES,
-        Some(value) => value
-            .parse()
-            .ok()
-            .filter(|lines| *lines <= MAX_COMMENT_LOG_LINES)
-            .ok_or_else(|| ConfigError::InvalidCount {
-                variable: COMMENT_LOG_LINES,
-                value: truncate(value, 100),
-                max: MAX_COMMENT_LOG_LINES,
-            })?,
-    };
+    let log_lines = count(
+        COMMENT_LOG_LINES,
+        var(COMMENT_LOG_LINES)?,
+        DEFAULT_COMMENT_LOG_LINES,
+        MAX_COMMENT_LOG_LINES,
+    )?;
     let rebuild_command = match var(REBUILD_COMMAND)? {
         None => Some(DEFAULT_REBUILD_COMMAND.to_owned()),
         Some(command) if command.trim().is_empty() => None,
@@ -116,19 +112,46 @@ fn reporting(
             Some(command.to_owned())
         }
     };
-    let reporter_role = match var(REPORTER_ROLE_ARN)?.as_deref().map(str::trim) {
-        None | Some("") => None,
-        Some(arn) => Some(RoleArn::parse(arn).ok_or_else(|| ConfigError::InvalidRole {
-            value: truncate(arn, 300),
-        })?),
+    let role = |variable: &'static str| -> Result<Option<RoleArn>, ConfigError> {
+        match var(variable)?.as_deref().map(str::trim) {
+            None | Some("") => Ok(None),
+            Some(arn) => RoleArn::parse(arn)
+                .map(Some)
+                .ok_or_else(|| ConfigError::InvalidRole {
+                    variable,
+                    value: truncate(arn, 300),
+                }),
+        }
     };
     Ok(Reporting {
         log_lines,
         approve_pull_requests: switch(APPROVE_PULL_REQUESTS, var(APPROVE_PULL_REQUESTS)?, false)?,
         commit_comments: switch(COMMIT_COMMENTS, var(COMMIT_COMMENTS)?, false)?,
         rebuild_command,
-        reporter_role,
+        reporter_role: role(REPORTER_ROLE_ARN)?,
+        starter_role: role(STARTER_ROLE_ARN)?,
     })
+}
+
+/// A whole number from 0 to `max` in `variable`; `default` when unset or blank.
+fn count(
+    variable: &'static str,
+    value: Option<String>,
+    default: u16,
+    max: u16,
+) -> Result<u16, ConfigError> {
+    match value.as_deref().map(str::trim) {
+        None | Some("") => Ok(default),
+        Some(value) => value
+            .parse()
+            .ok()
+            .filter(|count| *count <= max)
+            .ok_or_else(|| ConfigError::InvalidCount {
+                variable,
+                value: truncate(value, 100),
+                max,
+            }),
+    }
 }
 
 /// The rule the shorthand variables describe.

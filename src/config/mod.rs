@@ -50,6 +50,12 @@ pub const COMMIT_COMMENTS: &str = "COMMIT_COMMENTS";
 pub const REBUILD_COMMAND: &str = "REBUILD_COMMAND";
 /// Variable naming the IAM role that writes the function's comments.
 pub const REPORTER_ROLE_ARN: &str = "REPORTER_ROLE_ARN";
+/// The IAM role the build starter runs as: only builds it started count for approvals.
+pub const STARTER_ROLE_ARN: &str = "STARTER_ROLE_ARN";
+/// The most builds one event may start.
+pub const MAX_BUILDS: &str = "MAX_BUILDS";
+/// [`MAX_BUILDS`] when it is not set.
+pub const DEFAULT_MAX_BUILDS: u16 = 20;
 /// Log lines shown when `COMMENT_LOG_LINES` is not set.
 pub const DEFAULT_COMMENT_LOG_LINES: u16 = 20;
 /// The most log lines a comment may show.
@@ -136,9 +142,11 @@ pub enum ConfigError {
         /// The value as set (truncated when long).
         value: String,
     },
-    /// The reporter's role is not an IAM role ARN.
-    #[error("{REPORTER_ROLE_ARN} `{value}` is not an IAM role ARN (arn:PARTITION:iam::ACCOUNT:role/NAME)")]
+    /// A role variable is not an IAM role ARN.
+    #[error("{variable} `{value}` is not an IAM role ARN (arn:PARTITION:iam::ACCOUNT:role/NAME)")]
     InvalidRole {
+        /// The variable (`REPORTER_ROLE_ARN`, `STARTER_ROLE_ARN`).
+        variable: &'static str,
         /// The value as set (truncated when long).
         value: String,
     },
@@ -173,6 +181,8 @@ pub struct Config {
     pub allowed_repositories: Option<PatternList>,
     /// How builds' results are written back to CodeCommit.
     pub reporting: Reporting,
+    /// The most builds one event may start; an event that wants more starts none.
+    pub max_builds: u16,
 }
 
 /// How builds' results are written back to CodeCommit.
@@ -188,9 +198,12 @@ pub struct Reporting {
     pub rebuild_command: Option<String>,
     /// The IAM role whose sessions write the function's comments, when set.
     pub reporter_role: Option<RoleArn>,
+    /// The IAM role whose sessions start the builds; when set, only their builds are
+    /// reported and count for approvals.
+    pub starter_role: Option<RoleArn>,
 }
 
-/// An IAM role, as `REPORTER_ROLE_ARN` names it.
+/// An IAM role, as `REPORTER_ROLE_ARN` and `STARTER_ROLE_ARN` name it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoleArn {
     partition: String,
@@ -226,6 +239,20 @@ impl RoleArn {
         caller
             .strip_prefix(&prefix)
             .is_some_and(|session| !session.is_empty() && !session.contains('/'))
+    }
+
+    /// Whether `initiator` (a build's, as `BatchGetBuilds` says who started it) is a session
+    /// of this role: `NAME/SESSION`.
+    pub fn is_initiator(&self, initiator: &str) -> bool {
+        initiator
+            .strip_prefix(&self.name)
+            .and_then(|rest| rest.strip_prefix('/'))
+            .is_some_and(|session| !session.is_empty() && !session.contains('/'))
+    }
+
+    /// The role's name.
+    pub fn name(&self) -> &str {
+        &self.name
     }
 }
 

@@ -519,7 +519,7 @@ mod pull_requests {
     use super::*;
     use crate::config::PULL_REQUESTS;
     use crate::test_support::{
-        pull_request_event, pull_request_records, PR_DESTINATION, PR_SOURCE,
+        pull_request_event, pull_request_records, PR_DESTINATION, PR_REVISION, PR_SOURCE,
     };
 
     fn decided(config: &Config, kind: &str, into: &str, status: &str, merged: &str) -> Vec<String> {
@@ -538,7 +538,13 @@ mod pull_requests {
                 .needs()
                 .pull_requests
                 .into_iter()
-                .map(|key| (key, Ok(status)))
+                .map(|key| {
+                    let now = PullRequestNow {
+                        status,
+                        revision: PR_REVISION.to_owned(),
+                    };
+                    (key, Ok(now))
+                })
                 .collect(),
             ..Facts::default()
         }
@@ -763,6 +769,7 @@ mod pull_requests {
         let open = now(&config, &records, PullRequestStatus::Open);
         let facts = |message: &str, paths: &[&str]| Facts {
             pull_requests: open.pull_requests.clone(),
+            branches: HashMap::new(),
             messages: needs
                 .messages
                 .iter()

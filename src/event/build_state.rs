@@ -130,42 +130,123 @@ pub(super) fn validate(
             format!("{} is not a build status", quoted(&detail.build_status)),
         ));
     }
-    let status = BuildStatus::parse(&detail.build_status);
     let information = detail.information;
-    let complete = information
-        .build_complete
-        .unwrap_or(status != BuildStatus::InProgress);
-    let variables = information
-        .environment
-        .map(|environment| environment.variables)
-        .unwrap_or_default();
-    let origin = origin(&build, &variables, information.source_version.as_deref());
-    let log = information
-        .logs
-        .and_then(|logs| match (logs.group, logs.stream) {
-            (Some(group), Some(stream)) if !group.is_empty() && !stream.is_empty() => {
-                Some(LogStream { group, stream })
-            }
-            _ => None,
-        });
-    Ok(BuildChange {
-        build: Build {
-            number: information.build_number.as_ref().and_then(whole),
-            ..build
-        },
-        failed_phase: complete
-            .then(|| failed_phase(&information.phases))
-            .flatten(),
-        duration_seconds: information
+    let report = BuildReport {
+        status: BuildStatus::parse(&detail.build_status),
+        complete: information.build_complete,
+        number: information.build_number.as_ref().and_then(whole),
+        source_version: information.source_version,
+        variables: information
+            .environment
+            .map(|environment| environment.variables)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|variable| Variable {
+                plaintext: variable
+                    .kind
+                    .as_deref()
+                    .is_none_or(|kind| kind == "PLAINTEXT"),
+                name: variable.name,
+                value: variable.value,
+            })
+            .collect(),
+        log: information
+            .logs
+            .and_then(|logs| LogStream::named(logs.group, logs.stream)),
+        phases: information
             .phases
-            .iter()
-            .filter_map(|phase| phase.duration.as_ref().and_then(whole))
-            .fold(0, u64::saturating_add),
-        status,
-        complete,
-        origin,
-        log,
-    })
+            .into_iter()
+            .map(|phase| Phase {
+                phase: phase.phase,
+                status: phase.status,
+                duration_seconds: phase.duration.as_ref().and_then(whole),
+                context: phase
+                    .context
+                    .into_iter()
+                    .flatten()
+                    .map(|line| match line {
+                        Value::String(text) => text,
+                        other => other.to_string(),
+                    })
+                    .collect(),
+            })
+            .collect(),
+        initiator: None,
+    };
+    Ok(report.change(build))
+}
+
+/// What a build says of itself: the `detail` of its state-change event, or CodeBuild's own
+/// answer (`BatchGetBuilds`), which the reporter trusts where the two differ.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildReport {
+    /// Its status.
+    pub status: BuildStatus,
+    /// Whether it has ended, when said; otherwise any status but `IN_PROGRESS` is an end.
+    pub complete: Option<bool>,
+    /// The project's build counter.
+    pub number: Option<u64>,
+    /// The commit it built.
+    pub source_version: Option<String>,
+    /// Its environment variables, as started.
+    pub variables: Vec<Variable>,
+    /// Where it logs, when it does.
+    pub log: Option<LogStream>,
+    /// Its phases, in order.
+    pub phases: Vec<Phase>,
+    /// Who started it (`BatchGetBuilds`' `initiator`: `ROLE/SESSION` for a role session).
+    pub initiator: Option<String>,
+}
+
+/// One environment variable of a build.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Variable {
+    /// Its name.
+    pub name: String,
+    /// Whether its type is `PLAINTEXT` (the only type whose value is the value).
+    pub plaintext: bool,
+    /// Its value.
+    pub value: Option<String>,
+}
+
+/// One phase of a build.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Phase {
+    /// `BUILD`, `INSTALL`, ...
+    pub phase: String,
+    /// `SUCCEEDED`, `FAILED`, ...; none while it runs.
+    pub status: Option<String>,
+    /// How long it took.
+    pub duration_seconds: Option<u64>,
+    /// Why it ended as it did, one line per context.
+    pub context: Vec<String>,
+}
+
+impl BuildReport {
+    /// The change this report describes of `build` (the build its event or id names).
+    pub fn change(self, build: Build) -> BuildChange {
+        let complete = self
+            .complete
+            .unwrap_or(self.status != BuildStatus::InProgress);
+        let origin = origin(&build, &self.variables, self.source_version.as_deref());
+        BuildChange {
+            build: Build {
+                number: self.number,
+                ..build
+            },
+            failed_phase: complete.then(|| failed_phase(&self.phases)).flatten(),
+            duration_seconds: self
+                .phases
+                .iter()
+                .filter_map(|phase| phase.duration_seconds)
+                .fold(0, u64::saturating_add),
+            status: self.status,
+            complete,
+            origin,
+            log: self.log,
+            initiator: self.initiator,
+        }
+    }
 }
 
 /// The build `build-id` names, which must be of project `project-name`.
@@ -234,20 +315,14 @@ fn whole(number: &serde_json::Number) -> Option<u64> {
 /// writes, or the commit built (`source-version`) is not the one they name.
 fn origin(
     build: &Build,
-    variables: &[RawVariable],
+    variables: &[Variable],
     source_version: Option<&str>,
 ) -> Result<BuildOrigin, String> {
     let get = |name: &str| {
         variables
             .iter()
             .rev()
-            .find(|variable| {
-                variable.name == name
-                    && variable
-                        .kind
-                        .as_deref()
-                        .is_none_or(|kind| kind == "PLAINTEXT")
-            })
+            .find(|variable| variable.name == name && variable.plaintext)
             .and_then(|variable| variable.value.as_deref())
     };
     let (Some(repository), Some(commit)) = (get(variables::REPOSITORY), get(variables::COMMIT))
@@ -341,7 +416,7 @@ fn repository_named(build: &Build, name: &str) -> Result<Repository, String> {
 
 /// The first phase whose status is neither `SUCCEEDED` nor absent (a phase still running, or
 /// `COMPLETED`, has none).
-fn failed_phase(phases: &[RawPhase]) -> Option<FailedPhase> {
+fn failed_phase(phases: &[Phase]) -> Option<FailedPhase> {
     let phase = phases.iter().find(|phase| {
         phase
             .status
@@ -351,11 +426,7 @@ fn failed_phase(phases: &[RawPhase]) -> Option<FailedPhase> {
     let context = phase
         .context
         .iter()
-        .flatten()
-        .map(|line| match line {
-            Value::String(text) => text.clone(),
-            other => other.to_string(),
-        })
+        .cloned()
         .filter(|line| !line.is_empty() && line != ": ")
         .take(MAX_CONTEXT_LINES)
         .collect();

@@ -27,10 +27,11 @@ struct RawDetail {
     caller_user_arn: Option<String>,
 }
 
-/// Validates a push event given its envelope's `resources`, `time` and `detail`.
+/// Validates a push event given its envelope's `resources`, `time`, `id` and `detail`.
 pub(super) fn validate(
     resources: &[String],
     time: Option<&str>,
+    id: Option<&str>,
     detail: Option<&serde_json::value::RawValue>,
 ) -> Result<Push, InvalidEvent> {
     let invalid = |path: &str, problem: String| InvalidEvent {
@@ -101,6 +102,7 @@ pub(super) fn validate(
             pushed_at: time.and_then(parse_time),
             references: vec![RefUpdate { reference, change }],
             pull_request: None,
+            event_id: id.map(str::to_owned),
         }],
     })
 }

@@ -27,6 +27,7 @@ mod pull_request;
 mod trigger;
 mod validate;
 
+pub use build_state::{BuildReport, Phase, Variable};
 pub use model::{
     Build, BuildChange, BuildOrigin, BuildStatus, CommitId, EventKind, FailedPhase, GitRef,
     IgnoredEvent, LogStream, PullRequest, PullRequestChange, PullRequestComment, PullRequestStatus,
@@ -110,6 +111,8 @@ struct Envelope {
     resources: Vec<String>,
     #[serde(default)]
     time: Option<String>,
+    #[serde(default)]
+    id: Option<String>,
     detail: Option<Box<RawValue>>,
 }
 
@@ -171,7 +174,7 @@ pub fn parse(json: &str) -> Result<Event, InvalidEvent> {
         envelope.detail.as_deref(),
     );
     if detail_type == eventbridge::DETAIL_TYPE {
-        eventbridge::validate(resources, time, detail).map(Event::Push)
+        eventbridge::validate(resources, time, envelope.id.as_deref(), detail).map(Event::Push)
     } else if source == build_state::SOURCE {
         build_state::validate(resources, detail).map(|change| Event::Build(Box::new(change)))
     } else {

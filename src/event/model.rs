@@ -28,6 +28,9 @@ pub struct Record {
     pub references: Vec<RefUpdate>,
     /// The pull request, when the record is one's source branch.
     pub pull_request: Option<PullRequest>,
+    /// The event's own id, which its redeliveries keep: a trigger record's `eventId`,
+    /// EventBridge's `id`.
+    pub event_id: Option<String>,
 }
 
 /// What caused the event: a trigger's `eventName` or EventBridge's `detail.event`.
@@ -296,8 +299,10 @@ pub struct BuildChange {
     pub failed_phase: Option<FailedPhase>,
     /// Seconds spent in the phases that have ended.
     pub duration_seconds: u64,
-    /// Where CodeBuild writes the build's log, when the event says.
+    /// Where CodeBuild writes the build's log, when it says.
     pub log: Option<LogStream>,
+    /// Who started the build, when CodeBuild says (never an event).
+    pub initiator: Option<String>,
 }
 
 /// One build, as the event names it.
@@ -435,4 +440,16 @@ pub struct LogStream {
     pub group: String,
     /// The stream in it.
     pub stream: String,
+}
+
+impl LogStream {
+    /// The stream `stream` of group `group`, when both are named.
+    pub fn named(group: Option<String>, stream: Option<String>) -> Option<Self> {
+        match (group, stream) {
+            (Some(group), Some(stream)) if !group.is_empty() && !stream.is_empty() => {
+                Some(Self { group, stream })
+            }
+            _ => None,
+        }
+    }
 }

@@ -219,6 +219,7 @@ fn change(
                 },
             }],
             pull_request: Some(pull_request.clone()),
+            event_id: None,
         })
         .collect();
     Ok(PullRequestChange { records })

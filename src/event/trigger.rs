@@ -96,6 +96,7 @@ fn validate_record(index: usize, raw: RawRecord) -> Result<Record, InvalidEvent>
         pushed_at: Some(raw.event_time.timestamp_millis()),
         references,
         pull_request: None,
+        event_id: raw.event_id,
     })
 }
 

@@ -70,8 +70,13 @@ where
                 .await
                 .map_err(|source| failed(comment, source))?;
             records.push(
-                record(comment, repository.clone(), current)
-                    .map_err(|source| failed(comment, source))?,
+                pull_request_record(
+                    repository.clone(),
+                    &comment.pull_request,
+                    current,
+                    Some(comment),
+                )
+                .map_err(|source| failed(comment, source))?,
             );
         }
         info!(
@@ -83,11 +88,13 @@ where
     }
 }
 
-/// The pull request's current revision as a record to decide, as its source update would be.
-fn record(
-    comment: &PullRequestComment,
+/// Pull request `id`'s `current` revision as a record to decide, as its source update would
+/// be; a rebuild when `comment` asked for it.
+pub(super) fn pull_request_record(
     repository: crate::event::Repository,
+    id: &str,
     current: CurrentPullRequest,
+    comment: Option<&PullRequestComment>,
 ) -> Result<Record, crate::aws::AwsError> {
     let malformed = |what: &str, value: &str| crate::aws::AwsError {
         operation: "GetPullRequest",
@@ -104,9 +111,12 @@ fn record(
     );
     Ok(Record {
         repository,
-        pusher: comment.author.clone(),
-        kind: EventKind::CommentOnPullRequestCreated,
-        pushed_at: comment.written_at,
+        pusher: comment.and_then(|comment| comment.author.clone()),
+        kind: match comment {
+            Some(_) => EventKind::CommentOnPullRequestCreated,
+            None => EventKind::PullRequestSourceBranchUpdated,
+        },
+        pushed_at: comment.and_then(|comment| comment.written_at),
         references: vec![RefUpdate {
             reference: source,
             change: RefChange::Pushed {
@@ -116,13 +126,14 @@ fn record(
             },
         }],
         pull_request: Some(PullRequest {
-            id: comment.pull_request.clone(),
+            id: id.to_owned(),
             revision: current.revision,
             destination,
             destination_commit,
             status: current.status,
-            rebuild: Some(comment.comment.clone()),
+            rebuild: comment.map(|comment| comment.comment.clone()),
         }),
+        event_id: None,
     })
 }
 

@@ -1,23 +1,28 @@
 //! The path of a "CodeBuild Build State Change" event: the build's status comment, posted
 //! when it starts and updated in place as it ends.
 
+use super::rebuild::pull_request_record;
 use super::{Handler, ANSWER_MARGIN};
 use crate::aws::AwsError;
-use crate::codebuild::CodeBuildCalls;
+use crate::codebuild::{CodeBuildCalls, PastBuild};
 use crate::codecommit::CodeCommitReads;
 use crate::comments::{CommentReads, ResultWrites, Thread};
 use crate::config::{project_name, RoleArn};
+use crate::decide::Decision;
 use crate::error::HandlerError;
-use crate::event::{BuildChange, BuildOrigin, BuildStatus};
+use crate::event::{BuildChange, BuildOrigin, BuildStatus, PullRequestStatus, Record};
 use crate::logs::LogReads;
 use crate::report::{
-    clean_line, render, verdict, write_for, Content, LogTail, RevisionBuild, Stamp, Subject,
-    Verdict, Write,
+    publishable, render, verdict, write_for, Content, LogTail, PublishedLog, RevisionBuild,
+    Selected, Stamp, Subject, Verdict, Write,
 };
 use crate::response::{ReportAction, Reported};
 use lambda_runtime::tracing::{error, info, warn};
 use sha2::{Digest, Sha256};
 use tokio::time::{timeout_at, Instant};
+
+/// The most pages of a project's builds (100 a page) read to find a revision's builds.
+const MAX_BUILD_PAGES: usize = 20;
 
 /// The error CodeCommit answers a reused `clientRequestToken` with, when the content differs.
 const TOKEN_MISMATCH: &str = "IdempotencyParameterMismatchException";
@@ -102,19 +107,34 @@ where
         })
     }
 
-    /// Writes `change` into its build's status comment: posts it when there is none, updates
-    /// it when the event is news, keeps it when the comment already shows as much or more.
-    pub(super) async fn report(&self, change: &BuildChange) -> Result<Reported, HandlerError> {
-        let origin = match self.reported_origin(change) {
-            Ok(origin) => origin,
-            Err(reason) => return Ok(reported(change, ReportAction::Ignored, None, Some(reason))),
-        };
+    /// Writes the build `hint` names into its status comment, as CodeBuild reports it: posts
+    /// it when there is none, updates it when the build's state is news, keeps it when the
+    /// comment already shows as much or more. The event is only a hint: a build CodeBuild
+    /// does not know, or that is not the one the event describes, is ignored with the reason.
+    pub(super) async fn report(&self, hint: &BuildChange) -> Result<Reported, HandlerError> {
+        if let Err(reason) = self.reported_origin(hint) {
+            return Ok(reported(hint, ReportAction::Ignored, None, Some(reason)));
+        }
         let own = self
             .config
             .reporting
             .reporter_role
             .as_ref()
             .ok_or(HandlerError::ReporterUnknown)?;
+        let change = match self.confirmed(hint).await? {
+            Ok(change) => change,
+            Err(reason) => {
+                warn!(
+                    build = hint.build.id,
+                    reason, "build-state event not acted on"
+                );
+                return Ok(reported(hint, ReportAction::Ignored, None, Some(reason)));
+            }
+        };
+        let change = &change;
+        let Ok(origin) = &change.origin else {
+            return Ok(reported(change, ReportAction::Ignored, None, None));
+        };
         let parent = match origin {
             BuildOrigin::Push {
                 repository, commit, ..
@@ -127,41 +147,108 @@ where
         };
         let target = Target::of(change, origin, parent.as_deref());
         let mut reported = self.write_comment(change, origin, &target, own).await?;
-        if let BuildOrigin::PullRequest {
-            repository,
-            id,
-            revision,
-            ..
-        } = origin
-        {
+        if let BuildOrigin::PullRequest { .. } = origin {
             if change.complete && self.config.reporting.approve_pull_requests {
-                let approval = self.approve(change, &repository.name, id, revision).await?;
-                info!(
-                    build = change.build.id,
-                    pull_request = id,
-                    revision,
-                    approval,
-                    "approval"
-                );
+                let approval = self.approve(change, origin).await?;
+                info!(build = change.build.id, approval, "approval");
                 reported.approval = Some(approval);
             }
         }
         Ok(reported)
     }
 
-    /// Approves or revokes `revision` of pull request `id` now that `change`'s build has
-    /// ended, from every build this function started for the revision; says what it did.
+    /// The build `hint` names as CodeBuild reports it (`BatchGetBuilds`), if it is the build
+    /// the event describes and, with `STARTER_ROLE_ARN`, one the starter started; why not
+    /// otherwise.
+    async fn confirmed(
+        &self,
+        hint: &BuildChange,
+    ) -> Result<Result<BuildChange, String>, HandlerError> {
+        let id = &hint.build.id;
+        let Some(report) = self
+            .codebuild
+            .build(id)
+            .await
+            .map_err(|source| failed(hint, source))?
+        else {
+            return Ok(Err(format!(
+                "CodeBuild knows no build {id}: the event is not CodeBuild's"
+            )));
+        };
+        let change = report.change(hint.build.clone());
+        match (&hint.origin, &change.origin) {
+            (_, Err(reason)) => return Ok(Err(format!("as CodeBuild reports it, {reason}"))),
+            (Ok(claimed), Ok(actual)) if claimed != actual => {
+                return Ok(Err(format!(
+                    "the event's CODECOMMIT_* variables or source version are not those CodeBuild reports for build {id}"
+                )))
+            }
+            _ => {}
+        }
+        if let Some(starter) = &self.config.reporting.starter_role {
+            let initiator = change.initiator.as_deref().unwrap_or_default();
+            if !starter.is_initiator(initiator) {
+                return Ok(Err(format!(
+                    "build {id} was started by {}, not by a session of STARTER_ROLE_ARN's role {}",
+                    if initiator.is_empty() {
+                        "no one CodeBuild names"
+                    } else {
+                        initiator
+                    },
+                    starter.name()
+                )));
+            }
+        }
+        Ok(Ok(change))
+    }
+
+    /// Approves or revokes the revision `origin` names now that `change`'s build has ended:
+    /// only the pull request's current revision, once every (project, rule) its
+    /// configuration selects has a latest build of the revision's source commit that
+    /// succeeded; says what it did.
     async fn approve(
         &self,
         change: &BuildChange,
-        repository: &str,
-        id: &str,
-        revision: &str,
+        origin: &BuildOrigin,
     ) -> Result<String, HandlerError> {
+        let BuildOrigin::PullRequest {
+            repository,
+            id,
+            revision,
+            source_commit,
+            ..
+        } = origin
+        else {
+            return Ok("not a pull request's build".into());
+        };
+        let current = self
+            .codecommit
+            .current_pull_request(&repository.name, id)
+            .await
+            .map_err(|source| failed(change, source))?;
+        if current.status != PullRequestStatus::Open {
+            return Ok(format!(
+                "not approved: the pull request is {}",
+                current.status
+            ));
+        }
+        if current.revision != *revision || current.source.1 != source_commit.as_str() {
+            return Ok(format!(
+                "not approved: revision {revision} is no longer the pull request's current one ({})",
+                current.revision
+            ));
+        }
+        let created_at = current.created_at;
+        let record = pull_request_record(repository.clone(), id, current, None)
+            .map_err(|source| failed(change, source))?;
+        let selected = self.selected(&record).await;
+        if selected.is_empty() {
+            return Ok("not approved: no rule selects the pull request now".into());
+        }
         let builds = self
-            .revision_builds(change, repository, id, revision)
+            .revision_builds(change, origin, &selected, created_at)
             .await?;
-        let verdict = verdict(&builds);
+        let verdict = verdict(&selected, &builds);
         let approve = match verdict {
             Verdict::Approve(_) => true,
             Verdict::Revoke(..) => false,
@@ -185,63 +272,97 @@ where
         }
     }
 
-    /// Every build this function started for `revision` of pull request `id` (of the
-    /// revision's source commit, as `change`'s is), `change`'s own with the status the event
-    /// says.
+    /// The (project, rule)s the configuration builds `record` (a pull request's current
+    /// revision) with, decided as its source update would be.
+    async fn selected(&self, record: &Record) -> Vec<Selected> {
+        let records = std::slice::from_ref(record);
+        let decisions = self.decide(records, None).await;
+        let mut selected: Vec<Selected> = decisions
+            .iter()
+            .flat_map(Decision::lines)
+            .filter(|line| line.build.is_some())
+            .filter_map(|line| line.rule)
+            .map(|rule| Selected {
+                project: project_name(&rule.project).to_owned(),
+                rule: rule.reported_name().map(str::to_owned),
+            })
+            .collect();
+        selected.sort();
+        selected.dedup();
+        selected
+    }
+
+    /// The builds of `origin`'s revision (of its source commit, started by the starter when
+    /// `STARTER_ROLE_ARN` says who that is) in the `selected` projects, `change`'s own
+    /// first: each project's builds are paged, newest first, until every selected rule of
+    /// it has its latest build, the builds are older than the pull request, or
+    /// [`MAX_BUILD_PAGES`] pages were read.
     async fn revision_builds(
         &self,
         change: &BuildChange,
-        repository: &str,
-        id: &str,
-        revision: &str,
+        origin: &BuildOrigin,
+        selected: &[Selected],
+        created_at: Option<i64>,
     ) -> Result<Vec<RevisionBuild>, HandlerError> {
-        let mut projects: Vec<&str> = self
-            .config
-            .rules
-            .iter()
-            .map(|rule| project_name(&rule.project))
-            .collect();
-        projects.sort_unstable();
-        projects.dedup();
-        let (commit, rule) = match &change.origin {
-            Ok(origin @ BuildOrigin::PullRequest { source_commit, .. }) => {
-                (source_commit.as_str(), origin.rule())
-            }
-            _ => return Ok(Vec::new()),
-        };
         let mut builds = vec![RevisionBuild {
             project: change.build.project.clone(),
-            rule: rule.map(str::to_owned),
+            rule: origin.rule().map(str::to_owned),
             id: change.build.id.clone(),
             number: change.build.number,
             started_at: None,
             status: change.status.to_string(),
         }];
+        let starter = self.config.reporting.starter_role.as_ref();
+        let mut projects: Vec<&str> = selected.iter().map(|s| s.project.as_str()).collect();
+        projects.dedup();
         for project in projects {
-            let listed = self
-                .codebuild
-                .recent_builds(project)
-                .await
-                .map_err(|source| failed(change, source))?;
-            builds.extend(
-                listed
-                    .into_iter()
-                    .filter(|build| {
-                        build.id != change.build.id
-                            && build.repository.as_deref() == Some(repository)
-                            && build.pull_request.as_deref() == Some(id)
-                            && build.revision.as_deref() == Some(revision)
-                            && build.source_version.as_deref() == Some(commit)
-                    })
-                    .map(|build| RevisionBuild {
-                        project: project.to_owned(),
-                        rule: build.rule,
-                        id: build.id,
-                        number: build.number,
-                        started_at: build.started_at,
-                        status: build.status.unwrap_or_else(|| "IN_PROGRESS".into()),
-                    }),
-            );
+            let mut page = None;
+            for _ in 0..MAX_BUILD_PAGES {
+                let listed = self
+                    .codebuild
+                    .builds_page(project, page)
+                    .await
+                    .map_err(|source| failed(change, source))?;
+                let older = created_at.is_some_and(|created| {
+                    listed
+                        .builds
+                        .last()
+                        .and_then(|build| build.started_at)
+                        .is_some_and(|started| started < created)
+                });
+                builds.extend(
+                    listed
+                        .builds
+                        .into_iter()
+                        .filter(|build| build.id != change.build.id)
+                        .filter(|build| of_revision(build, origin))
+                        .filter(|build| {
+                            starter.is_none_or(|role| {
+                                build
+                                    .initiator
+                                    .as_deref()
+                                    .is_some_and(|i| role.is_initiator(i))
+                            })
+                        })
+                        .map(|build| RevisionBuild {
+                            project: project.to_owned(),
+                            rule: build.rule,
+                            id: build.id,
+                            number: build.number,
+                            started_at: build.started_at,
+                            status: build.status.unwrap_or_else(|| "IN_PROGRESS".into()),
+                        }),
+                );
+                let all_found = selected.iter().filter(|s| s.project == project).all(|s| {
+                    builds
+                        .iter()
+                        .any(|b| b.project == project && b.rule == s.rule)
+                });
+                match listed.next {
+                    Some(next) if !all_found && !older => page = Some(next),
+                    _ => break,
+                }
+            }
         }
         Ok(builds)
     }
@@ -420,13 +541,13 @@ where
             (Some(stream), true) => Some(self.logs.last_lines(stream, lines).await),
             _ => None,
         };
-        let cleaned: Vec<String>;
+        let published: PublishedLog;
         let failure_code: String;
         let tail = match log {
             None => LogTail::None,
             Some(Ok(raw)) => {
-                cleaned = raw.iter().map(|line| clean_line(line)).collect();
-                LogTail::Lines(&cleaned)
+                published = publishable(&raw);
+                LogTail::Lines(&published)
             }
             Some(Err(failure)) => {
                 warn_unread(change, &failure, "the build's log");
@@ -442,6 +563,25 @@ where
             log: tail,
         })
     }
+}
+
+/// Whether `build` was started for `origin`'s pull request revision and built its source
+/// commit.
+fn of_revision(build: &PastBuild, origin: &BuildOrigin) -> bool {
+    let BuildOrigin::PullRequest {
+        repository,
+        id,
+        revision,
+        source_commit,
+        ..
+    } = origin
+    else {
+        return false;
+    };
+    build.repository.as_deref() == Some(repository.name.as_str())
+        && build.pull_request.as_deref() == Some(id.as_str())
+        && build.revision.as_deref() == Some(revision.as_str())
+        && build.source_version.as_deref() == Some(source_commit.as_str())
 }
 
 /// The answer, logged as one line.

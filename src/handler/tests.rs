@@ -190,6 +190,7 @@ fn past(id: &str, version: &str, reference: &str, in_progress: bool) -> PastBuil
         status: None,
         number: None,
         started_at: Some(0),
+        initiator: None,
     }
 }
 
@@ -225,6 +226,7 @@ async fn a_monorepo_push_starts_only_the_changed_services_build_and_supersedes_i
             (OLD.to_owned(), A.to_owned()),
             vec!["services/api/src/main.rs".to_owned()],
         )]),
+        branches: HashMap::from([("master".to_owned(), Some(A.to_owned()))]),
         ..FakeCodeCommit::default()
     };
     let handler = Handler::new(config, codebuild, codecommit, FakeLogs::default());
@@ -254,8 +256,8 @@ async fn a_monorepo_push_starts_only_the_changed_services_build_and_supersedes_i
     );
     assert_eq!(
         *handler.codecommit.calls.lock().expect("lock"),
-        [format!("GetDifferences {OLD}..{A}")],
-        "both rules compare with the same earlier build: one diff"
+        ["GetBranch master".to_owned(), format!("GetDifferences {OLD}..{A}")],
+        "the superseding rule reads where its branch stands; both rules compare with the same earlier build: one diff"
     );
 }
 
@@ -300,8 +302,16 @@ impl crate::codebuild::CodeBuildCalls for SlowCodeBuild {
         Ok(crate::codebuild::StartedBuild::AlreadyStarted)
     }
 
-    async fn recent_builds(&self, _project: &str) -> Result<Vec<PastBuild>, AwsError> {
-        Ok(Vec::new())
+    async fn builds_page(
+        &self,
+        _project: &str,
+        _page: Option<String>,
+    ) -> Result<crate::codebuild::BuildsPage, AwsError> {
+        Ok(crate::codebuild::BuildsPage::default())
+    }
+
+    async fn build(&self, _id: &str) -> Result<Option<crate::event::BuildReport>, AwsError> {
+        Ok(None)
     }
 
     async fn stop_build(&self, _build_id: &str) -> Result<(), AwsError> {

@@ -20,15 +20,43 @@ pub(crate) struct RevisionBuild {
     pub status: String,
 }
 
+/// A (project, rule) the configuration selects for a pull request: each needs a build of
+/// the revision that succeeded.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Selected {
+    /// The project's name.
+    pub project: String,
+    /// The rule's name, with routing rules.
+    pub rule: Option<String>,
+}
+
+impl fmt::Display for Selected {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.rule {
+            Some(rule) => write!(f, "project {} (rule {rule})", self.project),
+            None => write!(f, "project {}", self.project),
+        }
+    }
+}
+
 /// What the revision's builds say of its approval.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Verdict {
-    /// Every project's latest build succeeded.
+    /// Every selected (project, rule)'s latest build succeeded.
     Approve(usize),
     /// This build ended without success.
     Revoke(String, String),
-    /// Some builds are still running.
-    Wait(usize),
+    /// Some selected (project, rule)s have no build yet, or one still running.
+    Wait(Waiting),
+}
+
+/// Why an approval waits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Waiting {
+    /// How many latest builds are still running.
+    pub running: usize,
+    /// The selected (project, rule)s without a build of the revision.
+    pub missing: Vec<Selected>,
 }
 
 impl fmt::Display for Verdict {
@@ -37,43 +65,50 @@ impl fmt::Display for Verdict {
             Self::Approve(1) => f.write_str("its one build succeeded"),
             Self::Approve(builds) => write!(f, "all {builds} of its builds succeeded"),
             Self::Revoke(build, status) => write!(f, "build {build} ended {status}"),
-            Self::Wait(1) => f.write_str("1 of its builds is still running"),
-            Self::Wait(running) => write!(f, "{running} of its builds are still running"),
+            Self::Wait(Waiting { running, missing }) => {
+                let mut parts = Vec::new();
+                match running {
+                    0 => {}
+                    1 => parts.push("1 of its builds is still running".to_owned()),
+                    running => parts.push(format!("{running} of its builds are still running")),
+                }
+                for selected in missing {
+                    parts.push(format!("{selected} has no build of it yet"));
+                }
+                f.write_str(&parts.join("; "))
+            }
         }
     }
 }
 
-/// The verdict on a revision from its builds: each (project, rule)'s latest build counts (a
-/// rebuild replaces the build it repeats).
-pub(crate) fn verdict(builds: &[RevisionBuild]) -> Verdict {
-    let mut latest: Vec<&RevisionBuild> = Vec::new();
-    for build in builds {
-        match latest
-            .iter_mut()
-            .find(|kept| kept.project == build.project && kept.rule == build.rule)
-        {
-            Some(kept) => {
-                if (build.number, build.started_at) > (kept.number, kept.started_at) {
-                    *kept = build;
-                }
+/// The verdict on a revision from its builds: each `selected` (project, rule) needs its
+/// latest build (a rebuild replaces the build it repeats) to have succeeded; builds of
+/// other (project, rule)s do not count.
+pub(crate) fn verdict(selected: &[Selected], builds: &[RevisionBuild]) -> Verdict {
+    let mut running = 0;
+    let mut missing = Vec::new();
+    let mut failed = None;
+    for wanted in selected {
+        let latest = builds
+            .iter()
+            .filter(|build| build.project == wanted.project && build.rule == wanted.rule)
+            .max_by_key(|build| (build.number, build.started_at));
+        match latest.map(|build| (build, build.status.as_str())) {
+            None => missing.push(wanted.clone()),
+            Some((_, "SUCCEEDED")) => {}
+            Some((_, "IN_PROGRESS" | "QUEUED")) => running += 1,
+            Some((build, status)) => {
+                failed.get_or_insert_with(|| (build.id.clone(), status.to_owned()));
             }
-            None => latest.push(build),
         }
     }
-    if let Some(failed) = latest
-        .iter()
-        .find(|build| build.status != "SUCCEEDED" && build.status != "IN_PROGRESS")
-    {
-        return Verdict::Revoke(failed.id.clone(), failed.status.clone());
+    if let Some((build, status)) = failed {
+        return Verdict::Revoke(build, status);
     }
-    match latest
-        .iter()
-        .filter(|build| build.status == "IN_PROGRESS")
-        .count()
-    {
-        0 => Verdict::Approve(latest.len()),
-        running => Verdict::Wait(running),
+    if running > 0 || !missing.is_empty() {
+        return Verdict::Wait(Waiting { running, missing });
     }
+    Verdict::Approve(selected.len())
 }
 
 #[cfg(test)]
@@ -91,31 +126,56 @@ mod tests {
         }
     }
 
+    fn selected(project: &str, rule: Option<&str>) -> Selected {
+        Selected {
+            project: project.into(),
+            rule: rule.map(Into::into),
+        }
+    }
+
+    fn wait(running: usize, missing: &[Selected]) -> Verdict {
+        Verdict::Wait(Waiting {
+            running,
+            missing: missing.to_vec(),
+        })
+    }
+
     #[test]
-    fn every_projects_latest_build_counts() {
+    fn every_selected_projects_latest_build_counts() {
+        let both = [selected("a", None), selected("b", None)];
         assert_eq!(
-            verdict(&[build("a", 1, "SUCCEEDED"), build("b", 4, "SUCCEEDED")]),
+            verdict(
+                &both,
+                &[build("a", 1, "SUCCEEDED"), build("b", 4, "SUCCEEDED")]
+            ),
             Verdict::Approve(2)
         );
         assert_eq!(
-            verdict(&[build("a", 1, "SUCCEEDED"), build("b", 4, "IN_PROGRESS")]),
-            Verdict::Wait(1)
+            verdict(
+                &both,
+                &[build("a", 1, "SUCCEEDED"), build("b", 4, "IN_PROGRESS")]
+            ),
+            wait(1, &[])
         );
         assert_eq!(
-            verdict(&[
-                build("a", 1, "SUCCEEDED"),
-                build("b", 4, "IN_PROGRESS"),
-                build("b", 5, "FAILED")
-            ]),
+            verdict(
+                &both,
+                &[
+                    build("a", 1, "SUCCEEDED"),
+                    build("b", 4, "IN_PROGRESS"),
+                    build("b", 5, "FAILED")
+                ]
+            ),
             Verdict::Revoke("b:5".into(), "FAILED".into())
         );
         // A rebuild that succeeded replaces the failure it repeats, in any order.
+        let a = [selected("a", None)];
         assert_eq!(
-            verdict(&[build("a", 2, "SUCCEEDED"), build("a", 1, "FAILED")]),
+            verdict(&a, &[build("a", 2, "SUCCEEDED"), build("a", 1, "FAILED")]),
             Verdict::Approve(1)
         );
         assert_eq!(
-            verdict(&[build("a", 1, "STOPPED")]),
+            verdict(&a, &[build("a", 1, "STOPPED")]),
             Verdict::Revoke("a:1".into(), "STOPPED".into())
         );
         // Two rules starting one project: each rule's build counts.
@@ -123,9 +183,28 @@ mod tests {
             rule: Some("lint".into()),
             ..build("a", 5, "FAILED")
         };
+        let rules = [selected("a", Some("lint")), selected("a", None)];
         assert_eq!(
-            verdict(&[lint, build("a", 6, "SUCCEEDED")]),
+            verdict(&rules, &[lint, build("a", 6, "SUCCEEDED")]),
             Verdict::Revoke("a:5".into(), "FAILED".into())
         );
+    }
+
+    #[test]
+    fn a_selected_rule_without_a_build_waits_and_unselected_builds_do_not_count() {
+        let rules = [selected("a", Some("test")), selected("b", Some("lint"))];
+        let test = RevisionBuild {
+            rule: Some("test".into()),
+            ..build("a", 1, "SUCCEEDED")
+        };
+        let missing = verdict(&rules, std::slice::from_ref(&test));
+        assert_eq!(missing, wait(0, &rules[1..]));
+        assert_eq!(
+            missing.to_string(),
+            "project b (rule lint) has no build of it yet"
+        );
+        // A failed build no rule selects (a rule since removed) neither approves nor revokes.
+        let stray = build("c", 9, "FAILED");
+        assert_eq!(verdict(&rules[..1], &[test, stray]), Verdict::Approve(1));
     }
 }

@@ -2,6 +2,7 @@
 //! reads back to update the comment in place, never backwards.
 
 use super::log::fenced;
+use super::{clean_line, PublishedLog};
 use crate::event::{Build, BuildChange, BuildStatus};
 use std::fmt::{self, Write as _};
 
@@ -143,8 +144,8 @@ impl fmt::Display for Stamp {
 pub(crate) enum LogTail<'a> {
     /// Nothing: the build has not failed, or `COMMENT_LOG_LINES` is 0.
     None,
-    /// Its last lines, cleaned ([`super::log::clean_line`]), oldest first.
-    Lines(&'a [String]),
+    /// Its last lines, made safe to publish ([`super::publishable`]), oldest first.
+    Lines(&'a PublishedLog),
     /// The log could not be read, and why.
     Unreadable(&'a str),
 }
@@ -170,12 +171,12 @@ pub(crate) fn comment_len(text: &str) -> usize {
 }
 
 /// The comment's Markdown, within [`MAX_COMMENT_LEN`]: when the log's lines do not all fit,
-/// the oldest are left out (and counted), never the status.
+/// the oldest are left out (and counted), never the status or the note on redacted lines.
 pub(crate) fn render(content: &Content<'_>) -> String {
     let head = head(content);
     let stamp = content.stamp.to_string();
     let bare = format!("{head}\n{stamp}");
-    let LogTail::Lines(lines) = content.log else {
+    let LogTail::Lines(log) = content.log else {
         let log = match content.log {
             LogTail::Unreadable(why) => format!("The build log could not be read: {why}.\n\n"),
             _ => String::new(),
@@ -183,7 +184,14 @@ pub(crate) fn render(content: &Content<'_>) -> String {
         return format!("{head}{log}{stamp}");
     };
     let budget = MAX_COMMENT_LEN.saturating_sub(comment_len(&bare));
-    let block = |shown: usize| log_block(&lines[lines.len() - shown..], lines.len() - shown);
+    let lines = &log.lines;
+    let block = |shown: usize| {
+        log_block(
+            &lines[lines.len() - shown..],
+            lines.len() - shown,
+            log.redacted,
+        )
+    };
     // Nearly the most lines that fit, by bisection (fewer lines make a shorter block, but for
     // the note counting those left out); always some that fit.
     let (mut fits, mut too_many) = (0, lines.len() + 1);
@@ -248,7 +256,7 @@ fn head(content: &Content<'_>) -> String {
         let context: Vec<String> = phase
             .context
             .iter()
-            .map(|line| super::log::clean_line(line))
+            .map(|line| clean_line(line))
             .filter(|line| !line.is_empty())
             .collect();
         if !context.is_empty() {
@@ -259,8 +267,9 @@ fn head(content: &Content<'_>) -> String {
     head
 }
 
-/// The log's lines under their heading, saying how many earlier ones are left out.
-fn log_block(lines: &[String], left_out: usize) -> String {
+/// The log's lines under their heading, saying how many earlier ones are left out and how
+/// many of the log's lines had secrets taken out (`redacted`).
+fn log_block(lines: &[String], left_out: usize, redacted: usize) -> String {
     if lines.is_empty() && left_out == 0 {
         return "The build log has no lines to show.\n\n".to_owned();
     }
@@ -272,10 +281,25 @@ fn log_block(lines: &[String], left_out: usize) -> String {
     }
     block.push_str(":\n\n");
     if !lines.is_empty() {
+        if redacted > 0 {
+            block.push_str(&redaction_note(redacted));
+            block.push_str("\n\n");
+        }
         block.push_str(&fenced(lines));
         block.push_str("\n\n");
     }
     block
+}
+
+/// The line saying that `redacted` lines of the log had what looked like secrets masked.
+fn redaction_note(redacted: usize) -> String {
+    if redacted == 1 {
+        "_1 line of the log was redacted: what looked like a secret shows as `***`._".to_owned()
+    } else {
+        format!(
+            "_{redacted} lines of the log were redacted: what looked like secrets shows as `***`._"
+        )
+    }
 }
 
 fn icon(status: &BuildStatus) -> &'static str {

@@ -1,35 +1,70 @@
 //! A build log's lines made safe to publish in a comment: untrusted text (the build runs
 //! whatever the pushed commit says) that must neither break out of its block nor pass for
-//! the function's own words.
+//! the function's own words, nor show the secrets a build may print ([`super::redact`]).
+
+use super::redact::Redactor;
 
 /// Longest log line shown, in characters; the rest of a longer line is cut.
 pub(crate) const MAX_LINE_CHARS: usize = 400;
 
-/// `line` without terminal escape sequences, control characters or bidirectional overrides,
-/// tabs as spaces, trailing whitespace trimmed, and at most [`MAX_LINE_CHARS`] characters.
+/// A build log's lines ready to show, and how many of them had secrets taken out.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct PublishedLog {
+    /// The lines, oldest first: cleaned, redacted, and cut to [`MAX_LINE_CHARS`].
+    pub lines: Vec<String>,
+    /// How many of the lines redaction changed.
+    pub redacted: usize,
+}
+
+/// `raw` made safe to publish, line by line: without terminal escape sequences, control or
+/// invisible characters, then with what looks like a secret masked (a private key over as many
+/// lines as it takes), then cut to [`MAX_LINE_CHARS`] characters, which is done last so that
+/// a cut never leaves half a secret to be shown, and trailing whitespace trimmed.
+pub(crate) fn publishable(raw: &[String]) -> PublishedLog {
+    let mut redactor = Redactor::default();
+    let mut redacted = 0;
+    let lines = raw
+        .iter()
+        .map(|line| {
+            let visible = strip(line);
+            let safe = redactor.line(&visible);
+            if safe != visible {
+                redacted += 1;
+            }
+            cut(&safe)
+        })
+        .collect();
+    PublishedLog { lines, redacted }
+}
+
+/// One `line` made safe to publish on its own, as [`publishable`] does a log's lines.
 pub(crate) fn clean_line(line: &str) -> String {
-    let mut clean = String::with_capacity(line.len().min(MAX_LINE_CHARS * 4));
+    cut(&Redactor::default().line(&strip(line)))
+}
+
+/// `line` without terminal escape sequences, control characters or invisible ones
+/// ([`is_invisible_formatting`]), and with tabs as spaces.
+fn strip(line: &str) -> String {
+    let mut visible = String::with_capacity(line.len());
     let mut chars = line.chars().peekable();
-    let mut kept = 0;
     while let Some(c) = chars.next() {
         match c {
             '\u{1b}' => skip_escape(&mut chars),
-            '\t' => push(&mut clean, &mut kept, ' '),
+            '\t' => visible.push(' '),
             c if c.is_control() || is_invisible_formatting(c) => {}
-            c => push(&mut clean, &mut kept, c),
-        }
-        if kept >= MAX_LINE_CHARS {
-            clean.push('…');
-            break;
+            c => visible.push(c),
         }
     }
-    clean.truncate(clean.trim_end().len());
-    clean
+    visible
 }
 
-fn push(clean: &mut String, kept: &mut usize, c: char) {
-    clean.push(c);
-    *kept += 1;
+/// `line`'s first [`MAX_LINE_CHARS`] characters, followed by `…` when there were more, and
+/// without trailing whitespace.
+fn cut(line: &str) -> String {
+    match line.char_indices().nth(MAX_LINE_CHARS) {
+        Some((end, _)) => format!("{}…", line[..end].trim_end()),
+        None => line.trim_end().to_owned(),
+    }
 }
 
 /// Skips the rest of an escape sequence whose ESC was just read: CSI (`ESC [ ... final`),
@@ -55,9 +90,26 @@ fn skip_escape(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
 }
 
 /// Characters that change how the text around them reads without showing themselves:
-/// bidirectional embeddings, overrides and isolates ("Trojan Source"), zero-width ones.
+/// bidirectional marks, embeddings, overrides and isolates ("Trojan Source"), zero-width
+/// ones, the soft hyphen, line and paragraph separators, tag characters, and the Hangul
+/// fillers that render as blanks.
 fn is_invisible_formatting(c: char) -> bool {
-    matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}')
+    matches!(
+        c,
+        '\u{ad}'
+            | '\u{61c}'
+            | '\u{115f}'
+            | '\u{1160}'
+            | '\u{200b}'..='\u{200f}'
+            | '\u{2028}'
+            | '\u{2029}'
+            | '\u{202a}'..='\u{202e}'
+            | '\u{2060}'..='\u{2069}'
+            | '\u{3164}'
+            | '\u{feff}'
+            | '\u{ffa0}'
+            | '\u{e0000}'..='\u{e007f}'
+    )
 }
 
 /// A fenced code block around `lines` (already clean) that none of them can close: its fence
@@ -100,6 +152,84 @@ mod tests {
             "acbabcd"
         );
         assert_eq!(clean_line("ok\u{1b}"), "ok");
+    }
+
+    #[test]
+    fn invisible_characters_go() {
+        for invisible in [
+            '\u{61c}',
+            '\u{2028}',
+            '\u{2029}',
+            '\u{ad}',
+            '\u{e0000}',
+            '\u{e0041}',
+            '\u{e007f}',
+            '\u{115f}',
+            '\u{1160}',
+            '\u{3164}',
+            '\u{ffa0}',
+        ] {
+            assert_eq!(
+                clean_line(&format!("pa{invisible}ss")),
+                "pass",
+                "U+{:04X}",
+                u32::from(invisible)
+            );
+        }
+        assert_eq!(
+            clean_line("\u{e0080}\u{1161}"),
+            "\u{e0080}\u{1161}",
+            "their neighbours stay"
+        );
+    }
+
+    #[test]
+    fn a_log_is_redacted_before_it_is_cut_and_redacted_lines_are_counted() {
+        let raw: Vec<String> = [
+            "   Compiling app v0.1.0",
+            "\u{1b}[31mDB_PASSWORD=s3cr3t\u{1b}[0m",
+            "key:",
+            "-----BEGIN OPENSSH PRIVATE KEY-----",
+            "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ",
+            "",
+            "-----END OPENSSH PRIVATE KEY-----",
+            "error: could not connect",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        let published = publishable(&raw);
+        assert_eq!(
+            published.lines,
+            [
+                "   Compiling app v0.1.0",
+                "DB_PASSWORD=***",
+                "key:",
+                "***",
+                "***",
+                "***",
+                "***",
+                "error: could not connect",
+            ]
+        );
+        assert_eq!(published.redacted, 5);
+
+        let unterminated = publishable(&["-----BEGIN PRIVATE KEY-----".into(), "MIIE".into()]);
+        assert_eq!(unterminated.lines, ["***", "***"]);
+        assert_eq!(unterminated.redacted, 2);
+
+        // A key id across the cut: redacted first, so none of it is shown.
+        let long = format!(
+            "{} AKIAIOSFODNN7EXAMPLE {}",
+            "x".repeat(390),
+            "y".repeat(20)
+        );
+        let published = publishable(&[long]);
+        assert_eq!(
+            published.lines,
+            [format!("{} *** {}…", "x".repeat(390), "y".repeat(5))]
+        );
+        assert_eq!(published.redacted, 1);
+        assert_eq!(publishable(&[]), PublishedLog::default());
     }
 
     #[test]

@@ -6,10 +6,11 @@
 mod approval;
 mod comment;
 mod log;
+mod redact;
 
-pub(crate) use approval::{verdict, RevisionBuild, Verdict};
+pub(crate) use approval::{verdict, RevisionBuild, Selected, Verdict};
 pub(crate) use comment::{render, Content, LogTail, Stamp, Subject};
-pub(crate) use log::clean_line;
+pub(crate) use log::{clean_line, publishable, PublishedLog};
 
 use std::fmt;
 

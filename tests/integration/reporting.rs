@@ -55,16 +55,16 @@ async fn built_pull_request(extra: &[(&str, &str)]) -> (Harness, String, String,
 }
 
 /// The build-state event CodeBuild sends for `build_id` at `status`: its variables are the
-/// overrides the function started it with.
+/// overrides the function started it with; CodeBuild reports the build so from now on.
 fn build_event(harness: &Harness, build_id: &str, status: &str) -> Value {
     let requests = harness.start_build_requests();
     let request = requests.last().expect("a StartBuild request");
-    build_state_event(
+    harness.codebuild_says(build_state_event(
         build_id,
         1,
         status,
         request["environmentVariablesOverride"].clone(),
-    )
+    ))
 }
 
 async fn write_build_log(harness: &Harness, build_id: &str, lines: &[String]) {
@@ -367,12 +367,12 @@ fn event_of(harness: &Harness, build_id: &str, status: &str) -> Value {
         .rev()
         .find(|request| request["projectName"] == project)
         .expect("the build's StartBuild request");
-    build_state_event(
+    harness.codebuild_says(build_state_event(
         build_id,
         1,
         status,
         request["environmentVariablesOverride"].clone(),
-    )
+    ))
 }
 
 #[tokio::test]
@@ -683,13 +683,14 @@ async fn two_rules_starting_one_project_have_a_comment_each_and_both_count_for_t
         (id, request["environmentVariablesOverride"].clone())
     };
     let ((test, test_variables), (lint, lint_variables)) = (build("test"), build("lint"));
-    let test_passed = build_state_event(&test, 1, "SUCCEEDED", test_variables);
+    let test_passed =
+        harness.codebuild_says(build_state_event(&test, 1, "SUCCEEDED", test_variables));
     let answer = harness.answer(&test_passed).await;
     assert_eq!(
         answer["reported"]["approval"], "not yet: 1 of its builds is still running",
         "{answer}"
     );
-    let lint_failed = build_state_event(&lint, 2, "FAILED", lint_variables);
+    let lint_failed = harness.codebuild_says(build_state_event(&lint, 2, "FAILED", lint_variables));
     let answer = harness.answer(&lint_failed).await;
     assert!(
         answer["reported"]["approval"]

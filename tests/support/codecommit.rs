@@ -466,7 +466,7 @@ fn answer_triggers(state: &State, operation: &str, repository: &str, body: &Valu
 
 /// The access key id a request was signed with (`Authorization: AWS4-HMAC-SHA256
 /// Credential=KEY/...`); empty if unsigned.
-fn access_key(headers: &hyper::HeaderMap) -> String {
+pub(crate) fn access_key(headers: &hyper::HeaderMap) -> String {
     headers
         .get("authorization")
         .and_then(|value| value.to_str().ok())

@@ -187,6 +187,48 @@ pub fn build_state_event(build_id: &str, number: u64, status: &str, variables: V
     })
 }
 
+/// What CodeBuild's `BatchGetBuilds` says of the build of `event` (a
+/// [`build_state_event`]) when it sends it: its status, whether it is complete, and its
+/// phases, each context split into `statusCode` and `message` as the API gives them.
+pub fn codebuild_view(event: &Value) -> Value {
+    let detail = &event["detail"];
+    let phases: Vec<Value> = detail["additional-information"]["phases"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .map(|phase| {
+            let contexts: Vec<Value> = phase["phase-context"]
+                .as_array()
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+                .iter()
+                .filter_map(Value::as_str)
+                .map(|context| {
+                    let (code, message) = context.split_once(": ").unwrap_or(("", context));
+                    json!({"statusCode": code, "message": message})
+                })
+                .collect();
+            let mut view = json!({"phaseType": phase["phase-type"], "contexts": contexts});
+            for (from, to) in [
+                ("phase-status", "phaseStatus"),
+                ("duration-in-seconds", "durationInSeconds"),
+            ] {
+                if !phase[from].is_null() {
+                    view[to] = phase[from].clone();
+                }
+            }
+            view
+        })
+        .collect();
+    json!({
+        "buildStatus": detail["build-status"],
+        "buildComplete": detail["additional-information"]["build-complete"],
+        "currentPhase": detail["current-phase"],
+        "phases": phases,
+    })
+}
+
 /// An EventBridge "CodeCommit Comment on Pull Request" event: `caller` wrote comment
 /// `comment_id` on pull request 17 of `my-app` (the comparison of [`PR_DESTINATION`] and
 /// [`PR_SOURCE`]). The event carries no text: `GetComment` reads it.

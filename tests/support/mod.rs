@@ -288,6 +288,16 @@ impl Harness {
         builds_in(&self.codebuild, project).await
     }
 
+    /// Make CodeBuild report the build of `event` (a "CodeBuild Build State Change" event of a
+    /// build started through the proxy) as the event describes it, as CodeBuild does when it
+    /// sends such an event; returns the event.
+    pub fn codebuild_says(&self, event: Value) -> Value {
+        let arn = event["detail"]["build-id"].as_str().expect("a build-id");
+        let id = arn.split_once(":build/").expect("a build ARN").1;
+        self.proxy.set_build(id, &events::codebuild_view(&event));
+        event
+    }
+
     /// JSON bodies of every StartBuild request the function sent through the proxy
     /// (faulted ones included), in order.
     pub fn start_build_requests(&self) -> Vec<Value> {

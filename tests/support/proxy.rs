@@ -317,6 +317,11 @@ struct Tracked {
     status: BuildStatus,
     /// The project's build counter: 1 for its first build started through the proxy.
     number: u64,
+    /// Who started it, as CodeBuild's `initiator` says: `ROLE/SESSION` for a role's session,
+    /// the user's name for an IAM user.
+    initiator: String,
+    /// Fields the test set with [`Proxy::set_build`], reported over everything else.
+    view: serde_json::Map<String, Value>,
 }
 
 struct Shared {
@@ -363,7 +368,7 @@ impl Shared {
 
     /// Rewrite moto's successful JSON answer to `operation` (whose request body was
     /// `request`) as CodeBuild would have answered; see the module docs.
-    fn emulate(&self, operation: &str, request: &Value, answer: &mut Value) {
+    fn emulate(&self, operation: &str, caller: &str, request: &Value, answer: &mut Value) {
         let mut builds = self.builds.lock().expect("proxy build states poisoned");
         match operation {
             "StartBuild" => {
@@ -388,6 +393,8 @@ impl Shared {
                             environment,
                             status: BuildStatus::InProgress,
                             number,
+                            initiator: initiator(caller),
+                            view: serde_json::Map::new(),
                         },
                     );
                 }
@@ -440,19 +447,41 @@ fn reported_variable(variable: &Value) -> Value {
     })
 }
 
+/// CodeBuild's `initiator` of a build started by `caller` (an STS session or IAM user ARN):
+/// `ROLE/SESSION` for a role's session, the user's name for a user.
+fn initiator(caller: &str) -> String {
+    match caller.split_once(":assumed-role/") {
+        Some((_, role_and_session)) => role_and_session.to_owned(),
+        None => caller.rsplit('/').next().unwrap_or(caller).to_owned(),
+    }
+}
+
 /// Give `build` (one build object of a CodeBuild answer) the status and environment the
 /// proxy knows for it; builds it does not know stay as moto describes them.
 fn patch_build(builds: &HashMap<String, Tracked>, build: &mut Value) {
-    let Some(tracked) = build
+    let Some((id, tracked)) = build
         .get("id")
         .and_then(Value::as_str)
-        .and_then(|id| builds.get(id))
+        .and_then(|id| builds.get_key_value(id))
     else {
         return;
     };
     let Some(object) = build.as_object_mut() else {
         return;
     };
+    let (project, uuid) = id.split_once(':').unwrap_or((id, ""));
+    // CodeBuild logs to CloudWatch Logs by default: group /aws/codebuild/PROJECT, the
+    // build's UUID as its stream (moto names neither).
+    object.insert(
+        "logs".to_owned(),
+        json!({"groupName": format!("/aws/codebuild/{project}"), "streamName": uuid,
+               "cloudWatchLogs": {"status": "ENABLED"}}),
+    );
+    object.insert("initiator".to_owned(), json!(tracked.initiator));
+    object.insert(
+        "resolvedSourceVersion".to_owned(),
+        object.get("sourceVersion").cloned().unwrap_or(Value::Null),
+    );
     let in_progress = tracked.status == BuildStatus::InProgress;
     object.insert("buildNumber".to_owned(), json!(tracked.number));
     object.insert("buildStatus".to_owned(), json!(tracked.status.as_str()));
@@ -479,6 +508,9 @@ fn patch_build(builds: &HashMap<String, Tracked>, build: &mut Value) {
             variables.retain(|existing| existing.get("name") != variable.get("name"));
             variables.push(variable.clone());
         }
+    }
+    for (field, value) in &tracked.view {
+        object.insert(field.clone(), value.clone());
     }
 }
 
@@ -555,6 +587,25 @@ impl Proxy {
         if tracked.status == BuildStatus::InProgress {
             tracked.status = BuildStatus::Succeeded;
         }
+    }
+
+    /// Report build `id` (started through the proxy) with these fields of `view` (an object
+    /// of `BatchGetBuilds`' build fields, e.g. from [`super::events::codebuild_view`]) from
+    /// now on, over what the proxy and moto say: the truth a test sets apart from the
+    /// events it sends.
+    ///
+    /// Panics if the proxy never saw the build start, or `view` is not an object.
+    pub fn set_build(&self, id: &str, view: &Value) {
+        let mut builds = self
+            .shared
+            .builds
+            .lock()
+            .expect("proxy build states poisoned");
+        let Some(tracked) = builds.get_mut(id) else {
+            panic!("build {id} was not started through the proxy");
+        };
+        let view = view.as_object().expect("a build's fields as an object");
+        tracked.view.extend(view.clone());
     }
 
     /// The status the proxy reports for build `id`; `None` if it was not started through
@@ -635,6 +686,7 @@ async fn handle(
         }
     }
     let request_json = serde_json::from_slice::<Value>(&body).ok();
+    let caller = super::codecommit::caller_of(&super::codecommit::access_key(&parts.headers));
 
     let path = parts.uri.path_and_query().map_or("/", |path| path.as_str());
     parts.uri = match format!("http://{}{path}", shared.upstream).parse::<Uri>() {
@@ -681,7 +733,7 @@ async fn handle(
         {
             match serde_json::from_slice::<Value>(&body) {
                 Ok(mut answer) => {
-                    shared.emulate(operation_of(target), request, &mut answer);
+                    shared.emulate(operation_of(target), &caller, request, &mut answer);
                     let rewritten = Bytes::from(answer.to_string());
                     parts
                         .headers

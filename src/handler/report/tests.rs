@@ -36,7 +36,14 @@ fn event(status: &str) -> Value {
     )
 }
 
+/// The answer to `event`, which CodeBuild confirms (it reports the build as the event says).
 async fn report(handler: &Fakes, event: &Value) -> Reported {
+    handler.codebuild.says(event, None);
+    answer(handler, event).await
+}
+
+/// The answer to `event`, whatever CodeBuild says.
+async fn answer(handler: &Fakes, event: &Value) -> Reported {
     handler
         .handle(&event.to_string(), None)
         .await
@@ -176,4 +183,92 @@ async fn without_its_role_it_writes_nothing_and_says_why() {
         .to_string()
         .starts_with("REPORTER_ROLE_ARN is not set"));
     assert!(comments(&handler).is_empty());
+}
+
+#[tokio::test]
+async fn a_build_codebuild_does_not_know_is_ignored_and_writes_nothing() {
+    let handler = handler(&[("APPROVE_PULL_REQUESTS", "true")]);
+    let mut forged = event("SUCCEEDED");
+    forged["detail"]["additional-information"]["build-number"] = json!(999_999);
+    let answer = answer(&handler, &forged).await;
+    assert_eq!(answer.action, ReportAction::Ignored);
+    assert!(
+        answer
+            .reason
+            .as_deref()
+            .is_some_and(|reason| reason.starts_with("CodeBuild knows no build app-ci:")),
+        "{answer:?}"
+    );
+    assert_eq!(answer.approval, None);
+    assert!(comments(&handler).is_empty());
+    assert!(handler.codecommit.calls.lock().expect("lock").is_empty());
+}
+
+#[tokio::test]
+async fn the_status_number_and_log_are_codebuilds_not_the_events() {
+    let handler = handler(&[]);
+    handler.codebuild.says(&event("FAILED"), None);
+    let mut forged = event("SUCCEEDED");
+    forged["detail"]["additional-information"]["build-number"] = json!(999_999);
+    let answer = answer(&handler, &forged).await;
+    assert_eq!(
+        (answer.action, answer.status.as_str()),
+        (ReportAction::Posted, "FAILED")
+    );
+    let [(_, _, content)] = comments(&handler).try_into().expect("one comment");
+    assert!(content.starts_with("❌ **FAILED**"), "{content}");
+    assert!(content.contains("build [#42]("), "{content}");
+    assert!(!content.contains("999999"), "{content}");
+    assert!(
+        content.contains("**Last 20 lines of the build log**"),
+        "{content}"
+    );
+}
+
+#[tokio::test]
+async fn an_event_whose_variables_are_not_the_builds_is_ignored() {
+    let handler = handler(&[]);
+    handler.codebuild.says(&event("FAILED"), None);
+    let mut forged = event("FAILED");
+    let variables =
+        &mut forged["detail"]["additional-information"]["environment"]["environment-variables"];
+    for variable in variables.as_array_mut().expect("variables") {
+        if variable["name"] == "CODECOMMIT_PULL_REQUEST_ID" {
+            variable["value"] = json!("18");
+        }
+    }
+    let answer = answer(&handler, &forged).await;
+    assert_eq!(answer.action, ReportAction::Ignored);
+    assert!(
+        answer
+            .reason
+            .as_deref()
+            .is_some_and(|reason| reason.contains("are not those CodeBuild reports")),
+        "{answer:?}"
+    );
+    assert!(comments(&handler).is_empty());
+}
+
+#[tokio::test]
+async fn with_starter_role_arn_only_the_starters_builds_are_reported() {
+    let handler = handler(&[("STARTER_ROLE_ARN", "arn:aws:iam::123456789012:role/starter")]);
+    handler.codebuild.says(&event("FAILED"), Some("mallory"));
+    let by_hand = answer(&handler, &event("FAILED")).await;
+    assert_eq!(by_hand.action, ReportAction::Ignored);
+    assert_eq!(
+        by_hand.reason.as_deref(),
+        Some(
+            format!(
+                "build {} was started by mallory, not by a session of STARTER_ROLE_ARN's role starter",
+                build_id("app-ci")
+            )
+            .as_str()
+        )
+    );
+    assert!(comments(&handler).is_empty());
+    handler
+        .codebuild
+        .says(&event("FAILED"), Some("starter/codecommit-build-trigger"));
+    let started = answer(&handler, &event("FAILED")).await;
+    assert_eq!(started.action, ReportAction::Posted);
 }

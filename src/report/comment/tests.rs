@@ -1,6 +1,6 @@
 use super::*;
 use crate::event::{parse, Event};
-use crate::report::clean_line;
+use crate::report::{publishable, PublishedLog};
 use crate::test_support::{build_id, build_state_event, pull_request_build_variables, PR_SOURCE};
 
 fn change(status: &str) -> BuildChange {
@@ -60,8 +60,11 @@ fn the_stamp_reads_back_as_written() {
 #[test]
 fn a_failure_shows_status_build_link_duration_phase_and_log() {
     let change = change("FAILED");
-    let lines = vec!["running 3 tests".to_owned(), "test a ... FAILED".to_owned()];
-    let text = rendered(&change, LogTail::Lines(&lines), None);
+    let log = PublishedLog {
+        lines: vec!["running 3 tests".to_owned(), "test a ... FAILED".to_owned()],
+        redacted: 0,
+    };
+    let text = rendered(&change, LogTail::Lines(&log), None);
     let expected_head = "❌ **FAILED** · project `app-ci` · build [#42](https://us-east-1.console.aws.amazon.com/codesuite/codebuild/123456789012/projects/app-ci/build/app-ci%3A8745a7a9-c340-456a-9166-edf953571b01/?region=us-east-1) · 4 min 21 s\n\n";
     assert!(text.starts_with(expected_head), "{text}");
     assert!(text.contains("Commit `2774290a3b4c` of the pull request's revision `bdc0cb9b4f1e`."));
@@ -70,6 +73,27 @@ fn a_failure_shows_status_build_link_duration_phase_and_log() {
         "**Last 2 lines of the build log**:\n\n```text\nrunning 3 tests\ntest a ... FAILED\n```\n\n"
     ));
     assert!(!text.contains("no longer"));
+    assert!(!text.contains("redacted"));
+}
+
+#[test]
+fn redacted_lines_are_counted_above_the_log() {
+    let change = change("FAILED");
+    let raw = ["export DB_PASSWORD=s3cr3t", "error: access denied"].map(str::to_owned);
+    let text = rendered(&change, LogTail::Lines(&publishable(&raw)), None);
+    assert!(
+        text.contains(
+            "**Last 2 lines of the build log**:\n\n_1 line of the log was redacted: what looked like a secret shows as `***`._\n\n```text\nexport DB_PASSWORD=***\nerror: access denied\n```\n\n"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("s3cr3t"), "{text}");
+    let raw = ["TOKEN=a", "TOKEN=b", "ok"].map(str::to_owned);
+    let text = rendered(&change, LogTail::Lines(&publishable(&raw)), None);
+    assert!(
+        text.contains("\n_2 lines of the log were redacted: what looked like secrets shows as `***`._\n\n```text\nTOKEN=***\nTOKEN=***\nok\n```"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -88,10 +112,12 @@ fn a_running_build_has_no_duration_and_an_old_revision_says_so() {
 #[test]
 fn a_log_too_long_for_the_comment_loses_its_oldest_lines_never_the_status() {
     let change = change("FAILED");
-    let lines: Vec<String> = (0..100)
-        .map(|n| clean_line(&format!("{n:03} {}", "é".repeat(400))))
+    let raw: Vec<String> = (0..100)
+        .map(|n| format!("{n:03} {} api_key={}", "é".repeat(350), "k".repeat(40)))
         .collect();
-    let text = rendered(&change, LogTail::Lines(&lines), None);
+    let log = publishable(&raw);
+    assert_eq!(log.redacted, 100);
+    let text = rendered(&change, LogTail::Lines(&log), None);
     assert!(
         comment_len(&text) <= MAX_COMMENT_LEN,
         "{}",
@@ -99,6 +125,11 @@ fn a_log_too_long_for_the_comment_loses_its_oldest_lines_never_the_status() {
     );
     assert!(text.starts_with("❌ **FAILED**"));
     assert!(text.contains("earlier ones left out to fit the comment"));
+    assert!(
+        text.contains("_100 lines of the log were redacted"),
+        "the note is kept"
+    );
+    assert!(!text.contains("kkkk"), "no secret is shown");
     assert!(text.contains("\n099 "), "the newest line is kept");
     assert!(!text.contains("\n000 "), "the oldest line is cut");
     assert!(Stamp::read(&text).is_some(), "the stamp is kept");
