@@ -426,9 +426,9 @@ fn failed_phase(phases: &[Phase]) -> Option<FailedPhase> {
     let context = phase
         .context
         .iter()
-        .cloned()
-        .filter(|line| !line.is_empty() && line != ": ")
+        .filter(|line| !line.is_empty() && *line != ": ")
         .take(MAX_CONTEXT_LINES)
+        .cloned()
         .collect();
     Some(FailedPhase {
         phase: crate::config::truncate(&phase.phase, MAX_STATUS_LEN),

@@ -349,6 +349,86 @@ async fn nothing_runs_past_the_invocations_deadline() {
     );
 }
 
+#[tokio::test]
+async fn an_event_that_would_start_more_than_max_builds_starts_none_and_says_why() {
+    let config = config(&[
+        (CODEBUILD_PROJECT, "my-project"),
+        (BRANCHES, "master"),
+        (crate::config::TAGS, "v*"),
+        (SKIP_MARKERS, "false"),
+        (crate::config::MAX_BUILDS, "3"),
+    ]);
+    let handler = Handler::new(
+        config,
+        FakeCodeBuild::default(),
+        FakeCodeCommit::default(),
+        FakeLogs::default(),
+    );
+    let tags = [
+        "refs/tags/v1",
+        "refs/tags/v2",
+        "refs/tags/v3",
+        "refs/tags/v4",
+    ];
+    let response = handler.handle(&event(&tags), None).await.expect("answered");
+    assert!(response.started.is_empty());
+    assert_eq!(response.skipped.len(), 4);
+    for skipped in &response.skipped {
+        assert_eq!(
+            skipped.reason,
+            "this event would start 4 builds, more than MAX_BUILDS (3) allows: it starts none"
+        );
+    }
+    assert!(handler.codebuild.requests.lock().expect("lock").is_empty());
+    // At the limit, every build starts.
+    let response = handler
+        .handle(&event(&tags[..3]), None)
+        .await
+        .expect("answered");
+    assert_eq!(response.started.len(), 3);
+}
+
+#[tokio::test]
+async fn with_supersede_a_push_whose_branch_moved_on_or_went_is_not_built() {
+    let config = config(&[
+        (CODEBUILD_PROJECT, "my-project"),
+        (BRANCHES, "master,dev,main"),
+        (SKIP_MARKERS, "false"),
+        (crate::config::SUPERSEDE, "true"),
+    ]);
+    let codecommit = FakeCodeCommit {
+        branches: HashMap::from([
+            ("master".to_owned(), Some("2".repeat(40))),
+            ("dev".to_owned(), None),
+            ("main".to_owned(), Some(A.to_owned())),
+        ]),
+        ..FakeCodeCommit::default()
+    };
+    let handler = Handler::new(
+        config,
+        FakeCodeBuild::default(),
+        codecommit,
+        FakeLogs::default(),
+    );
+    let response = handler
+        .handle(
+            &event(&["refs/heads/master", "refs/heads/dev", "refs/heads/main"]),
+            None,
+        )
+        .await
+        .expect("answered");
+    let reasons: Vec<&str> = response.skipped.iter().map(|s| s.reason.as_str()).collect();
+    assert_eq!(
+        reasons,
+        [
+            "branch master matches `master` in BRANCHES, but the branch has moved on to commit 22222222 (GetBranch): the rule supersedes, so the newer change builds instead",
+            "branch dev matches `dev` in BRANCHES, but the branch has been deleted since (GetBranch): the rule supersedes, so the newer change builds instead",
+        ]
+    );
+    assert_eq!(response.started.len(), 1);
+    assert_eq!(response.started[0].reference, "refs/heads/main");
+}
+
 mod pull_requests {
     use super::*;
     use crate::config::{ALLOWED_REPOSITORIES, PULL_REQUESTS, SUPERSEDE};
@@ -614,5 +694,54 @@ mod pull_requests {
             assert_eq!(error.error_type(), "RepositoryNotAllowed", "{kind}");
         }
         assert!(handler.codebuild.requests.lock().expect("lock").is_empty());
+    }
+
+    #[tokio::test]
+    async fn with_supersede_an_event_of_a_revision_no_longer_current_is_not_built() {
+        let codecommit = FakeCodeCommit {
+            revisions: HashMap::from([("17".to_owned(), "9".repeat(64))]),
+            ..FakeCodeCommit::default()
+        };
+        let superseding = config(&[
+            (CODEBUILD_PROJECT, "my-project"),
+            (SKIP_MARKERS, "false"),
+            (PULL_REQUESTS, "main"),
+            (SUPERSEDE, "true"),
+        ]);
+        let handler = Handler::new(
+            superseding,
+            FakeCodeBuild::default(),
+            codecommit,
+            FakeLogs::default(),
+        );
+        let event = pull_request_event("pullRequestSourceBranchUpdated", "main", "Open", "False")
+            .to_string();
+        let response = handler.handle(&event, None).await.expect("answered");
+        assert!(response.started.is_empty());
+        assert_eq!(
+            response.skipped[0].reason,
+            format!(
+                "pull request 17 into main matches `main` in PULL_REQUESTS, but pull request 17 has moved on to revision {} (GetPullRequest): the rule supersedes, so the newer change builds instead",
+                "9".repeat(64)
+            )
+        );
+        // Without SUPERSEDE every revision builds, late or not.
+        let codecommit = FakeCodeCommit {
+            revisions: HashMap::from([("17".to_owned(), "9".repeat(64))]),
+            ..FakeCodeCommit::default()
+        };
+        let plain = config(&[
+            (CODEBUILD_PROJECT, "my-project"),
+            (SKIP_MARKERS, "false"),
+            (PULL_REQUESTS, "main"),
+        ]);
+        let handler = Handler::new(
+            plain,
+            FakeCodeBuild::default(),
+            codecommit,
+            FakeLogs::default(),
+        );
+        let response = handler.handle(&event, None).await.expect("answered");
+        assert_eq!(response.started.len(), 1);
     }
 }

@@ -182,7 +182,8 @@ def test_each_feature_adds_exactly_its_permissions():
         "codebuild:ListBuildsForProject": PROJECT_ARN,
         "codebuild:BatchGetBuilds": PROJECT_ARN,
         "codebuild:StopBuild": PROJECT_ARN,
-    }
+        "codecommit:GetBranch": REPOSITORY_ARN,
+    }, "a push whose branch has moved on since is not built: GetBranch says where it stands"
     arns = ["arn:aws:codebuild:us-east-1:123456789012:project/api", "arn:aws:codebuild:us-east-1:123456789012:project/web"]
     with_rules = parameters(SkipMarkers="false", Rules='[{"name": "a"}]', RuleProjectArns=arns)
     start = [s for s in statements(role, with_rules) if s["Action"] == "codebuild:StartBuild"]
@@ -335,7 +336,7 @@ def test_functions_are_one_binary_for_arm64_told_apart_by_their_handler():
 
 
 def test_the_trigger_function_outlasts_the_sdks_retries():
-    # 3 attempts, each bounded by the SDK's timeouts, plus backoff: well under 30 s.
+    # Up to 10 StartBuild attempts with about 15 s of pauses; the deadline ends them sooner.
     assert FUNCTIONS["TriggerFunction"]["Properties"]["Timeout"] >= 30
 
 
@@ -385,6 +386,13 @@ def test_reporting_is_a_function_of_its_own_and_the_build_starter_writes_nothing
     )
     variables = FUNCTIONS["ReporterFunction"]["Properties"]["Environment"]["Variables"]
     assert variables["REPORTER_ROLE_ARN"] == {"Fn::GetAtt": ["ReporterFunctionRole", "Arn"]}
+    assert variables["STARTER_ROLE_ARN"] == {"Fn::GetAtt": ["TriggerFunctionRole", "Arn"]}, (
+        "only builds the starter started are reported and count for approvals"
+    )
+    reporter_rules = resolve(variables, parameters(PullRequests="main", PathPatterns="src/**"))
+    assert (reporter_rules["PULL_REQUESTS"], reporter_rules["PATHS"]) == ("main", "src/**"), (
+        "the reporter decides which rules a pull request needs as the starter does"
+    )
     starter_variables = FUNCTIONS["TriggerFunction"]["Properties"]["Environment"]["Variables"]
     assert resolve(starter_variables, parameters(PullRequests="main"))["REPORTER_ROLE_ARN"] == variables["REPORTER_ROLE_ARN"], (
         "the starter knows the reporter's comments, which never ask for a rebuild"
@@ -401,7 +409,10 @@ def test_each_reporting_option_adds_exactly_its_permissions():
                 found[action] = statement["Resource"]
         return found
 
-    base = {"logs:CreateLogStream", "logs:PutLogEvents", "sqs:SendMessage"}
+    base = {"logs:CreateLogStream", "logs:PutLogEvents", "sqs:SendMessage", "codebuild:BatchGetBuilds"}
+    assert granted(PullRequests="main")["codebuild:BatchGetBuilds"] == PROJECT_ARN, (
+        "an event is a hint: the reporter reads the build back, of its project only"
+    )
     pull_requests = granted(PullRequests="main")
     comments = {"codecommit:GetCommentsForPullRequest", "codecommit:PostCommentForPullRequest",
                 "codecommit:UpdateComment", "codecommit:GetComment", "codecommit:GetPullRequest"}
@@ -411,10 +422,15 @@ def test_each_reporting_option_adds_exactly_its_permissions():
     assert set(granted(PullRequests="main", CommentLogLines="0")) == base | comments
     approvals = granted(PullRequests="main", ApprovePullRequests="true")
     assert set(approvals) - set(pull_requests) == {
-        "codecommit:UpdatePullRequestApprovalState", "codebuild:ListBuildsForProject", "codebuild:BatchGetBuilds"
+        "codecommit:UpdatePullRequestApprovalState", "codebuild:ListBuildsForProject",
+        "codecommit:GetCommit",  # the skip markers of the decision the approval makes again
     }
     assert approvals["codecommit:UpdatePullRequestApprovalState"] == REPOSITORY_ARN
-    assert approvals["codebuild:BatchGetBuilds"] == PROJECT_ARN
+    assert approvals["codebuild:ListBuildsForProject"] == PROJECT_ARN
+    assert approvals["codecommit:GetCommit"] == REPOSITORY_ARN
+    assert set(granted(PullRequests="main", ApprovePullRequests="true", SkipMarkers="false")) - set(pull_requests) == {
+        "codecommit:UpdatePullRequestApprovalState", "codebuild:ListBuildsForProject",
+    }
     commits = granted(CommitComments="true", CommentLogLines="0")
     assert set(commits) == base | {"codecommit:GetCommentsForComparedCommit", "codecommit:PostCommentForComparedCommit",
                                    "codecommit:UpdateComment", "codecommit:GetComment", "codecommit:GetCommit"}

@@ -110,3 +110,38 @@ async fn other_comments_and_the_functions_own_start_nothing() {
         assert!(handler.codebuild.requests.lock().expect("lock").is_empty());
     }
 }
+
+#[tokio::test]
+async fn a_rebuild_while_the_revisions_build_runs_starts_nothing() {
+    let mut handler = handler(&[], BOB, "/rebuild");
+    let running = crate::codebuild::PastBuild {
+        id: "app-ci:running".into(),
+        source_version: Some(PR_SOURCE.into()),
+        in_progress: true,
+        repository: Some("my-app".into()),
+        reference: Some("refs/heads/feature/retries".into()),
+        pull_request: Some("17".into()),
+        revision: Some(PR_REVISION.into()),
+        rule: None,
+        status: Some("IN_PROGRESS".into()),
+        number: Some(3),
+        started_at: Some(0),
+        initiator: None,
+    };
+    handler.codebuild.history = vec![running.clone()];
+    let refused = answer(&handler, BOB).await;
+    assert_eq!(refused["started"], serde_json::json!([]), "{refused}");
+    assert_eq!(
+        refused["skipped"][0]["reason"],
+        "build app-ci:running of this revision is still running: /rebuild starts nothing until it ends"
+    );
+    assert!(handler.codebuild.requests.lock().expect("lock").is_empty());
+    // Once it has ended, the same comment starts the rebuild.
+    handler.codebuild.history = vec![crate::codebuild::PastBuild {
+        in_progress: false,
+        status: Some("FAILED".into()),
+        ..running
+    }];
+    let answer = answer(&handler, BOB).await;
+    assert_eq!(answer["started"][0]["pullRequest"], "17", "{answer}");
+}
