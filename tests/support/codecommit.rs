@@ -33,7 +33,7 @@ use super::http::{self, HttpResponse};
 
 mod comments;
 #[allow(unused_imports)] // Each test binary and example uses a different subset.
-pub use comments::{StoredComment, FUNCTION_ROLE, FUNCTION_SESSION, MAX_COMMENT_CHARS};
+pub use comments::{caller_of, StoredComment, FUNCTION_ROLE, FUNCTION_SESSION, MAX_COMMENT_CHARS};
 
 /// The `X-Amz-Target` prefix of every CodeCommit operation.
 pub const TARGET_PREFIX: &str = "CodeCommit_20150413.";
