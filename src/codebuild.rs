@@ -54,6 +54,9 @@ pub enum StartedBuild {
     Started {
         /// The build's id, `project:uuid`.
         build_id: String,
+        /// When it started (milliseconds since the Unix epoch), when CodeBuild says: a build
+        /// its token started before may have started before the event now being handled.
+        started_at: Option<i64>,
     },
     /// CodeBuild answered the token with a parameter mismatch: an earlier
     /// request with this token already started the build.
@@ -275,11 +278,16 @@ impl CodeBuildCalls for CodeBuild {
             .send()
             .await;
         match answer {
-            Ok(output) => match output.build_value().and_then(|build| build.id()) {
-                Some(id) => Ok(StartedBuild::Started {
-                    build_id: id.to_owned(),
+            Ok(output) => match output.build_value() {
+                Some(Build {
+                    id: Some(id),
+                    start_time,
+                    ..
+                }) => Ok(StartedBuild::Started {
+                    build_id: id.clone(),
+                    started_at: start_time.and_then(|time| time.to_millis().ok()),
                 }),
-                None => Err(AwsError {
+                _ => Err(AwsError {
                     operation: "StartBuild",
                     code: "MissingBuildId".into(),
                     message: "StartBuild answered without a build id".into(),

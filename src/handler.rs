@@ -12,7 +12,7 @@ use crate::event::{self, CommitId, Event, GitRef, IgnoredEvent, PullRequestStatu
 use crate::explain::{explain, explain_ignored, Explained};
 use crate::facts::gather;
 use crate::logs::LogReads;
-use crate::request::build_request;
+use crate::request::{build_request, BuildRequest};
 use crate::response::{Response, Skipped, Started};
 use futures_util::stream::{self, StreamExt};
 use lambda_runtime::tracing::{error, info, warn};
@@ -363,8 +363,8 @@ where
         let project = &wanted.rule.project;
         let pull_request = record.pull_request.as_ref().map(|pr| pr.id.as_str());
         let request = build_request(wanted.rule, record, reference, wanted.commit);
-        let (build_id, already_started) = match self.codebuild.start_build(&request).await? {
-            StartedBuild::Started { build_id } => {
+        let (build_id, already_started) = match self.start_for_this_event(&request, record).await? {
+            StartedBuild::Started { build_id, .. } => {
                 info!(repository = record.repository.name, reference = reference.as_str(),
                     commit = %wanted.commit, pull_request, project, build_id, "build started");
                 (Some(build_id), false)
@@ -394,6 +394,44 @@ where
             already_started,
             superseded,
         })
+    }
+
+    /// Sends `request`; when CodeBuild answers its token with a build that started before
+    /// `record`'s event happened (an earlier event's, within the token's five minutes: a push
+    /// back to a commit built minutes ago, a pull request reopened), sends it again under a
+    /// token of this event's own, so that the event gets a build of its own.
+    async fn start_for_this_event(
+        &self,
+        request: &BuildRequest,
+        record: &Record,
+    ) -> Result<StartedBuild, AwsError> {
+        let started = self.codebuild.start_build(request).await?;
+        let (
+            StartedBuild::Started {
+                build_id,
+                started_at: Some(started_at),
+            },
+            Some(happened_at),
+        ) = (&started, record.pushed_at)
+        else {
+            return Ok(started);
+        };
+        if *started_at >= happened_at {
+            return Ok(started);
+        }
+        let occasion = record
+            .event_id
+            .clone()
+            .unwrap_or_else(|| happened_at.to_string());
+        info!(
+            project = request.project,
+            earlier = build_id,
+            occasion,
+            "the token names a build an earlier event started: starting one for this event"
+        );
+        self.codebuild
+            .start_build(&request.for_occasion(&occasion))
+            .await
     }
 
     /// Stops the in-progress builds this function started for the same

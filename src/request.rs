@@ -3,7 +3,7 @@
 //! deduplicate a redelivered event).
 
 use crate::config::Rule;
-use crate::event::{CommitId, GitRef, Record, RefChange, RefKind};
+use crate::event::{CommitId, GitRef, Record, RefKind};
 use crate::variables;
 use sha2::{Digest, Sha256};
 
@@ -14,7 +14,7 @@ pub struct BuildRequest {
     pub project: String,
     /// The commit to build.
     pub source_version: String,
-    /// Derived from (project, repository, ref or pull request, commit) only.
+    /// Derived from (project, repository, ref or pull request and revision, commit) only.
     pub idempotency_token: String,
     /// PLAINTEXT environment variables for the build, in a fixed order:
     /// the `CODECOMMIT_*` variables, then the rule's own.
@@ -76,41 +76,15 @@ pub fn build_request(
     }
 }
 
-/// What tells this event's build of a subject and commit from a later event's build of the
-/// same: for a push, the reference's previous commit when the event names it (a force push
-/// back to an earlier commit has another), else the event's own id (which redeliveries
-/// keep); for a pull request, its revision (a new one with every update) and, for a
-/// rebuild, the comment that asked for it.
-fn occasion<'a>(record: &'a Record, reference: &GitRef) -> [&'a str; 2] {
-    let previous = record
-        .references
-        .iter()
-        .find(|update| update.reference == *reference)
-        .and_then(|update| match &update.change {
-            RefChange::Pushed {
-                previous: Some(previous),
-                ..
-            } => Some(previous.as_str()),
-            _ => None,
-        });
-    match (&record.pull_request, previous, &record.event_id) {
-        (Some(pull_request), ..) => match &pull_request.rebuild {
-            Some(comment) => ["rebuild", comment],
-            None => ["revision", &pull_request.revision],
-        },
-        (None, Some(previous), _) => ["previous", previous],
-        (None, None, Some(event)) => ["event", event],
-        (None, None, None) => ["", ""],
-    }
-}
-
 /// SHA-256 (hex) of the values that identify a build: project, repository,
 /// ref (a pull request's id) and commit, after a version tag that keeps
 /// pushes and pull requests apart; with routing rules also the rule's name,
-/// so that two rules starting one project start two builds; then the
-/// [`occasion`], so that a later event for the same commit starts a new build.
-/// Validated names, ARNs, refs, ids and commit ids never contain NUL, and an
-/// event id is hashed last, so NUL-separated fields cannot collide.
+/// so that two rules starting one project start two builds; for a pull
+/// request its revision, so that a revision back at an earlier commit builds;
+/// for a rebuild the id of the comment that asked for it. The same push
+/// delivered by a trigger and by an EventBridge rule has the same token.
+/// Validated names, ARNs, refs, ids and commit ids never contain NUL, so
+/// NUL-separated fields cannot collide.
 fn idempotency_token(
     rule: &Rule,
     record: &Record,
@@ -118,13 +92,17 @@ fn idempotency_token(
     commit: &CommitId,
 ) -> String {
     let (version, subject) = match &record.pull_request {
-        None => ("codecommit-build-trigger/2", reference.as_str()),
+        None => ("codecommit-build-trigger/1", reference.as_str()),
         Some(pull_request) => (
             "codecommit-build-trigger/pull-request/2",
             pull_request.id.as_str(),
         ),
     };
-    let mut hash = Sha256::new();
+    let pull_request = record.pull_request.as_ref();
+    let revision = pull_request.map(|pr| ["revision", pr.revision.as_str()]);
+    let rebuild = pull_request
+        .and_then(|pr| pr.rebuild.as_deref())
+        .map(|comment| ["rebuild", comment]);
     let fields = [
         version,
         rule.project.as_str(),
@@ -132,11 +110,34 @@ fn idempotency_token(
         subject,
         commit.as_str(),
     ];
-    for field in fields
-        .into_iter()
-        .chain(rule.reported_name())
-        .chain(occasion(record, reference))
-    {
+    hex_sha256(
+        fields
+            .into_iter()
+            .chain(rule.reported_name())
+            .chain(revision.into_iter().flatten())
+            .chain(rebuild.into_iter().flatten()),
+    )
+}
+
+impl BuildRequest {
+    /// This request under a token of its own for `occasion` (what tells this event from an
+    /// earlier one of the same subject and commit): for when CodeBuild answered the usual
+    /// token with a build an earlier event started (a push back to a commit built minutes
+    /// ago, a pull request reopened).
+    pub fn for_occasion(&self, occasion: &str) -> Self {
+        Self {
+            idempotency_token: hex_sha256(
+                [self.idempotency_token.as_str(), "occasion", occasion].into_iter(),
+            ),
+            ..self.clone()
+        }
+    }
+}
+
+/// SHA-256 (hex) of NUL-separated `fields`.
+fn hex_sha256<'a>(fields: impl Iterator<Item = &'a str>) -> String {
+    let mut hash = Sha256::new();
+    for field in fields {
         hash.update(field.as_bytes());
         hash.update([0]);
     }
@@ -325,28 +326,29 @@ mod tests {
     }
 
     #[test]
-    fn a_push_back_to_an_earlier_commit_is_not_taken_for_a_redelivery() {
-        let first = first_request(&updated("e-1", B, A)).idempotency_token;
-        // The same event delivered again: the same token.
-        assert_eq!(
-            first_request(&updated("e-1", B, A)).idempotency_token,
-            first
+    fn a_trigger_and_a_rule_on_one_push_share_the_token_and_an_occasion_makes_another() {
+        let rule = first_request(&updated("e-1", B, A));
+        let record = crate::test_support::record(
+            "my-app",
+            None,
+            json!([{"ref": "refs/heads/master", "commit": A}]),
         );
-        // A, then B, then a force push back to A: the third push has another previous commit.
-        let back = first_request(&updated("e-3", B.replace('2', "3").as_str(), A));
-        assert_ne!(back.idempotency_token, first);
-        // Trigger events name no previous commit: their event id tells pushes apart.
-        let trigger = |event_id: &str| {
-            let mut record = crate::test_support::record(
-                "my-app",
-                None,
-                json!([{"ref": "refs/heads/master", "commit": A}]),
-            );
-            record["eventId"] = json!(event_id);
-            first_request(&json!({"Records": [record]})).idempotency_token
-        };
-        assert_eq!(trigger("t-1"), trigger("t-1"));
-        assert_ne!(trigger("t-1"), trigger("t-2"));
+        let trigger = first_request(&json!({"Records": [record]}));
+        assert_eq!(rule.idempotency_token, trigger.idempotency_token);
+        let again = rule.for_occasion("e-3");
+        assert_ne!(again.idempotency_token, rule.idempotency_token);
+        assert_eq!(
+            again.idempotency_token,
+            rule.for_occasion("e-3").idempotency_token
+        );
+        assert_ne!(
+            again.idempotency_token,
+            rule.for_occasion("e-4").idempotency_token
+        );
+        assert_eq!(
+            (again.project, again.source_version, again.environment),
+            (rule.project, rule.source_version, rule.environment)
+        );
     }
 
     #[test]

@@ -54,6 +54,11 @@ pub struct FakeCodeBuild {
     pub fail: Vec<&'static str>,
     /// Refs whose StartBuild answers a parameter mismatch.
     pub mismatch: Vec<&'static str>,
+    /// Refs whose first StartBuild answers a build that started long before (an earlier
+    /// event's, as CodeBuild answers a token it saw minutes ago).
+    pub stale: Vec<&'static str>,
+    /// The refs answered so.
+    pub stale_served: std::sync::Mutex<std::collections::HashSet<String>>,
     /// What `recent_builds` answers, newest first.
     pub history: Vec<crate::codebuild::PastBuild>,
     /// How many times the history was read.
@@ -141,8 +146,21 @@ impl crate::codebuild::CodeBuildCalls for FakeCodeBuild {
         if self.mismatch.contains(&reference) {
             return Ok(crate::codebuild::StartedBuild::AlreadyStarted);
         }
+        if self.stale.contains(&reference)
+            && self
+                .stale_served
+                .lock()
+                .expect("lock")
+                .insert(reference.to_owned())
+        {
+            return Ok(crate::codebuild::StartedBuild::Started {
+                build_id: format!("{}:earlier", request.project),
+                started_at: Some(0),
+            });
+        }
         Ok(crate::codebuild::StartedBuild::Started {
             build_id: format!("{}:{}", request.project, &request.source_version[..8]),
+            started_at: None,
         })
     }
 

@@ -233,10 +233,9 @@ where
             ));
         }
         if current.revision != *revision || current.source.1 != source_commit.as_str() {
-            return Ok(format!(
-                "not approved: revision {revision} is no longer the pull request's current one ({})",
-                current.revision
-            ));
+            return Ok(
+                "not approved: the revision is no longer the pull request's current one".into(),
+            );
         }
         let created_at = current.created_at;
         let record = pull_request_record(repository.clone(), id, current, None)

@@ -350,6 +350,31 @@ async fn nothing_runs_past_the_invocations_deadline() {
 }
 
 #[tokio::test]
+async fn a_token_answered_with_an_earlier_events_build_starts_one_for_this_event() {
+    let codebuild = FakeCodeBuild {
+        stale: vec!["refs/heads/master"],
+        ..FakeCodeBuild::default()
+    };
+    let handler = handler(codebuild, FakeCodeCommit::default());
+    let config_off = event(&["refs/heads/master"]);
+    let response = handler.handle(&config_off, None).await;
+    let response = serde_json::to_value(response.expect("success")).expect("json");
+    assert_eq!(
+        response["started"][0]["buildId"], "my-project:11111111",
+        "{response}"
+    );
+    let requests = handler.codebuild.requests.lock().expect("lock");
+    let [usual, own] = requests.as_slice() else {
+        panic!("the usual token, then the event's own: {requests:?}");
+    };
+    assert_eq!(
+        own,
+        &usual.for_occasion("31ade2c7-f889-47c5-a937-1cf99e2790e9"),
+        "the same request under a token of the trigger record's event id"
+    );
+}
+
+#[tokio::test]
 async fn an_event_that_would_start_more_than_max_builds_starts_none_and_says_why() {
     let config = config(&[
         (CODEBUILD_PROJECT, "my-project"),

@@ -18,3 +18,4 @@ mod pull_requests;
 mod replay;
 mod reporting;
 mod routing;
+mod trust;

@@ -90,6 +90,8 @@ async fn each_revision_builds_once_the_older_is_superseded_and_a_merge_stops_the
     let second = repo.commit("Back off between tries");
     let harness = harness(repo, &[("SUPERSEDE", "true")]).await;
     set_pull_request_17(&harness, &first, &master, "OPEN", false);
+    // Each event's revision is the pull request's current one when it is sent.
+    harness.codecommit.set_revision("17", &"1".repeat(64));
 
     // Created: one build of the source commit, with the pull request's variables.
     let created = event(
@@ -140,6 +142,7 @@ async fn each_revision_builds_once_the_older_is_superseded_and_a_merge_stops_the
     first_revision.sort();
 
     // A new revision: a new build, and the older revision's build is stopped.
+    harness.codecommit.set_revision("17", &"2".repeat(64));
     let updated = event(
         "pull-request-source-updated.json",
         &second,
@@ -271,6 +274,7 @@ async fn closing_stops_the_running_build_and_a_close_delivered_after_reopening_d
     let harness = harness(repo, &[("SUPERSEDE", "true")]).await;
     set_pull_request_17(&harness, &first, &master, "OPEN", false);
     let revision = "5".repeat(64);
+    harness.codecommit.set_revision("17", &revision);
     let created = event("pull-request-created.json", &first, &master, &revision);
     let response = harness.answer(&created).await;
     let running = response["started"][0]["buildId"]
@@ -297,6 +301,7 @@ async fn closing_stops_the_running_build_and_a_close_delivered_after_reopening_d
     reopened["detail"]["pullRequestStatus"] = json!("Open");
     reopened["detail"]["revisionId"] = json!("6".repeat(64));
     reopened["detail"]["sourceCommit"] = json!(second);
+    harness.codecommit.set_revision("17", &"6".repeat(64));
     let response = harness.answer(&reopened).await;
     let after_reopening = response["started"][0]["buildId"]
         .as_str()

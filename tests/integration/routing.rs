@@ -997,6 +997,8 @@ async fn a_new_build_supersedes_the_older_in_progress_build_of_the_same_ref() {
     let rules = json!([
         {"name": "api", "project": "api-build", "branches": ["**"], "supersede": true}
     ]);
+    // Each push is sent while main is at its commit, as CodeCommit would send it.
+    repo.git(&["reset", "--hard", &commits[0]]);
     let harness = harness_with(&rules, repo).await;
 
     let response = harness
@@ -1027,6 +1029,9 @@ async fn a_new_build_supersedes_the_older_in_progress_build_of_the_same_ref() {
         .and_then(|build| build.id)
         .expect("a build id");
 
+    harness
+        .git(REPOSITORY)
+        .git(&["reset", "--hard", &commits[1]]);
     let response = harness.answer(&push("refs/heads/main", &commits[1])).await;
     let second_build = build_id(&response, 0);
     assert_eq!(
@@ -1052,6 +1057,9 @@ async fn a_new_build_supersedes_the_older_in_progress_build_of_the_same_ref() {
 
     // A finished build is not stopped.
     harness.proxy.finish_build(&second_build);
+    harness
+        .git(REPOSITORY)
+        .git(&["reset", "--hard", &commits[2]]);
     let response = harness.answer(&push("refs/heads/main", &commits[2])).await;
     assert_eq!(response["started"][0].get("superseded"), None, "{response}");
     assert_eq!(harness.proxy.requests_of("StopBuild").len(), 1);

@@ -28,6 +28,11 @@
 //!   proxy reverses moto's list unless the request asked for `ASCENDING`. (moto never pages
 //!   the list; the harness starts far fewer than 100 builds a project.)
 //!
+//! - **Idempotency tokens.** moto ignores StartBuild's `idempotencyToken`. For five minutes
+//!   after a StartBuild through the proxy, the same token with the same parameters is
+//!   answered, as CodeBuild does, with the build it started (its state now), and with other
+//!   parameters with an `InvalidInputException`; neither reaches moto.
+//!
 //! `StopBuild` itself is moto's: it knows every build id, answers `ResourceNotFoundException`
 //! for an unknown one, and marks the build stopped. Faulted requests are never forwarded, so
 //! they change nothing here.
@@ -324,12 +329,24 @@ struct Tracked {
     view: serde_json::Map<String, Value>,
 }
 
+/// How long CodeBuild keeps a StartBuild's idempotency token.
+const TOKEN_LIFETIME: Duration = Duration::from_secs(300);
+
+/// A StartBuild the proxy forwarded, under its idempotency token.
+struct Started {
+    at: Instant,
+    request: Value,
+    /// The build as the StartBuild's answer gave it.
+    build: Value,
+}
+
 struct Shared {
     upstream: SocketAddr,
     client: Client<HttpConnector, Full<Bytes>>,
     recorded: Mutex<Vec<Recorded>>,
     faults: Mutex<Vec<Injection>>,
     builds: Mutex<HashMap<String, Tracked>>,
+    tokens: Mutex<HashMap<String, Started>>,
 }
 
 impl Shared {
@@ -366,6 +383,43 @@ impl Shared {
         injection
     }
 
+    /// CodeBuild's answer to a StartBuild `request` whose idempotency token a StartBuild of
+    /// the last five minutes used: that build as it is now for the same parameters, an
+    /// `InvalidInputException` for others; `None` for a new token.
+    fn repeated_start(&self, request: &Value) -> Option<HttpResponse> {
+        let token = request.get("idempotencyToken")?.as_str()?;
+        // The token's build, read before the build states are locked (`emulate` locks the
+        // states first, then the tokens).
+        let (same, build) = {
+            let tokens = self.tokens.lock().expect("proxy tokens poisoned");
+            let started = tokens
+                .get(token)
+                .filter(|started| started.at.elapsed() < TOKEN_LIFETIME)?;
+            (started.request == *request, started.build.clone())
+        };
+        if !same {
+            return Some(
+                Fault::error(
+                    "StartBuild",
+                    400,
+                    "InvalidInputException",
+                    "Idempotency token was used with different parameters",
+                )
+                .response(),
+            );
+        }
+        let mut build = build;
+        patch_build(
+            &self.builds.lock().expect("proxy build states poisoned"),
+            &mut build,
+        );
+        Some(http::response(
+            StatusCode::OK,
+            "application/x-amz-json-1.1",
+            json!({ "build": build }).to_string(),
+        ))
+    }
+
     /// Rewrite moto's successful JSON answer to `operation` (whose request body was
     /// `request`) as CodeBuild would have answered; see the module docs.
     fn emulate(&self, operation: &str, caller: &str, request: &Value, answer: &mut Value) {
@@ -400,6 +454,16 @@ impl Shared {
                 }
                 if let Some(build) = answer.get_mut("build") {
                     patch_build(&builds, build);
+                    if let Some(token) = request.get("idempotencyToken").and_then(Value::as_str) {
+                        self.tokens.lock().expect("proxy tokens poisoned").insert(
+                            token.to_owned(),
+                            Started {
+                                at: Instant::now(),
+                                request: request.clone(),
+                                build: build.clone(),
+                            },
+                        );
+                    }
                 }
             }
             "StopBuild" => {
@@ -531,6 +595,7 @@ impl Proxy {
             recorded: Mutex::new(Vec::new()),
             faults: Mutex::new(Vec::new()),
             builds: Mutex::new(HashMap::new()),
+            tokens: Mutex::new(HashMap::new()),
         });
         let handler_state = Arc::clone(&shared);
         let server = http::serve_resettable(listener, move |request| {
@@ -687,6 +752,17 @@ async fn handle(
     }
     let request_json = serde_json::from_slice::<Value>(&body).ok();
     let caller = super::codecommit::caller_of(&super::codecommit::access_key(&parts.headers));
+    let repeated = match (&target, &request_json) {
+        (Some(target), Some(request))
+            if target == &format!("{CODEBUILD_TARGET_PREFIX}StartBuild") =>
+        {
+            shared.repeated_start(request)
+        }
+        _ => None,
+    };
+    if let Some(answer) = repeated {
+        return Ok(answer);
+    }
 
     let path = parts.uri.path_and_query().map_or("/", |path| path.as_str());
     parts.uri = match format!("http://{}{path}", shared.upstream).parse::<Uri>() {
