@@ -108,11 +108,16 @@ async fn one_rules_success_does_not_approve_when_another_rules_build_never_start
         panic!("one test build: {test:?}");
     };
     let test_id = test.id().expect("an id").to_owned();
+    let requests = harness.start_build_requests();
+    let test_request = requests
+        .iter()
+        .find(|request| request["projectName"] == "demo-project")
+        .expect("the test rule's StartBuild");
     let passed = harness.codebuild_says(build_state_event(
         &test_id,
         1,
         "SUCCEEDED",
-        last_variables(&harness),
+        test_request["environmentVariablesOverride"].clone(),
     ));
     let answer = harness.answer(&passed).await;
     assert_eq!(
