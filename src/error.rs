@@ -42,6 +42,14 @@ pub enum HandlerError {
     /// The function cannot tell its own comments from others'.
     #[error("REPORTER_ROLE_ARN is not set: the function cannot tell its own status comments from anyone else's, so it writes none; set it to the ARN of the role the function runs as (the template does)")]
     ReporterUnknown,
+    /// The event is of a kind the other function takes.
+    #[error("this function is the {function}: it does not take {kind} events, which go to the {}; nothing was done", if *.function == "reporter" { "starter" } else { "reporter" })]
+    NotTaken {
+        /// The event's kind, e.g. `CodeBuild Build State Change`.
+        kind: &'static str,
+        /// `starter` or `reporter`.
+        function: &'static str,
+    },
     /// Some builds could not be started (the others were).
     #[error("{}", StartFailures(.0))]
     StartBuildFailed(Vec<FailedStart>),
@@ -62,18 +70,32 @@ pub struct FailedStart {
 
 struct StartFailures<'a>(&'a [FailedStart]);
 
+/// The most bytes of failed references an error message lists: with the rest of the message
+/// it stays under 64 KiB, so that a failed-events record always keeps its event beside it.
+const MAX_LISTED_FAILURES_BYTES: usize = 48 * 1024;
+
 impl fmt::Display for StartFailures<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "StartBuild failed for {} reference(s): ", self.0.len())?;
+        let mut written = 0;
         for (index, failure) in self.0.iter().enumerate() {
+            let entry = format!(
+                "{} {} at {} ({})",
+                failure.repository, failure.reference, failure.commit, failure.code
+            );
+            written += entry.len() + 2;
+            if written > MAX_LISTED_FAILURES_BYTES {
+                write!(
+                    f,
+                    "; and {} more (the log names each)",
+                    self.0.len() - index
+                )?;
+                break;
+            }
             if index > 0 {
                 f.write_str("; ")?;
             }
-            write!(
-                f,
-                "{} {} at {} ({})",
-                failure.repository, failure.reference, failure.commit, failure.code
-            )?;
+            f.write_str(&entry)?;
         }
         f.write_str(". Lambda retries the event; builds already started are not started again")
     }
@@ -89,6 +111,7 @@ impl HandlerError {
             Self::ReportFailed { .. } => "ReportFailed",
             Self::RebuildFailed { .. } => "RebuildFailed",
             Self::ReporterUnknown => "InvalidConfiguration",
+            Self::NotTaken { .. } => "EventNotTaken",
         }
     }
 }
@@ -99,5 +122,26 @@ impl From<HandlerError> for Diagnostic {
             error_type: error.error_type().to_owned(),
             error_message: error.to_string(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_start_failure_message_stays_under_64_kib_and_counts_what_it_leaves_out() {
+        let failures: Vec<FailedStart> = (0..1000)
+            .map(|n| FailedStart {
+                repository: "my-app".into(),
+                reference: format!("refs/tags/{n:0>300}"),
+                commit: "1".repeat(40),
+                code: "AccountLimitExceededException".into(),
+            })
+            .collect();
+        let message = HandlerError::StartBuildFailed(failures).to_string();
+        assert!(message.len() < 64 * 1024, "{} bytes", message.len());
+        assert!(message.starts_with("StartBuild failed for 1000 reference(s): my-app refs/tags/"));
+        assert!(message.contains(" more (the log names each). Lambda retries the event"));
     }
 }

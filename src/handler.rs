@@ -35,6 +35,36 @@ pub struct Handler<B, C, L> {
     codebuild: B,
     codecommit: C,
     logs: L,
+    takes: Takes,
+}
+
+/// The kinds of event a function takes, by its `Handler`: a misrouted event (a replay sent to
+/// the other function, say) is refused with an error, so that nothing takes it for done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Takes {
+    /// Every kind: one function for everything (`Handler: bootstrap`, and local runs).
+    All,
+    /// Pushes, pull requests and their comments (`Handler: starter`).
+    Starter,
+    /// CodeBuild's build-state events (`Handler: reporter`).
+    Reporter,
+}
+
+impl Takes {
+    /// Refuses `event` if this function does not take its kind.
+    fn check(self, event: &Event) -> Result<(), HandlerError> {
+        let reporting = matches!(event, Event::Build(_));
+        match (self, reporting) {
+            (Self::All, _) | (Self::Starter, false) | (Self::Reporter, true) => Ok(()),
+            (function, _) => Err(HandlerError::NotTaken {
+                kind: event.kind(),
+                function: match function {
+                    Self::Reporter => "reporter",
+                    _ => "starter",
+                },
+            }),
+        }
+    }
 }
 
 /// One build to start.
@@ -58,7 +88,13 @@ where
             codebuild,
             codecommit,
             logs,
+            takes: Takes::All,
         }
+    }
+
+    /// This handler, taking only the events of `takes`.
+    pub fn taking(self, takes: Takes) -> Self {
+        Self { takes, ..self }
     }
 
     /// Refuses an event from a repository outside `ALLOWED_REPOSITORIES`.
@@ -139,7 +175,10 @@ where
                 );
             }
         })?;
-        match &event {
+        self.takes.check(&event).inspect_err(|refused| {
+            error!(error = %refused, "event of a kind this function does not take: nothing was done");
+        })?;
+        let answered = match &event {
             Event::Ignored(ignored) => {
                 let skipped = ignored_skips(ignored);
                 for skip in &skipped {
@@ -171,7 +210,8 @@ where
             ),
             Event::Push(push) => self.build(&push.records, deadline).await,
             Event::PullRequest(change) => self.pull_request(&change.records, deadline).await,
-        }
+        };
+        answered.map(Response::bounded)
     }
 
     /// Builds a pull request's change and, when it closed it, stops its builds.

@@ -46,14 +46,15 @@ async fn main() -> ExitCode {
 /// The Lambda function.
 async fn serve() -> ExitCode {
     lambda_runtime::tracing::init_default_subscriber();
-    match role(std::env::var("_HANDLER")) {
-        Ok(Role::Trigger) => {}
+    let takes = match role(std::env::var("_HANDLER")) {
+        Ok(Role::Trigger(takes)) => takes,
         Ok(Role::Installer) => return installer::serve().await,
         Err(problem) => return fail_init(problem).await,
-    }
+    };
     let handler = match Config::from_env()
         .map_err(|problem| problem.to_string())
         .and_then(|config| handler(config).map_err(|problem| problem.to_string()))
+        .map(|handler| handler.taking(takes))
     {
         Ok(handler) => handler,
         Err(problem) => return fail_init(problem).await,

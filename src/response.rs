@@ -4,8 +4,13 @@ use crate::decide::Line;
 
 use serde::Serialize;
 
+/// The most bytes of an answer's entries: the answer stays under 64 KiB, so that a
+/// failed-events record always keeps its event beside it.
+pub const MAX_ANSWER_BYTES: usize = 60 * 1024;
+
 /// What the function did with an event.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Response {
     /// References a build was started for, in event order.
     pub started: Vec<Started>,
@@ -14,6 +19,51 @@ pub struct Response {
     /// What a build-state event did to the build's status comment.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reported: Option<Reported>,
+    /// Started entries left out to keep the answer under 64 KiB (the log has every one).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub started_not_listed: usize,
+    /// Skipped entries left out likewise.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub skipped_not_listed: usize,
+}
+
+fn is_zero(count: &usize) -> bool {
+    *count == 0
+}
+
+impl Response {
+    /// This answer with its first entries only, as many as fit in [`MAX_ANSWER_BYTES`] of
+    /// JSON (started ones first), and the count of the rest.
+    pub fn bounded(mut self) -> Self {
+        let mut budget = MAX_ANSWER_BYTES;
+        let started = fitting(&self.started, &mut budget);
+        let skipped = fitting(&self.skipped, &mut budget);
+        self.started_not_listed += self.started.len() - started;
+        self.skipped_not_listed += self.skipped.len() - skipped;
+        self.started.truncate(started);
+        self.skipped.truncate(skipped);
+        self
+    }
+}
+
+/// How many of the first `entries` fit in `budget` bytes of JSON; their size is taken from it.
+fn fitting<T: Serialize>(entries: &[T], budget: &mut usize) -> usize {
+    entries
+        .iter()
+        .take_while(|entry| {
+            let size = serde_json::to_vec(entry).map_or(usize::MAX, |json| json.len() + 1);
+            match budget.checked_sub(size) {
+                Some(left) => {
+                    *budget = left;
+                    true
+                }
+                None => {
+                    *budget = 0;
+                    false
+                }
+            }
+        })
+        .count()
 }
 
 /// What a build-state event did to the build's status comment.
@@ -24,7 +74,7 @@ pub struct Reported {
     pub build_id: String,
     /// Its project.
     pub project: String,
-    /// Its status, as the event says.
+    /// Its status: CodeBuild's once the build was read back, the event's otherwise.
     pub status: String,
     /// The repository, for a build this function started.
     #[serde(skip_serializing_if = "Option::is_none")]

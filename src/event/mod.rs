@@ -66,6 +66,17 @@ pub enum Event {
 }
 
 impl Event {
+    /// The event's kind, as its `detail-type` names it (`CodeCommit push` for pushes, whether
+    /// a trigger's or EventBridge's).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Push(_) => "CodeCommit push",
+            Self::PullRequest(_) | Self::Ignored(_) => pull_request::DETAIL_TYPES[0],
+            Self::Comment(_) => pull_request::DETAIL_TYPES[1],
+            Self::Build(_) => build_state::DETAIL_TYPE,
+        }
+    }
+
     /// The records to decide: a push's, or a pull request's (one per
     /// repository); none for an event that never builds.
     pub fn records(&self) -> &[Record] {

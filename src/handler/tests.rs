@@ -770,3 +770,60 @@ mod pull_requests {
         assert_eq!(response.started.len(), 1);
     }
 }
+
+#[tokio::test]
+async fn each_function_refuses_the_events_of_the_other_and_does_nothing() {
+    let reporter =
+        handler(FakeCodeBuild::default(), FakeCodeCommit::default()).taking(Takes::Reporter);
+    let error = reporter
+        .handle(&event(&["refs/heads/master"]), None)
+        .await
+        .expect_err("a push is the starter's");
+    assert_eq!(error.error_type(), "EventNotTaken");
+    assert_eq!(
+        error.to_string(),
+        "this function is the reporter: it does not take CodeCommit push events, which go to the starter; nothing was done"
+    );
+    assert!(reporter.codebuild.requests.lock().expect("lock").is_empty());
+    let starter =
+        handler(FakeCodeBuild::default(), FakeCodeCommit::default()).taking(Takes::Starter);
+    let build_state = crate::test_support::build_state_event(
+        &crate::test_support::build_id("my-project"),
+        1,
+        "FAILED",
+        json!([]),
+    );
+    let error = starter
+        .handle(&build_state.to_string(), None)
+        .await
+        .expect_err("a build-state event is the reporter's");
+    assert!(error.to_string().starts_with(
+        "this function is the starter: it does not take CodeBuild Build State Change events"
+    ));
+}
+
+#[tokio::test]
+async fn an_answer_lists_its_first_entries_within_64_kib_and_counts_the_rest() {
+    let config = config(&[
+        (CODEBUILD_PROJECT, "my-project"),
+        (BRANCHES, "master"),
+        (SKIP_MARKERS, "false"),
+    ]);
+    let handler = Handler::new(
+        config,
+        FakeCodeBuild::default(),
+        FakeCodeCommit::default(),
+        FakeLogs::default(),
+    );
+    let names: Vec<String> = (0..2000)
+        .map(|n| format!("refs/heads/feature/{n:0>200}"))
+        .collect();
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let response = handler.handle(&event(&refs), None).await.expect("answered");
+    let json = serde_json::to_string(&response).expect("serializable");
+    assert!(json.len() < 64 * 1024, "{} bytes", json.len());
+    assert!(!response.skipped.is_empty());
+    assert_eq!(response.skipped.len() + response.skipped_not_listed, 2000);
+    let value: serde_json::Value = serde_json::from_str(&json).expect("json");
+    assert_eq!(value["skippedNotListed"], response.skipped_not_listed);
+}

@@ -186,12 +186,32 @@ async fn a_push_of_three_hundred_tags_starts_no_build_and_says_why() {
     let event = json!({"Records": [trigger_record(REPOSITORY, None, &now(), json!(references))]});
     let answer = harness.answer(&event).await;
     assert_eq!(answer["started"], json!([]));
+    assert!(
+        answer.to_string().len() < 64 * 1024,
+        "the answer stays under 64 KiB"
+    );
     let skipped = answer["skipped"].as_array().expect("skipped");
-    assert_eq!(skipped.len(), 300);
+    let not_listed = answer["skippedNotListed"].as_u64().unwrap_or(0);
+    assert_eq!(skipped.len() as u64 + not_listed, 300, "{answer}");
     assert!(skipped.iter().all(|skip| skip["reason"]
         == "this event would start 300 builds, more than MAX_BUILDS (20) allows: it starts none"));
     assert!(harness.start_build_requests().is_empty());
     assert!(harness.builds().await.is_empty());
+}
+
+#[tokio::test]
+async fn the_reporter_refuses_a_push_sent_to_it_and_starts_nothing() {
+    let harness = Harness::builder().env("_HANDLER", "reporter").start().await;
+    let error = harness
+        .invoke(&support::sample_event("push-master.json"))
+        .await
+        .expect_err("a push is the starter's");
+    assert_eq!(error.error_type, "EventNotTaken", "{error:?}");
+    assert_eq!(
+        error.error_message,
+        "this function is the reporter: it does not take CodeCommit push events, which go to the starter; nothing was done"
+    );
+    assert!(harness.start_build_requests().is_empty());
 }
 
 /// An EventBridge push of master from `previous` to `commit`, sent now.

@@ -316,16 +316,18 @@ def test_functions_are_one_binary_for_arm64_told_apart_by_their_handler():
     cargo = tomllib.loads((ROOT / "Cargo.toml").read_text())
     binaries = {b["name"] for b in cargo["bin"]}
     built = set()
-    # src/role.rs: `bootstrap` is the build trigger (and the reporter), `trigger-installer`
-    # the custom resource; SAM builds the one binary once for all of them.
-    handlers = {"TriggerInstallerFunction": "trigger-installer"}
+    # src/role.rs: `starter` is the build trigger, `reporter` results back in CodeCommit (each
+    # refuses the other's events), `trigger-installer` the custom resource; SAM builds the one
+    # binary once for all of them.
+    handlers = {"TriggerInstallerFunction": "trigger-installer", "TriggerFunction": "starter",
+                "ReporterFunction": "reporter"}
     for name, function in FUNCTIONS.items():
         metadata = function["Metadata"]
         assert metadata["BuildMethod"] == "rust-cargolambda", name
         built.add(metadata["BuildProperties"]["Binary"])
         properties = function["Properties"]
         assert properties["Runtime"] == "provided.al2023", name
-        assert properties["Handler"] == handlers.get(name, "bootstrap"), name
+        assert properties["Handler"] == handlers[name], name
         assert properties["Architectures"] == ["arm64"], name
         assert properties["MemorySize"] == 128, name
         assert properties["LoggingConfig"]["LogFormat"] == "JSON", name
