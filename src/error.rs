@@ -40,7 +40,7 @@ pub enum HandlerError {
         advice: String,
     },
     /// The function cannot tell its own comments from others'.
-    #[error("REPORTER_ROLE_ARN is not set: the function cannot tell its own status comments from anyone else's, so it writes none; set it to the ARN of the role the function runs as (the template does)")]
+    #[error("REPORTER_ROLE_ARN is not set, and STS did not name the role the function runs as: the function cannot tell its own status comments from anyone else's, so it writes none; set it to the ARN of that role (the template does)")]
     ReporterUnknown,
     /// The event is of a kind the other function takes.
     #[error("this function is the {function}: it does not take {kind} events, which go to the {}; nothing was done", if *.function == "reporter" { "starter" } else { "reporter" })]

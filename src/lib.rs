@@ -30,10 +30,12 @@ pub mod kept_events;
 pub mod logs;
 mod pattern;
 mod report;
+pub use report::confirm;
 mod request;
 mod response;
 pub mod role;
 pub mod sdk;
+pub mod sts;
 mod variables;
 
 #[cfg(test)]

@@ -2,19 +2,20 @@
 //! then the runtime loop (the build trigger's, or with `Handler` `trigger-installer`
 //! the custom resource's); on a terminal, `explain EVENT.json`.
 
-use aws_types::sdk_config::{RetryConfig, TimeoutConfig};
+use aws_types::sdk_config::{RetryConfig, SdkConfig, TimeoutConfig};
 use codecommit_build_trigger::codebuild::CodeBuild;
 use codecommit_build_trigger::codecommit::CodeCommit;
 use codecommit_build_trigger::config::Config;
 use codecommit_build_trigger::custom_resource::function as installer;
 use codecommit_build_trigger::deadline::invocation_deadline;
 use codecommit_build_trigger::event;
-use codecommit_build_trigger::handler::Handler;
+use codecommit_build_trigger::handler::{Handler, Takes};
 use codecommit_build_trigger::init_error::report_init_error;
 use codecommit_build_trigger::logs::Logs;
 use codecommit_build_trigger::role::{role, Role};
 use codecommit_build_trigger::sdk::{SdkEnv, SdkEnvError};
-use lambda_runtime::tracing::error;
+use codecommit_build_trigger::sts;
+use lambda_runtime::tracing::{error, warn};
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use serde_json::value::RawValue;
 use std::process::ExitCode;
@@ -51,14 +52,21 @@ async fn serve() -> ExitCode {
         Ok(Role::Installer) => return installer::serve().await,
         Err(problem) => return fail_init(problem).await,
     };
-    let handler = match Config::from_env()
+    let (mut config, sdk_config) = match Config::from_env()
         .map_err(|problem| problem.to_string())
-        .and_then(|config| handler(config).map_err(|problem| problem.to_string()))
-        .map(|handler| handler.taking(takes))
+        .and_then(|config| Ok((config, sdk_config().map_err(|problem| problem.to_string())?)))
     {
-        Ok(handler) => handler,
+        Ok(both) => both,
         Err(problem) => return fail_init(problem).await,
     };
+    if config.reporting.reporter_role.is_none() && takes != Takes::Starter {
+        // The reporter is the role it runs as: learnt once, here, rather than on each event.
+        match sts::own_role(&aws_sdk_sts::Client::new(&sdk_config)).await {
+            Ok(role) => config.reporting.reporter_role = Some(role),
+            Err(problem) => warn!(problem, "REPORTER_ROLE_ARN is not set and STS could not tell the function's role: no comment will be written"),
+        }
+    }
+    let handler = handler(config, &sdk_config).taking(takes);
     let handler = &handler;
     let service = service_fn(move |event: LambdaEvent<Box<RawValue>>| async move {
         let deadline = invocation_deadline(event.context.deadline(), SystemTime::now());
@@ -112,8 +120,8 @@ async fn explain_file(path: &str) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let handler = match handler(config) {
-        Ok(handler) => handler,
+    let handler = match sdk_config() {
+        Ok(sdk_config) => handler(config, &sdk_config),
         Err(problem) => {
             eprintln!("invalid configuration: {problem}");
             if matches!(problem, SdkEnvError::MissingCredentials(_)) {
@@ -141,12 +149,12 @@ async fn explain_file(path: &str) -> ExitCode {
     }
 }
 
-/// The handler with its AWS clients, configured once from the environment.
-fn handler(config: Config) -> Result<Handler<CodeBuild, CodeCommit, Logs>, SdkEnvError> {
+/// The AWS SDK's configuration, from the environment.
+fn sdk_config() -> Result<SdkConfig, SdkEnvError> {
     // Three attempts of at most 5 s each (StartBuild: up to ten, see `codebuild`), 20 s in all:
     // inside the template's 30 s timeout, so a hung endpoint fails the invocation (and Lambda
     // retries it) rather than timing it out.
-    let sdk_config = SdkEnv::from_process()
+    Ok(SdkEnv::from_process()
         .sdk_config()?
         .retry_config(RetryConfig::standard().with_max_attempts(3))
         .timeout_config(
@@ -156,11 +164,15 @@ fn handler(config: Config) -> Result<Handler<CodeBuild, CodeCommit, Logs>, SdkEn
                 .operation_timeout(Duration::from_secs(20))
                 .build(),
         )
-        .build();
-    Ok(Handler::new(
+        .build())
+}
+
+/// The handler with its AWS clients.
+fn handler(config: Config, sdk_config: &SdkConfig) -> Handler<CodeBuild, CodeCommit, Logs> {
+    Handler::new(
         config,
-        CodeBuild::new(aws_sdk_codebuild::Client::new(&sdk_config)),
-        CodeCommit::new(aws_sdk_codecommit::Client::new(&sdk_config)),
-        Logs::new(aws_sdk_cloudwatchlogs::Client::new(&sdk_config)),
-    ))
+        CodeBuild::new(aws_sdk_codebuild::Client::new(sdk_config)),
+        CodeCommit::new(aws_sdk_codecommit::Client::new(sdk_config)),
+        Logs::new(aws_sdk_cloudwatchlogs::Client::new(sdk_config)),
+    )
 }

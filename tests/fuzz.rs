@@ -8,7 +8,9 @@
 
 use codecommit_build_trigger::config::Config;
 use codecommit_build_trigger::decide::{finish, plan, Outcome, RuleVerdict};
-use codecommit_build_trigger::event::{self, PullRequestStatus, Record};
+use codecommit_build_trigger::event::{
+    self, BuildReport, BuildStatus, LogStream, PullRequestStatus, Record, Variable,
+};
 use codecommit_build_trigger::facts::{Changes, Facts};
 use proptest::prelude::*;
 use proptest::test_runner::{Config as RunnerConfig, TestRunner};
@@ -364,4 +366,116 @@ fn huge_deep_and_escaped_events_are_handled() {
         let error = event::parse(&control.to_string()).expect_err("a control character in a ref");
         assert!(error.to_string().contains(".ref"), "{error}");
     }
+}
+
+/// What CodeBuild may answer about a build: any status, number and log, and the variables
+/// of a sample build-state event, one of them perhaps changed.
+fn codebuild_answers(seed: &Value) -> impl Strategy<Value = BuildReport> {
+    let information = &seed["detail"]["additional-information"];
+    let variables: Vec<Variable> = information["environment"]["environment-variables"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .map(|variable| Variable {
+            name: variable["name"].as_str().unwrap_or_default().to_owned(),
+            plaintext: true,
+            value: variable["value"].as_str().map(str::to_owned),
+        })
+        .collect();
+    let source = information["source-version"].as_str().map(str::to_owned);
+    let statuses = [
+        "IN_PROGRESS",
+        "SUCCEEDED",
+        "FAILED",
+        "STOPPED",
+        "FAULT",
+        "TIMED_OUT",
+    ];
+    (
+        prop::sample::select(statuses.to_vec()),
+        prop::option::of(any::<u64>()),
+        prop::option::of(any::<bool>()),
+        prop::option::of((0..variables.len().max(1), hostile_string())),
+        prop::option::of(("[a-z/]{1,20}", "[a-z0-9-]{1,36}")),
+        prop::option::of("[a-z-]{1,20}/[a-z-]{1,20}"),
+    )
+        .prop_map(move |(status, number, complete, changed, log, initiator)| {
+            let mut variables = variables.clone();
+            if let Some((index, value)) = changed {
+                if let Some(variable) = variables.get_mut(index) {
+                    variable.value = Some(value);
+                }
+            }
+            BuildReport {
+                status: BuildStatus::parse(status),
+                complete,
+                number,
+                source_version: source.clone(),
+                variables,
+                log: log.map(|(group, stream)| LogStream { group, stream }),
+                phases: Vec::new(),
+                initiator,
+            }
+        })
+}
+
+#[test]
+fn build_state_events_that_disagree_with_codebuild_never_win() {
+    let seeds: Vec<Value> = seeds()
+        .into_iter()
+        .filter(|seed| seed["detail-type"] == "CodeBuild Build State Change")
+        .collect();
+    assert!(!seeds.is_empty(), "events/ has build-state samples");
+    let seconds: u64 = std::env::var("FUZZ_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let until = Instant::now() + Duration::from_secs(seconds);
+    let mut cases = 0;
+    loop {
+        for seed in &seeds {
+            let hints = prop::collection::vec(edit(), 0..4).prop_map({
+                let seed = seed.clone();
+                move |edits| {
+                    let mut event = seed.clone();
+                    for edit in &edits {
+                        apply(&mut event, edit);
+                    }
+                    event.to_string()
+                }
+            });
+            let mut runner = TestRunner::new(RunnerConfig {
+                cases: 128,
+                failure_persistence: None,
+                ..RunnerConfig::default()
+            });
+            runner
+                .run(&(hints, codebuild_answers(seed)), |(text, truth)| {
+                    let Ok(event::Event::Build(hint)) = event::parse(&text) else {
+                        return Ok(());
+                    };
+                    assert!(
+                        codecommit_build_trigger::confirm(&hint, None, None).is_err(),
+                        "a build CodeBuild does not know is never acted on"
+                    );
+                    if let Ok(change) =
+                        codecommit_build_trigger::confirm(&hint, Some(truth.clone()), None)
+                    {
+                        assert_eq!(change.status, truth.status, "the status is CodeBuild's");
+                        assert_eq!(change.build.number, truth.number, "so is the number");
+                        assert_eq!(change.log, truth.log, "and the log");
+                        assert!(hint.origin.is_ok(), "an event that names no origin");
+                        assert_eq!(change.origin, hint.origin, "the build the event names");
+                    }
+                    Ok(())
+                })
+                .unwrap_or_else(|failure| panic!("disagreeing build-state events: {failure}"));
+            cases += 128;
+        }
+        if Instant::now() >= until {
+            break;
+        }
+    }
+    eprintln!("disagreeing build-state events: {cases} cases");
 }

@@ -229,6 +229,19 @@ impl RoleArn {
         })
     }
 
+    /// The role of the session `arn` (`arn:PARTITION:sts::ACCOUNT:assumed-role/NAME/SESSION`,
+    /// as STS `GetCallerIdentity` names a Lambda function's caller).
+    pub fn of_session(arn: &str) -> Option<Self> {
+        let [partition, "sts", "", account, resource] = crate::arn::fields(arn)? else {
+            return None;
+        };
+        let (name, session) = resource.strip_prefix("assumed-role/")?.split_once('/')?;
+        if session.is_empty() || session.contains('/') {
+            return None;
+        }
+        Self::parse(&format!("arn:{partition}:iam::{account}:role/{name}"))
+    }
+
     /// Whether `caller` (a comment's `authorArn`, an event's `callerUserArn`) is a session
     /// of this role: `arn:PARTITION:sts::ACCOUNT:assumed-role/NAME/SESSION`.
     pub fn is_session(&self, caller: &str) -> bool {
@@ -316,6 +329,31 @@ mod tests {
     fn config(vars: &[(&'static str, &str)]) -> Result<Config, ConfigError> {
         let vars: HashMap<_, _> = vars.iter().map(|(k, v)| (*k, v.to_string())).collect();
         Config::from_lookup(|name| Ok(vars.get(name).cloned()))
+    }
+
+    #[test]
+    fn a_role_is_read_from_its_sessions_arn_and_knows_its_sessions_and_builds() {
+        let role = RoleArn::of_session(
+            "arn:aws:sts::123456789012:assumed-role/reporter-Role-1A/reporter-Function-2B",
+        )
+        .expect("a role session");
+        assert_eq!(
+            Some(&role),
+            RoleArn::parse("arn:aws:iam::123456789012:role/reporter-Role-1A").as_ref()
+        );
+        assert!(role.is_session("arn:aws:sts::123456789012:assumed-role/reporter-Role-1A/other"));
+        assert!(role.is_initiator("reporter-Role-1A/other"));
+        assert!(!role.is_initiator("reporter-Role-1A"));
+        assert!(!role.is_initiator("reporter-Role-1A/a/b"));
+        assert!(!role.is_initiator("reporter-Role-1AB/x"));
+        for not_a_session in [
+            "arn:aws:iam::123456789012:user/alice",
+            "arn:aws:sts::123456789012:federated-user/alice",
+            "arn:aws:sts::123456789012:assumed-role/reporter",
+            "arn:aws:sts::123456789012:assumed-role/reporter/",
+        ] {
+            assert_eq!(RoleArn::of_session(not_a_session), None, "{not_a_session}");
+        }
     }
 
     fn only_rule(config: &Config) -> &Rule {

@@ -13,8 +13,8 @@ use crate::error::HandlerError;
 use crate::event::{BuildChange, BuildOrigin, BuildStatus, PullRequestStatus, Record};
 use crate::logs::LogReads;
 use crate::report::{
-    publishable, render, verdict, write_for, Content, LogTail, PublishedLog, RevisionBuild,
-    Selected, Stamp, Subject, Verdict, Write,
+    confirm, publishable, render, verdict, write_for, Content, LogTail, PublishedLog,
+    RevisionBuild, Selected, Stamp, Subject, Verdict, Write,
 };
 use crate::response::{ReportAction, Reported};
 use lambda_runtime::tracing::{error, info, warn};
@@ -165,41 +165,16 @@ where
         hint: &BuildChange,
     ) -> Result<Result<BuildChange, String>, HandlerError> {
         let id = &hint.build.id;
-        let Some(report) = self
+        let report = self
             .codebuild
             .build(id)
             .await
-            .map_err(|source| failed(hint, source))?
-        else {
-            return Ok(Err(format!(
-                "CodeBuild knows no build {id}: the event is not CodeBuild's"
-            )));
-        };
-        let change = report.change(hint.build.clone());
-        match (&hint.origin, &change.origin) {
-            (_, Err(reason)) => return Ok(Err(format!("as CodeBuild reports it, {reason}"))),
-            (Ok(claimed), Ok(actual)) if claimed != actual => {
-                return Ok(Err(format!(
-                    "the event's CODECOMMIT_* variables or source version are not those CodeBuild reports for build {id}"
-                )))
-            }
-            _ => {}
-        }
-        if let Some(starter) = &self.config.reporting.starter_role {
-            let initiator = change.initiator.as_deref().unwrap_or_default();
-            if !starter.is_initiator(initiator) {
-                return Ok(Err(format!(
-                    "build {id} was started by {}, not by a session of STARTER_ROLE_ARN's role {}",
-                    if initiator.is_empty() {
-                        "no one CodeBuild names"
-                    } else {
-                        initiator
-                    },
-                    starter.name()
-                )));
-            }
-        }
-        Ok(Ok(change))
+            .map_err(|source| failed(hint, source))?;
+        Ok(confirm(
+            hint,
+            report,
+            self.config.reporting.starter_role.as_ref(),
+        ))
     }
 
     /// Approves or revokes the revision `origin` names now that `change`'s build has ended:

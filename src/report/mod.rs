@@ -12,7 +12,53 @@ pub(crate) use approval::{verdict, RevisionBuild, Selected, Verdict};
 pub(crate) use comment::{render, Content, LogTail, Stamp, Subject};
 pub(crate) use log::{clean_line, publishable, PublishedLog};
 
+use crate::config::RoleArn;
+use crate::event::{BuildChange, BuildReport};
 use std::fmt;
+
+/// The build `hint` (a build-state event) names, as CodeBuild reports it (`truth`, its
+/// `BatchGetBuilds` answer): every field CodeBuild's, never the event's. Refused, with the
+/// reason, when the event names no build this function started, when CodeBuild knows no such
+/// build, when its variables or source version are not what the event says, or when
+/// `starter` is given and did not start it.
+pub fn confirm(
+    hint: &BuildChange,
+    truth: Option<BuildReport>,
+    starter: Option<&RoleArn>,
+) -> Result<BuildChange, String> {
+    let id = &hint.build.id;
+    let Some(truth) = truth else {
+        return Err(format!(
+            "CodeBuild knows no build {id}: the event is not CodeBuild's"
+        ));
+    };
+    let change = truth.change(hint.build.clone());
+    match (&hint.origin, &change.origin) {
+        (Err(reason), _) => return Err(reason.clone()),
+        (_, Err(reason)) => return Err(format!("as CodeBuild reports it, {reason}")),
+        (Ok(claimed), Ok(actual)) if claimed != actual => {
+            return Err(format!(
+                "the event's CODECOMMIT_* variables or source version are not those CodeBuild reports for build {id}"
+            ))
+        }
+        _ => {}
+    }
+    if let Some(starter) = starter {
+        let initiator = change.initiator.as_deref().unwrap_or_default();
+        if !starter.is_initiator(initiator) {
+            let who = if initiator.is_empty() {
+                "no one CodeBuild names"
+            } else {
+                initiator
+            };
+            return Err(format!(
+                "build {id} was started by {who}, not by a session of STARTER_ROLE_ARN's role {}",
+                starter.name()
+            ));
+        }
+    }
+    Ok(change)
+}
 
 /// What to do with a build's status comment.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -305,9 +305,33 @@ async fn a_comment_that_cannot_be_written_fails_the_invocation_naming_the_permis
 }
 
 #[tokio::test]
-async fn without_reporter_role_arn_nothing_is_written_and_the_error_says_why() {
+async fn without_reporter_role_arn_the_function_learns_its_role_from_sts() {
     let (repo, master, first) = repository();
     let harness = harness(repo, &[]).await;
+    let response = open_pull_request(&harness, &first, &master).await;
+    let build_id = response["started"][0]["buildId"]
+        .as_str()
+        .expect("a build")
+        .to_owned();
+    let started = harness
+        .answer(&build_event(&harness, &build_id, "IN_PROGRESS"))
+        .await;
+    assert_eq!(started["reported"]["action"], "posted", "{started}");
+    let failed = harness
+        .answer(&build_event(&harness, &build_id, "FAILED"))
+        .await;
+    assert_eq!(
+        failed["reported"]["action"], "updated",
+        "it knows its own comment: {failed}"
+    );
+    assert_eq!(the_comment(&harness).author, FUNCTION_SESSION);
+}
+
+#[tokio::test]
+async fn without_reporter_role_arn_nothing_is_written_and_the_error_says_why() {
+    let (repo, master, first) = repository();
+    // Signing as an IAM user: STS names no role's session to learn the role from.
+    let harness = harness(repo, &[("AWS_ACCESS_KEY_ID", "alice")]).await;
     let response = open_pull_request(&harness, &first, &master).await;
     let build_id = response["started"][0]["buildId"]
         .as_str()

@@ -33,6 +33,11 @@
 //!   answered, as CodeBuild does, with the build it started (its state now), and with other
 //!   parameters with an `InvalidInputException`; neither reaches moto.
 //!
+//! - **Who calls.** moto's STS `GetCallerIdentity` names every caller an IAM user. The proxy
+//!   answers it as STS would for the caller the request's access key stands for (the same
+//!   callers the local CodeCommit knows: the function is a session of its role), in STS's
+//!   XML.
+//!
 //! `StopBuild` itself is moto's: it knows every build id, answers `ResourceNotFoundException`
 //! for an unknown one, and marks the build stopped. Faulted requests are never forwarded, so
 //! they change nothing here.
@@ -752,6 +757,9 @@ async fn handle(
     }
     let request_json = serde_json::from_slice::<Value>(&body).ok();
     let caller = super::codecommit::caller_of(&super::codecommit::access_key(&parts.headers));
+    if target.is_none() && body.starts_with(b"Action=GetCallerIdentity") {
+        return Ok(caller_identity(&caller));
+    }
     let repeated = match (&target, &request_json) {
         (Some(target), Some(request))
             if target == &format!("{CODEBUILD_TARGET_PREFIX}StartBuild") =>
@@ -822,6 +830,19 @@ async fn handle(
         _ => body,
     };
     Ok(HttpResponse::from_parts(parts, Full::new(body)))
+}
+
+/// STS's answer to `GetCallerIdentity` from `caller` (an IAM user or role session ARN).
+fn caller_identity(caller: &str) -> HttpResponse {
+    let account = caller.split(':').nth(4).unwrap_or_default();
+    let xml = format!(
+        "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\
+         <GetCallerIdentityResult><Arn>{caller}</Arn><UserId>AIDATESTPROXY</UserId>\
+         <Account>{account}</Account></GetCallerIdentityResult>\
+         <ResponseMetadata><RequestId>caller-identity-from-test-proxy</RequestId>\
+         </ResponseMetadata></GetCallerIdentityResponse>"
+    );
+    http::response(StatusCode::OK, "text/xml", xml)
 }
 
 fn strip_hop_by_hop(headers: &mut HeaderMap) {
