@@ -2,7 +2,7 @@
 
 use super::codecommit::TriggerStore;
 use super::request::{Action, Request, TriggerSpec};
-use super::triggers::{with_trigger, without_trigger, MAX_TRIGGERS};
+use super::triggers::{is_ours, with_trigger, without_trigger, MAX_TRIGGERS};
 use crate::aws::AwsError;
 use aws_sdk_codecommit::types::{RepositoryTrigger, RepositoryTriggerEventEnum};
 
@@ -63,9 +63,14 @@ pub async fn run<S: TriggerStore>(store: &S, request: &Request) -> Outcome {
             },
             Err(reason) => Outcome::failed_before(request, reason),
         },
-        Ok(Action::Delete) => {
+        Ok(Action::Delete(spec)) => {
             let id = current_id(request);
-            let (status, reason) = match remove(store, &id).await {
+            let ours = spec.as_ref().map(trigger_of).transpose();
+            let removed = match ours {
+                Ok(ours) => remove(store, &id, ours.as_ref()).await,
+                Err(reason) => Err(reason),
+            };
+            let (status, reason) = match removed {
                 Ok(reason) => (Status::Success, reason),
                 Err(reason) => (Status::Failed, reason),
             };
@@ -78,9 +83,9 @@ pub async fn run<S: TriggerStore>(store: &S, request: &Request) -> Outcome {
     }
 }
 
-async fn install<S: TriggerStore>(store: &S, spec: &TriggerSpec) -> Result<String, String> {
-    let repository = &spec.repository_name;
-    let ours = RepositoryTrigger::builder()
+/// The trigger `spec` describes.
+fn trigger_of(spec: &TriggerSpec) -> Result<RepositoryTrigger, String> {
+    RepositoryTrigger::builder()
         .name(&spec.trigger_name)
         .destination_arn(&spec.destination_arn)
         .set_custom_data(spec.custom_data.clone())
@@ -92,11 +97,37 @@ async fn install<S: TriggerStore>(store: &S, spec: &TriggerSpec) -> Result<Strin
                 .collect(),
         ))
         .build()
-        .map_err(|error| format!("invalid trigger: {error}"))?;
+        .map_err(|error| format!("invalid trigger: {error}"))
+}
+
+/// Why `existing`'s trigger of `ours`' name may not be replaced or removed, if it was not
+/// written by this stack.
+fn someone_elses(
+    existing: &[RepositoryTrigger],
+    ours: &RepositoryTrigger,
+    repository: &str,
+) -> Option<String> {
+    let theirs = existing
+        .iter()
+        .find(|trigger| trigger.name() == ours.name() && !is_ours(trigger, ours))?;
+    Some(format!(
+        "repository {repository} already has a trigger named {} that this stack did not write (it invokes {}); \
+         remove or rename that trigger, or deploy this stack under another name",
+        theirs.name(),
+        theirs.destination_arn()
+    ))
+}
+
+async fn install<S: TriggerStore>(store: &S, spec: &TriggerSpec) -> Result<String, String> {
+    let repository = &spec.repository_name;
+    let ours = trigger_of(spec)?;
     let existing = store
         .get_triggers(repository)
         .await
         .map_err(|error| explain(&error, repository, "codecommit:GetRepositoryTriggers"))?;
+    if let Some(refusal) = someone_elses(&existing, &ours, repository) {
+        return Err(refusal);
+    }
     let Some(triggers) = with_trigger(&existing, ours) else {
         return Err(format!(
             "repository {repository} already has {MAX_TRIGGERS} triggers, the most CodeCommit allows; \
@@ -117,7 +148,11 @@ async fn install<S: TriggerStore>(store: &S, spec: &TriggerSpec) -> Result<Strin
     Ok(summary)
 }
 
-async fn remove<S: TriggerStore>(store: &S, physical_id: &str) -> Result<String, String> {
+async fn remove<S: TriggerStore>(
+    store: &S,
+    physical_id: &str,
+    ours: Option<&RepositoryTrigger>,
+) -> Result<String, String> {
     let Some((repository, name)) = physical_id.split_once('/') else {
         return Ok(format!(
             "{physical_id} was never installed; nothing to remove"
@@ -138,6 +173,9 @@ async fn remove<S: TriggerStore>(store: &S, physical_id: &str) -> Result<String,
             ))
         }
     };
+    if let Some(refusal) = ours.and_then(|ours| someone_elses(&existing, ours, repository)) {
+        return Ok(format!("{refusal}: it was left as it is"));
+    }
     let Some(triggers) = without_trigger(&existing, name) else {
         return Ok(format!(
             "trigger {name} is not on repository {repository}; nothing to remove"

@@ -35,8 +35,9 @@ pub enum Action {
     Create(TriggerSpec),
     /// Install the trigger as now specified (its id may change).
     Update(TriggerSpec),
-    /// Remove the trigger this function installed.
-    Delete,
+    /// Remove the trigger this function installed, described as it was (when the request
+    /// says).
+    Delete(Option<TriggerSpec>),
 }
 
 /// The trigger to install, from `ResourceProperties`.
@@ -134,7 +135,7 @@ fn action(event: &Value) -> Result<Action, String> {
     match event.get("RequestType").and_then(Value::as_str) {
         Some("Create") => spec().map(Action::Create),
         Some("Update") => spec().map(Action::Update),
-        Some("Delete") => Ok(Action::Delete),
+        Some("Delete") => Ok(Action::Delete(spec().ok())),
         Some(other) => Err(format!(
             "RequestType {other:?} is not Create, Update or Delete"
         )),
@@ -212,7 +213,7 @@ mod tests {
         let mut event = request("Delete", json!({}));
         event["PhysicalResourceId"] = json!("my-app/my-stack");
         let parsed = parse(&event).expect("answerable");
-        assert_eq!(parsed.action, Ok(Action::Delete));
+        assert_eq!(parsed.action, Ok(Action::Delete(None)));
         assert_eq!(
             parsed.envelope.physical_resource_id.as_deref(),
             Some("my-app/my-stack")

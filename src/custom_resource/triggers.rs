@@ -27,6 +27,16 @@ pub fn with_trigger(
     Some(triggers)
 }
 
+/// Whether `existing` is the trigger `ours` describes, as an earlier request wrote it: the
+/// same name, and the same `CustomData` (the template's marks the stack that wrote it) or the
+/// same destination. A trigger of the same name that someone else wrote is not replaced or
+/// removed.
+pub fn is_ours(existing: &RepositoryTrigger, ours: &RepositoryTrigger) -> bool {
+    existing.name() == ours.name()
+        && (existing.custom_data() == ours.custom_data()
+            || existing.destination_arn() == ours.destination_arn())
+}
+
 /// The list without the trigger named `name`; `None` when it is not there.
 pub fn without_trigger(
     existing: &[RepositoryTrigger],
@@ -86,6 +96,24 @@ mod tests {
             with_trigger(&nine_and_ours, trigger("ours", "arn:new")).map(|t| t.len()),
             Some(10)
         );
+    }
+
+    #[test]
+    fn a_trigger_of_the_same_name_is_ours_by_its_custom_data_or_destination() {
+        let marked = |destination: &str, data: &str| {
+            RepositoryTrigger::builder()
+                .name("ours")
+                .destination_arn(destination)
+                .custom_data(data)
+                .events(RepositoryTriggerEventEnum::All)
+                .build()
+                .expect("complete trigger")
+        };
+        let ours = marked("arn:new", "installed by stack s");
+        assert!(is_ours(&marked("arn:old", "installed by stack s"), &ours));
+        assert!(is_ours(&marked("arn:new", "edited by hand"), &ours));
+        assert!(!is_ours(&marked("arn:theirs", "someone else's"), &ours));
+        assert!(!is_ours(&trigger("other", "arn:new"), &ours));
     }
 
     #[test]

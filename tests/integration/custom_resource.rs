@@ -802,6 +802,95 @@ async fn renaming_adds_the_new_trigger_and_the_old_goes_with_its_delete() {
     );
 }
 
+#[tokio::test]
+async fn a_trigger_of_the_same_name_someone_else_wrote_is_neither_replaced_nor_removed() {
+    let installer = Installer::start().await;
+    let theirs = json!({
+        "name": TRIGGER,
+        "destinationArn": "arn:aws:lambda:us-east-1:123456789012:function:someone-elses",
+        "customData": "the tooling team's",
+        "branches": [],
+        "events": ["all"],
+    });
+    installer.codecommit.add_repository(
+        REPOSITORY,
+        with(other_triggers(), std::slice::from_ref(&theirs)),
+    );
+
+    let create = installer.request("Create", properties(REPOSITORY, TRIGGER), None);
+    let invocation = installer.invoke(&create).await;
+    assert_answer(&create, &invocation, "FAILED");
+    let reason = invocation.response.text("Reason");
+    assert!(
+        reason.contains(&format!(
+            "repository {REPOSITORY} already has a trigger named {TRIGGER} that this stack did not write (it invokes arn:aws:lambda:us-east-1:123456789012:function:someone-elses)"
+        )),
+        "{reason}"
+    );
+    assert_eq!(
+        stored(&installer, REPOSITORY),
+        with(other_triggers(), std::slice::from_ref(&theirs))
+    );
+
+    // A Delete of this stack's trigger (its stack going away) leaves theirs as it is.
+    let delete = installer.request(
+        "Delete",
+        properties(REPOSITORY, TRIGGER),
+        Some(&format!("{REPOSITORY}/{TRIGGER}")),
+    );
+    let invocation = installer.invoke(&delete).await;
+    assert_answer(&delete, &invocation, "SUCCESS");
+    assert!(
+        invocation
+            .response
+            .text("Reason")
+            .ends_with("it was left as it is"),
+        "{:?}",
+        invocation.response.text("Reason")
+    );
+    assert_eq!(
+        stored(&installer, REPOSITORY),
+        with(other_triggers(), &[theirs])
+    );
+    assert!(!installer
+        .codecommit
+        .operations()
+        .contains(&"PutRepositoryTriggers".to_owned()));
+}
+
+#[tokio::test]
+async fn moving_to_another_repository_adds_the_trigger_there_and_the_old_goes_with_its_delete() {
+    let installer = Installer::start().await;
+    installer
+        .codecommit
+        .add_repository(REPOSITORY, with(other_triggers(), &[our_trigger(TRIGGER)]));
+    installer.codecommit.add_repository("other-app", Vec::new());
+
+    let update = installer.update(
+        properties("other-app", TRIGGER),
+        properties(REPOSITORY, TRIGGER),
+        &format!("{REPOSITORY}/{TRIGGER}"),
+    );
+    let invocation = installer.invoke(&update).await;
+    assert_answer(&update, &invocation, "SUCCESS");
+    assert_eq!(
+        invocation.response.text("PhysicalResourceId"),
+        format!("other-app/{TRIGGER}")
+    );
+    assert_eq!(stored(&installer, "other-app"), [our_trigger(TRIGGER)]);
+
+    // CloudFormation's cleanup: Delete of the old physical id, with the old properties.
+    let delete = installer.request(
+        "Delete",
+        properties(REPOSITORY, TRIGGER),
+        Some(&format!("{REPOSITORY}/{TRIGGER}")),
+    );
+    let invocation = installer.invoke(&delete).await;
+    assert_answer(&delete, &invocation, "SUCCESS");
+    assert_eq!(stored(&installer, REPOSITORY), by_name(other_triggers()));
+    assert_eq!(stored(&installer, "other-app"), [our_trigger(TRIGGER)]);
+}
+
 /// Self-test of the fake: the AWS SDK understands its answers and errors, so a failure in
 /// the tests above is the function's, not the fake's.
 #[tokio::test]
