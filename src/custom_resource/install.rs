@@ -55,14 +55,11 @@ fn current_id(request: &Request) -> String {
 pub async fn run<S: TriggerStore>(store: &S, request: &Request) -> Outcome {
     match &request.action {
         Err(reason) => Outcome::failed_before(request, format!("invalid request: {reason}")),
-        Ok(Action::Create(spec) | Action::Update(spec)) => match install(store, spec).await {
-            Ok(reason) => Outcome {
-                status: Status::Success,
-                reason,
-                physical_id: spec.physical_id(),
-            },
-            Err(reason) => Outcome::failed_before(request, reason),
-        },
+        Ok(Action::Create(spec)) => installed(request, spec, install(store, spec, None).await),
+        Ok(Action::Update(spec, old)) => {
+            installed(request, spec, install(store, spec, old.as_ref()).await)
+        }
+
         Ok(Action::Delete(spec)) => {
             let id = current_id(request);
             let ours = spec.as_ref().map(trigger_of).transpose();
@@ -80,6 +77,18 @@ pub async fn run<S: TriggerStore>(store: &S, request: &Request) -> Outcome {
                 physical_id: id,
             }
         }
+    }
+}
+
+/// The answer to an install of `spec` for `request`.
+fn installed(request: &Request, spec: &TriggerSpec, result: Result<String, String>) -> Outcome {
+    match result {
+        Ok(reason) => Outcome {
+            status: Status::Success,
+            reason,
+            physical_id: spec.physical_id(),
+        },
+        Err(reason) => Outcome::failed_before(request, reason),
     }
 }
 
@@ -101,15 +110,19 @@ fn trigger_of(spec: &TriggerSpec) -> Result<RepositoryTrigger, String> {
 }
 
 /// Why `existing`'s trigger of `ours`' name may not be replaced or removed, if it was not
-/// written by this stack.
+/// written by this stack: it is neither `ours` nor, on an update, the trigger the previous
+/// properties described (`before`).
 fn someone_elses(
     existing: &[RepositoryTrigger],
     ours: &RepositoryTrigger,
+    before: Option<&RepositoryTrigger>,
     repository: &str,
 ) -> Option<String> {
-    let theirs = existing
-        .iter()
-        .find(|trigger| trigger.name() == ours.name() && !is_ours(trigger, ours))?;
+    let theirs = existing.iter().find(|trigger| {
+        trigger.name() == ours.name()
+            && !is_ours(trigger, ours)
+            && !before.is_some_and(|before| is_ours(trigger, before))
+    })?;
     Some(format!(
         "repository {repository} already has a trigger named {} that this stack did not write (it invokes {}); \
          remove or rename that trigger, or deploy this stack under another name",
@@ -118,14 +131,19 @@ fn someone_elses(
     ))
 }
 
-async fn install<S: TriggerStore>(store: &S, spec: &TriggerSpec) -> Result<String, String> {
+async fn install<S: TriggerStore>(
+    store: &S,
+    spec: &TriggerSpec,
+    before: Option<&TriggerSpec>,
+) -> Result<String, String> {
     let repository = &spec.repository_name;
     let ours = trigger_of(spec)?;
+    let before = before.map(trigger_of).transpose()?;
     let existing = store
         .get_triggers(repository)
         .await
         .map_err(|error| explain(&error, repository, "codecommit:GetRepositoryTriggers"))?;
-    if let Some(refusal) = someone_elses(&existing, &ours, repository) {
+    if let Some(refusal) = someone_elses(&existing, &ours, before.as_ref(), repository) {
         return Err(refusal);
     }
     let Some(triggers) = with_trigger(&existing, ours) else {
@@ -173,7 +191,7 @@ async fn remove<S: TriggerStore>(
             ))
         }
     };
-    if let Some(refusal) = ours.and_then(|ours| someone_elses(&existing, ours, repository)) {
+    if let Some(refusal) = ours.and_then(|ours| someone_elses(&existing, ours, None, repository)) {
         return Ok(format!("{refusal}: it was left as it is"));
     }
     let Some(triggers) = without_trigger(&existing, name) else {

@@ -33,8 +33,9 @@ pub struct Envelope {
 pub enum Action {
     /// Install the trigger.
     Create(TriggerSpec),
-    /// Install the trigger as now specified (its id may change).
-    Update(TriggerSpec),
+    /// Install the trigger as now specified (its id may change), in place of the one the
+    /// previous properties described (when the request says).
+    Update(TriggerSpec, Option<TriggerSpec>),
     /// Remove the trigger this function installed, described as it was (when the request
     /// says).
     Delete(Option<TriggerSpec>),
@@ -118,23 +119,26 @@ pub fn parse(event: &Value) -> Result<Request, UnanswerableRequest> {
 }
 
 fn action(event: &Value) -> Result<Action, String> {
-    let spec = || -> Result<TriggerSpec, String> {
+    let spec_in = |field: &str| -> Result<TriggerSpec, String> {
         let properties = event
-            .get("ResourceProperties")
-            .ok_or_else(|| "ResourceProperties is missing".to_owned())?;
+            .get(field)
+            .ok_or_else(|| format!("{field} is missing"))?;
         let spec =
             serde_path_to_error::deserialize::<_, TriggerSpec>(properties).map_err(|error| {
                 match error.path().to_string().as_str() {
-                    "." => format!("ResourceProperties: {}", error.inner()),
-                    path => format!("ResourceProperties.{path}: {}", error.inner()),
+                    "." => format!("{field}: {}", error.inner()),
+                    path => format!("{field}.{path}: {}", error.inner()),
                 }
             })?;
         spec.validate()?;
         Ok(spec)
     };
+    let spec = || spec_in("ResourceProperties");
     match event.get("RequestType").and_then(Value::as_str) {
         Some("Create") => spec().map(Action::Create),
-        Some("Update") => spec().map(Action::Update),
+        Some("Update") => {
+            spec().map(|spec| Action::Update(spec, spec_in("OldResourceProperties").ok()))
+        }
         Some("Delete") => Ok(Action::Delete(spec().ok())),
         Some(other) => Err(format!(
             "RequestType {other:?} is not Create, Update or Delete"

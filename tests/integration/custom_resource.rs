@@ -367,10 +367,11 @@ async fn create_adds_our_trigger_and_keeps_the_others_exactly() {
 #[tokio::test]
 async fn update_replaces_our_trigger_and_keeps_the_others() {
     let installer = Installer::start().await;
+    // What the previous properties wrote (their CustomData marks it), since gone stale.
     let stale = json!({
         "name": TRIGGER,
         "destinationArn": "arn:aws:lambda:us-east-1:123456789012:function:old-function",
-        "customData": "old",
+        "customData": "codebuild-project=demo-project",
         "branches": ["main"],
         "events": ["updateReference"],
     });
