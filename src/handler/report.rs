@@ -121,7 +121,13 @@ where
             .reporter_role
             .as_ref()
             .ok_or(HandlerError::ReporterUnknown)?;
-        let change = match self.confirmed(hint).await? {
+        let truth = self
+            .codebuild
+            .build(&hint.build.id)
+            .await
+            .map_err(|source| failed(hint, source))?;
+        let starter = self.config.reporting.starter_role.as_ref();
+        let change = match confirm(hint, truth, starter) {
             Ok(change) => change,
             Err(reason) => {
                 warn!(
@@ -132,6 +138,7 @@ where
             }
         };
         let change = &change;
+        // `confirm` passes only builds this function started.
         let Ok(origin) = &change.origin else {
             return Ok(reported(change, ReportAction::Ignored, None, None));
         };
@@ -155,26 +162,6 @@ where
             }
         }
         Ok(reported)
-    }
-
-    /// The build `hint` names as CodeBuild reports it (`BatchGetBuilds`), if it is the build
-    /// the event describes and, with `STARTER_ROLE_ARN`, one the starter started; why not
-    /// otherwise.
-    async fn confirmed(
-        &self,
-        hint: &BuildChange,
-    ) -> Result<Result<BuildChange, String>, HandlerError> {
-        let id = &hint.build.id;
-        let report = self
-            .codebuild
-            .build(id)
-            .await
-            .map_err(|source| failed(hint, source))?;
-        Ok(confirm(
-            hint,
-            report,
-            self.config.reporting.starter_role.as_ref(),
-        ))
     }
 
     /// Approves or revokes the revision `origin` names now that `change`'s build has ended:
