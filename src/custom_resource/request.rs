@@ -110,10 +110,23 @@ pub struct Request {
     pub action: Result<Action, String>,
 }
 
-/// Parses a request. An error means it cannot be answered at all.
+/// Parses a request. An error means it cannot be answered at all: nothing is done for it.
+/// That includes a `ResponseURL` that is not `https`, as CloudFormation's pre-signed URLs
+/// always are: a request whose answer would travel in the clear, or to a plain-http
+/// endpoint of the caller's choosing, is not CloudFormation's.
 pub fn parse(event: &Value) -> Result<Request, UnanswerableRequest> {
     let envelope =
         Envelope::deserialize(event).map_err(|error| UnanswerableRequest(error.to_string()))?;
+    if !envelope
+        .response_url
+        .get(..8)
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://"))
+    {
+        return Err(UnanswerableRequest(format!(
+            "ResponseURL {:?} is not an https URL, as CloudFormation's always are",
+            crate::config::truncate(&envelope.response_url, 200)
+        )));
+    }
     let action = action(event);
     Ok(Request { envelope, action })
 }
@@ -232,5 +245,23 @@ mod tests {
             .expect_err("unanswerable")
             .to_string()
             .contains("ResponseURL"));
+    }
+
+    #[test]
+    fn a_response_url_that_is_not_https_is_not_cloudformations() {
+        for url in [
+            "http://example.invalid/response?sig=1",
+            "ftp://example.invalid/r",
+            "file:///etc/passwd",
+            "",
+        ] {
+            let mut event = request("Create", properties());
+            event["ResponseURL"] = json!(url);
+            let refused = parse(&event).expect_err("unanswerable").to_string();
+            assert!(refused.contains("is not an https URL"), "{url}: {refused}");
+        }
+        let mut event = request("Create", properties());
+        event["ResponseURL"] = json!("HTTPS://example.invalid/r");
+        assert!(parse(&event).is_ok());
     }
 }

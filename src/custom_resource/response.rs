@@ -52,7 +52,7 @@ pub async fn send(url: &str, body: Vec<u8>) -> Result<(), String> {
     let connector = hyper_rustls::HttpsConnectorBuilder::new()
         .with_native_roots()
         .map_err(|error| format!("no TLS root certificates: {error}"))?
-        .https_or_http()
+        .https_only()
         .enable_http1()
         .build();
     let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build(connector);

@@ -63,6 +63,13 @@ impl Installer {
         let runtime = RuntimeApi::start().await;
         let runtime_api = runtime.addr().to_string();
         let endpoint = codecommit.endpoint();
+        // The response URL is https with a certificate of its own, which the function trusts as
+        // it trusts S3's: through the system's store, here the one file.
+        let certificate = responses
+            .certificate()
+            .to_str()
+            .expect("a UTF-8 temporary path")
+            .to_owned();
         let env: Vec<(String, String)> = [
             ("AWS_LAMBDA_RUNTIME_API", runtime_api.as_str()),
             ("AWS_LAMBDA_FUNCTION_NAME", "trigger-installer"),
@@ -75,6 +82,7 @@ impl Installer {
             ("AWS_ENDPOINT_URL", endpoint.as_str()),
             ("AWS_LAMBDA_LOG_FORMAT", "json"),
             ("AWS_EC2_METADATA_DISABLED", "true"),
+            ("SSL_CERT_FILE", certificate.as_str()),
         ]
         .iter()
         .filter(|(key, _)| !unset.contains(key))
@@ -890,6 +898,34 @@ async fn moving_to_another_repository_adds_the_trigger_there_and_the_old_goes_wi
     assert_answer(&delete, &invocation, "SUCCESS");
     assert_eq!(stored(&installer, REPOSITORY), by_name(other_triggers()));
     assert_eq!(stored(&installer, "other-app"), [our_trigger(TRIGGER)]);
+}
+
+#[tokio::test]
+async fn a_request_whose_response_url_is_not_https_changes_nothing_and_is_not_answered() {
+    let installer = Installer::start().await;
+    installer
+        .codecommit
+        .add_repository(REPOSITORY, other_triggers());
+    let mut create = installer.request("Create", properties(REPOSITORY, TRIGGER), None);
+    let plain = create["ResponseURL"]
+        .as_str()
+        .expect("a ResponseURL")
+        .replacen("https://", "http://", 1);
+    create["ResponseURL"] = json!(plain);
+    let result = installer
+        .runtime
+        .try_invoke(&create, INVOKE_TIMEOUT)
+        .await
+        .expect("the invocation is answered");
+    let error = result.expect_err("the request is refused");
+    assert_eq!(error.error_type, "InvalidRequest", "{error:?}");
+    assert!(
+        error.error_message.contains("is not an https URL"),
+        "{error:?}"
+    );
+    assert!(installer.codecommit.operations().is_empty());
+    assert_eq!(stored(&installer, REPOSITORY), by_name(other_triggers()));
+    assert!(installer.responses.responses().is_empty());
 }
 
 /// Self-test of the fake: the AWS SDK understands its answers and errors, so a failure in

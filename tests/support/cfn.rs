@@ -1,7 +1,10 @@
 //! A stand-in for the pre-signed S3 URLs CloudFormation hands custom resources as
-//! `ResponseURL`: records every PUT and answers 200, like S3 would.
+//! `ResponseURL`: records every PUT and answers 200, like S3 would, over https as S3 does,
+//! with a certificate made for this server (its PEM file is what the custom resource's
+//! `SSL_CERT_FILE` names).
 
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -61,32 +64,61 @@ struct State {
     rejected: Mutex<Vec<String>>,
 }
 
-/// The running server; its server task (and all its connections) stop on drop.
+/// The running server; its server task (and all its connections) stop on drop, and its
+/// certificate file is removed.
 pub struct ResponseUrl {
     addr: SocketAddr,
     state: Arc<State>,
     server: JoinHandle<()>,
+    certificate: PathBuf,
 }
 
 impl ResponseUrl {
-    /// Start the server on `127.0.0.1:<free port>`.
+    /// Start the server on `127.0.0.1:<free port>`, with a new self-signed certificate for
+    /// `127.0.0.1`.
     pub async fn start() -> ResponseUrl {
         let (listener, addr) = http::bind_local("CloudFormation response URL server").await;
+        let certified = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()])
+            .expect("a self-signed certificate");
+        let certificate = std::env::temp_dir().join(format!(
+            "codecommit-build-trigger-response-url-{}-{}.pem",
+            std::process::id(),
+            addr.port()
+        ));
+        std::fs::write(&certificate, certified.cert.pem())
+            .unwrap_or_else(|err| panic!("writing {} failed: {err}", certificate.display()));
+        let key =
+            rustls::pki_types::PrivateKeyDer::Pkcs8(certified.signing_key.serialize_der().into());
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .expect("TLS versions")
+        .with_no_client_auth()
+        .with_single_cert(vec![certified.cert.der().clone()], key)
+        .expect("a server certificate");
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
         let state = Arc::new(State::default());
         let handler_state = Arc::clone(&state);
-        let server = http::serve(listener, move |request| {
+        let server = http::serve_tls(listener, acceptor, move |request| {
             handle(Arc::clone(&handler_state), request)
         });
         ResponseUrl {
             addr,
             state,
             server,
+            certificate,
         }
     }
 
-    /// The response URL for `name`: `http://127.0.0.1:PORT/responses/<name>?<SIGNED_QUERY>`.
+    /// The PEM file of the server's certificate, for the client's `SSL_CERT_FILE`.
+    pub fn certificate(&self) -> &Path {
+        &self.certificate
+    }
+
+    /// The response URL for `name`: `https://127.0.0.1:PORT/responses/<name>?<SIGNED_QUERY>`.
     pub fn url(&self, name: &str) -> String {
-        format!("http://{}{}?{SIGNED_QUERY}", self.addr, path_of(name))
+        format!("https://{}{}?{SIGNED_QUERY}", self.addr, path_of(name))
     }
 
     /// Every PUT received so far, in arrival order.
@@ -139,6 +171,7 @@ impl ResponseUrl {
 impl Drop for ResponseUrl {
     fn drop(&mut self) {
         self.server.abort();
+        let _ = std::fs::remove_file(&self.certificate);
     }
 }
 

@@ -56,6 +56,37 @@ where
     })
 }
 
+/// [`serve`] over TLS: each connection's handshake with `acceptor` first (a failed one is
+/// dropped, as a server would).
+pub fn serve_tls<H, F>(
+    listener: TcpListener,
+    acceptor: tokio_rustls::TlsAcceptor,
+    handler: H,
+) -> JoinHandle<()>
+where
+    H: Fn(Request<Incoming>) -> F + Send + Sync + 'static,
+    F: Future<Output = HttpResponse> + Send + 'static,
+{
+    let handler = Arc::new(handler);
+    accept_loop(listener, move |stream| {
+        let handler = Arc::clone(&handler);
+        let acceptor = acceptor.clone();
+        async move {
+            let Ok(stream) = acceptor.accept(stream).await else {
+                return;
+            };
+            let service = service_fn(move |request| {
+                let response = handler(request);
+                async move { Ok::<_, Infallible>(response.await) }
+            });
+            let _ = http1::Builder::new()
+                .keep_alive(true)
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        }
+    })
+}
+
 /// What [`serve_resettable`]'s handler asks for instead of an answer: the connection is
 /// closed at once, unanswered, with a TCP reset (`SO_LINGER` 0), so the client reads
 /// `ECONNRESET` as from a load balancer or service host that dropped it.
