@@ -5,7 +5,7 @@ use crate::aws::AwsError;
 use crate::codebuild::{CodeBuildCalls, PastBuild, StartedBuild};
 use crate::codecommit::CodeCommitReads;
 use crate::comments::{CommentReads, ResultWrites};
-use crate::config::{Config, Rule};
+use crate::config::{Config, RoleArn, Rule};
 use crate::decide::{finish, plan, rules_superseding_pull_request, Decision, Line};
 use crate::error::{FailedStart, HandlerError};
 use crate::event::{self, CommitId, Event, GitRef, IgnoredEvent, PullRequestStatus, Record};
@@ -14,10 +14,12 @@ use crate::facts::gather;
 use crate::logs::LogReads;
 use crate::request::{build_request, BuildRequest};
 use crate::response::{Response, Skipped, Started};
+use futures_util::future::BoxFuture;
 use futures_util::stream::{self, StreamExt};
 use lambda_runtime::tracing::{error, info, warn};
 use std::collections::HashMap;
 use std::time::Duration;
+use tokio::sync::OnceCell;
 use tokio::time::{timeout_at, Instant};
 
 /// How many StartBuild calls run at once for a push of many references.
@@ -36,6 +38,29 @@ pub struct Handler<B, C, L> {
     codecommit: C,
     logs: L,
     takes: Takes,
+    /// Where the reporter's role comes from when `REPORTER_ROLE_ARN` does not say.
+    learn_role: Option<RoleLearner>,
+    /// The role learnt, once per container, on the first event that needs it.
+    learnt_role: OnceCell<Option<RoleArn>>,
+}
+
+/// Asks who the function is (STS `GetCallerIdentity`): the role of its own session, or why
+/// that cannot be known.
+pub struct RoleLearner(Box<dyn Fn() -> BoxFuture<'static, Result<RoleArn, String>> + Send + Sync>);
+
+impl RoleLearner {
+    /// A learner that calls `learn`.
+    pub fn new(
+        learn: impl Fn() -> BoxFuture<'static, Result<RoleArn, String>> + Send + Sync + 'static,
+    ) -> Self {
+        Self(Box::new(learn))
+    }
+}
+
+impl std::fmt::Debug for RoleLearner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RoleLearner")
+    }
 }
 
 /// The kinds of event a function takes, by its `Handler`: a misrouted event (a replay sent to
@@ -89,12 +114,44 @@ where
             codecommit,
             logs,
             takes: Takes::All,
+            learn_role: None,
+            learnt_role: OnceCell::new(),
         }
     }
 
     /// This handler, taking only the events of `takes`.
     pub fn taking(self, takes: Takes) -> Self {
         Self { takes, ..self }
+    }
+
+    /// This handler, learning the reporter's role through `learn` (once, when an event first
+    /// needs it) when `REPORTER_ROLE_ARN` is not set: a function that reports is its own
+    /// reporter. Pushes never pay for it.
+    pub fn learning_role(self, learn: RoleLearner) -> Self {
+        Self {
+            learn_role: Some(learn),
+            ..self
+        }
+    }
+
+    /// The role whose sessions write the function's comments: `REPORTER_ROLE_ARN`, else the
+    /// role learnt; `None` when neither says.
+    async fn reporter_role(&self) -> Option<&RoleArn> {
+        if let Some(role) = &self.config.reporting.reporter_role {
+            return Some(role);
+        }
+        let learn = self.learn_role.as_ref()?;
+        self.learnt_role
+            .get_or_init(|| async {
+                (learn.0)()
+                    .await
+                    .inspect_err(|problem| {
+                        warn!(problem, "REPORTER_ROLE_ARN is not set and STS could not tell the function's role: no comment will be written");
+                    })
+                    .ok()
+            })
+            .await
+            .as_ref()
     }
 
     /// Refuses an event from a repository outside `ALLOWED_REPOSITORIES`.

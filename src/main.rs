@@ -9,13 +9,13 @@ use codecommit_build_trigger::config::Config;
 use codecommit_build_trigger::custom_resource::function as installer;
 use codecommit_build_trigger::deadline::invocation_deadline;
 use codecommit_build_trigger::event;
-use codecommit_build_trigger::handler::{Handler, Takes};
+use codecommit_build_trigger::handler::{Handler, RoleLearner, Takes};
 use codecommit_build_trigger::init_error::report_init_error;
 use codecommit_build_trigger::logs::Logs;
 use codecommit_build_trigger::role::{role, Role};
 use codecommit_build_trigger::sdk::{SdkEnv, SdkEnvError};
 use codecommit_build_trigger::sts;
-use lambda_runtime::tracing::{error, warn};
+use lambda_runtime::tracing::error;
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use serde_json::value::RawValue;
 use std::process::ExitCode;
@@ -52,21 +52,23 @@ async fn serve() -> ExitCode {
         Ok(Role::Installer) => return installer::serve().await,
         Err(problem) => return fail_init(problem).await,
     };
-    let (mut config, sdk_config) = match Config::from_env()
+    let (config, sdk_config) = match Config::from_env()
         .map_err(|problem| problem.to_string())
         .and_then(|config| Ok((config, sdk_config().map_err(|problem| problem.to_string())?)))
     {
         Ok(both) => both,
         Err(problem) => return fail_init(problem).await,
     };
-    if config.reporting.reporter_role.is_none() && takes != Takes::Starter {
-        // The reporter is the role it runs as: learnt once, here, rather than on each event.
-        match sts::own_role(&aws_sdk_sts::Client::new(&sdk_config)).await {
-            Ok(role) => config.reporting.reporter_role = Some(role),
-            Err(problem) => warn!(problem, "REPORTER_ROLE_ARN is not set and STS could not tell the function's role: no comment will be written"),
-        }
+    let mut handler = handler(config, &sdk_config).taking(takes);
+    if takes != Takes::Starter {
+        // The reporter is the role it runs as, asked only if `REPORTER_ROLE_ARN` does not say
+        // and an event needs it, so that neither init nor a push waits for STS.
+        let sts = aws_sdk_sts::Client::new(&sdk_config);
+        handler = handler.learning_role(RoleLearner::new(move || {
+            let sts = sts.clone();
+            Box::pin(async move { sts::own_role(&sts).await })
+        }));
     }
-    let handler = handler(config, &sdk_config).taking(takes);
     let handler = &handler;
     let service = service_fn(move |event: LambdaEvent<Box<RawValue>>| async move {
         let deadline = invocation_deadline(event.context.deadline(), SystemTime::now());

@@ -1,5 +1,6 @@
 //! Who the function is: STS `GetCallerIdentity`, for a reporter deployed without
-//! `REPORTER_ROLE_ARN`, which then learns its own role once per container, at init.
+//! `REPORTER_ROLE_ARN`, which then learns its own role once per container, on the first event
+//! that needs it.
 
 use crate::aws::AwsError;
 use crate::config::RoleArn;

@@ -36,12 +36,8 @@ where
                 "REBUILD_COMMAND is off: comments never build".into(),
             ));
         };
-        let own = |author: &str| {
-            reporting
-                .reporter_role
-                .as_ref()
-                .is_some_and(|role| role.is_session(author))
-        };
+        let reporter = self.reporter_role().await;
+        let own = |author: &str| reporter.is_some_and(|role| role.is_session(author));
         if comment.author.as_deref().is_some_and(own) {
             return Ok(skip(comment, "the comment is the function's own".into()));
         }

@@ -116,10 +116,8 @@ where
             return Ok(reported(hint, ReportAction::Ignored, None, Some(reason)));
         }
         let own = self
-            .config
-            .reporting
-            .reporter_role
-            .as_ref()
+            .reporter_role()
+            .await
             .ok_or(HandlerError::ReporterUnknown)?;
         let truth = self
             .codebuild
