@@ -41,19 +41,26 @@ where
 {
     let handler = Arc::new(handler);
     accept_loop(listener, move |stream| {
-        let handler = Arc::clone(&handler);
-        async move {
-            let service = service_fn(move |request| {
-                let response = handler(request);
-                async move { Ok::<_, Infallible>(response.await) }
-            });
-            // A client hanging up mid-request is not a harness failure.
-            let _ = http1::Builder::new()
-                .keep_alive(true)
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
-        }
+        serve_connection(stream, Arc::clone(&handler))
     })
+}
+
+/// Serves one connection (HTTP/1.1, keep-alive) until the client hangs up.
+async fn serve_connection<S, H, F>(stream: S, handler: Arc<H>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    H: Fn(Request<Incoming>) -> F + Send + Sync + 'static,
+    F: Future<Output = HttpResponse> + Send + 'static,
+{
+    let service = service_fn(move |request| {
+        let response = handler(request);
+        async move { Ok::<_, Infallible>(response.await) }
+    });
+    // A client hanging up mid-request is not a harness failure.
+    let _ = http1::Builder::new()
+        .keep_alive(true)
+        .serve_connection(TokioIo::new(stream), service)
+        .await;
 }
 
 /// [`serve`] over TLS: each connection's handshake with `acceptor` first (a failed one is
@@ -72,17 +79,9 @@ where
         let handler = Arc::clone(&handler);
         let acceptor = acceptor.clone();
         async move {
-            let Ok(stream) = acceptor.accept(stream).await else {
-                return;
-            };
-            let service = service_fn(move |request| {
-                let response = handler(request);
-                async move { Ok::<_, Infallible>(response.await) }
-            });
-            let _ = http1::Builder::new()
-                .keep_alive(true)
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
+            if let Ok(stream) = acceptor.accept(stream).await {
+                serve_connection(stream, handler).await;
+            }
         }
     })
 }

@@ -646,6 +646,15 @@ impl Proxy {
     ///
     /// Panics if the proxy never saw the build start.
     pub fn finish_build(&self, id: &str) {
+        self.with_build(id, |tracked| {
+            if tracked.status == BuildStatus::InProgress {
+                tracked.status = BuildStatus::Succeeded;
+            }
+        });
+    }
+
+    /// Changes what the proxy knows of build `id`; panics if it never saw the build start.
+    fn with_build(&self, id: &str, change: impl FnOnce(&mut Tracked)) {
         let mut builds = self
             .shared
             .builds
@@ -654,9 +663,7 @@ impl Proxy {
         let Some(tracked) = builds.get_mut(id) else {
             panic!("build {id} was not started through the proxy");
         };
-        if tracked.status == BuildStatus::InProgress {
-            tracked.status = BuildStatus::Succeeded;
-        }
+        change(tracked);
     }
 
     /// Report build `id` (started through the proxy) with these fields of `view` (an object
@@ -666,16 +673,8 @@ impl Proxy {
     ///
     /// Panics if the proxy never saw the build start, or `view` is not an object.
     pub fn set_build(&self, id: &str, view: &Value) {
-        let mut builds = self
-            .shared
-            .builds
-            .lock()
-            .expect("proxy build states poisoned");
-        let Some(tracked) = builds.get_mut(id) else {
-            panic!("build {id} was not started through the proxy");
-        };
         let view = view.as_object().expect("a build's fields as an object");
-        tracked.view.extend(view.clone());
+        self.with_build(id, |tracked| tracked.view.extend(view.clone()));
     }
 
     /// The status the proxy reports for build `id`; `None` if it was not started through
