@@ -9,9 +9,7 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use serde_json::json;
 use std::hint::black_box;
 
-#[allow(dead_code)] // The tests use the rest.
-#[path = "../tests/support/events.rs"]
-mod events;
+use testkit::events;
 
 fn push_of(references: usize) -> String {
     let references: Vec<_> = (0..references)

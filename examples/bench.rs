@@ -1,6 +1,6 @@
 //! `make bench`: how fast and small the function is, beside the least a function can do.
 //!
-//! The floor is a minimal native program (`tests/support/minimal_function.rs`, built here
+//! The floor is a minimal native program (`testkit/minimal_function.rs`, built here
 //! with `rustc`): the Runtime API loop with fixed plain-HTTP requests and nothing else. The
 //! release binary and the floor run in turn under the same kind of local Lambda Runtime API,
 //! against moto's CodeBuild and the tests' local CodeCommit (a real git repository), in two
@@ -11,8 +11,6 @@
 //! Adds the criterion figure of the 4,000-reference decision (run by `make bench` first)
 //! and the binary and zip sizes, and prints Markdown tables.
 
-#[path = "../tests/support/mod.rs"]
-mod support;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -22,11 +20,11 @@ use std::time::Duration;
 use http_body_util::BodyExt;
 use hyper::StatusCode;
 use serde_json::{json, Value};
-use support::codecommit::FakeCodeCommit;
-use support::function::Function;
-use support::git::GitRepo;
-use support::runtime_api::{RuntimeApi, DEADLINE};
-use support::{http, moto, PROJECT};
+use testkit::codecommit::FakeCodeCommit;
+use testkit::function::Function;
+use testkit::git::GitRepo;
+use testkit::runtime_api::{RuntimeApi, DEADLINE};
+use testkit::{http, moto, PROJECT};
 use tokio::time::Instant;
 
 /// Fresh processes measured, for each program and configuration.
@@ -40,7 +38,7 @@ const ARM64_ZIP: &str = "target/lambda/codecommit-build-trigger/bootstrap.zip";
 /// Criterion's estimates of the decision benchmark (`benches/decide.rs`).
 const DECISION_ESTIMATES: &str = "target/criterion/decide 4000 references/new/estimates.json";
 /// The floor's source, and where the bench builds it.
-const MINIMAL_SOURCE: &str = "tests/support/minimal_function.rs";
+const MINIMAL_SOURCE: &str = "testkit/minimal_function.rs";
 const MINIMAL_BIN: &str = "target/minimal-function/bootstrap";
 /// The repository of `events/push-master.json`.
 const REPOSITORY: &str = "my-app";
@@ -112,7 +110,7 @@ struct Samples {
 
 async fn run() -> Result<String, String> {
     let programs = Programs {
-        function: support::trigger_bin(),
+        function: testkit::trigger_bin(),
         minimal: build_minimal_function()?,
     };
     let services = Services::start().await;
@@ -251,7 +249,7 @@ fn figures_table(defaults: &Samples) -> Result<String, String> {
             .map(|run| run.peak_rss_kib as f64 / 1024.0),
     );
     let decision_ms = decision_median_ms()?;
-    let binary = file_size(&support::trigger_bin())?;
+    let binary = file_size(&testkit::trigger_bin())?;
     let zip = file_size(Path::new(ARM64_ZIP))?;
     let mib = |bytes: u64| bytes as f64 / (1024.0 * 1024.0);
     let rows = [
@@ -353,7 +351,7 @@ impl Services {
 
     /// The push every run gets: master at the repository's commit.
     fn push(&self) -> Value {
-        support::push_master_of(&self.commit)
+        testkit::push_master_of(&self.commit)
     }
 
     /// The environment of both programs under the emulated Lambda, calling `codebuild`.
@@ -367,7 +365,7 @@ impl Services {
             ("AWS_SECRET_ACCESS_KEY", "testing"),
             ("AWS_ENDPOINT_URL", codebuild),
             (
-                support::CODECOMMIT_ENDPOINT_VAR,
+                testkit::CODECOMMIT_ENDPOINT_VAR,
                 &self.codecommit.endpoint(),
             ),
             ("CODEBUILD_PROJECT", PROJECT),
@@ -508,7 +506,7 @@ impl InstantCodeBuild {
 
 /// Fails unless the function answered and started exactly one build.
 fn check_answer(
-    outcome: Option<Result<Value, support::runtime_api::FunctionError>>,
+    outcome: Option<Result<Value, testkit::runtime_api::FunctionError>>,
     function: &Function,
 ) -> Result<(), String> {
     match outcome {

@@ -4,15 +4,13 @@
 //! Two pushes to master: one that builds, one whose commit message says `[skip ci]`.
 //! Run it with `make demo`.
 
-#[path = "../tests/support/mod.rs"]
-mod support;
 
 use std::process::ExitCode;
 use std::time::Duration;
 
 use serde_json::Value;
-use support::git::GitRepo;
-use support::Harness;
+use testkit::git::GitRepo;
+use testkit::Harness;
 
 /// The repository of the sample events (`events/push-master.json`).
 const REPOSITORY: &str = "my-app";
@@ -39,7 +37,7 @@ async fn main() -> ExitCode {
         harness.moto.endpoint(),
         harness.codecommit.endpoint(),
         harness.git(REPOSITORY).path().display(),
-        support::trigger_bin().display(),
+        testkit::trigger_bin().display(),
         harness
             .function
             .pid()
@@ -93,7 +91,7 @@ async fn push(harness: &Harness, commit: &str, message: &str) -> Option<Value> {
     println!(
         "\npush to master of {commit} ({message:?}): events/push-master.json with that commit"
     );
-    match harness.invoke(&support::push_master_of(commit)).await {
+    match harness.invoke(&testkit::push_master_of(commit)).await {
         Ok(response) => {
             println!("function response:\n{}", pretty(&response));
             Some(response)
@@ -123,7 +121,7 @@ async fn show_builds(harness: &Harness) -> usize {
         println!("- id: {}", build.id().unwrap_or("?"));
         println!("  sourceVersion: {}", build.source_version().unwrap_or("?"));
         println!("  environment overrides (as sent in StartBuild):");
-        for (name, value) in support::overrides(request) {
+        for (name, value) in testkit::overrides(request) {
             println!("    {name}={value} (PLAINTEXT)");
         }
     }

@@ -5,16 +5,14 @@
 //! lines from moto's CloudWatch Logs; a reviewer asks `/rebuild`, the rebuild succeeds, the
 //! same comment says so and the revision is approved. Run it with `make demo-pull-request`.
 
-#[path = "../tests/support/mod.rs"]
-mod support;
 
 use std::process::ExitCode;
 
 use serde_json::{json, Value};
-use support::codecommit::{PullRequestTarget, StoredComment, FUNCTION_ROLE, FUNCTION_SESSION};
-use support::events::{build_state_event, pull_request_comment_event};
-use support::git::GitRepo;
-use support::{moto, sample_event, Harness};
+use testkit::codecommit::{PullRequestTarget, StoredComment, FUNCTION_ROLE, FUNCTION_SESSION};
+use testkit::events::{build_state_event, pull_request_comment_event};
+use testkit::git::GitRepo;
+use testkit::{moto, sample_event, Harness};
 
 /// The repository of the sample events.
 const REPOSITORY: &str = "my-app";

@@ -11,10 +11,8 @@ pub fn config(vars: &[(&'static str, &str)]) -> Config {
     Config::from_lookup(|name| Ok(vars.get(name).cloned())).expect("valid configuration")
 }
 
-#[allow(dead_code)] // The integration tests use the rest.
-#[path = "../tests/support/events.rs"]
-mod events;
-pub use events::{
+use testkit::events;
+pub use testkit::events::{
     build_id, build_state_event, pull_request_build_variables, pull_request_comment_event,
     pull_request_event, PR_DESTINATION, PR_REVISION, PR_SOURCE,
 };

@@ -6,7 +6,6 @@
 //! under `make test`) and the release binary built (`cargo lambda watch` runs `cargo run
 //! --release`, which then finds it up to date).
 
-use crate::support;
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
@@ -14,8 +13,8 @@ use std::process::{Output, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
-use support::codecommit::FakeCodeCommit;
-use support::{moto, sample_event, PROJECT};
+use testkit::codecommit::FakeCodeCommit;
+use testkit::{moto, sample_event, PROJECT};
 use tokio::process::{Child, Command};
 use tokio::time::Instant;
 
@@ -149,7 +148,7 @@ async fn cargo_lambda_watch_and_invoke_start_the_build_of_the_pushed_commit() {
             ("AWS_ACCESS_KEY_ID", "testing".to_owned()),
             ("AWS_SECRET_ACCESS_KEY", "testing".to_owned()),
             ("AWS_ENDPOINT_URL", moto.endpoint()),
-            (support::CODECOMMIT_ENDPOINT_VAR, codecommit.endpoint()),
+            (testkit::CODECOMMIT_ENDPOINT_VAR, codecommit.endpoint()),
             ("CODEBUILD_PROJECT", PROJECT.to_owned()),
         ],
     );
@@ -185,7 +184,7 @@ async fn cargo_lambda_watch_and_invoke_start_the_build_of_the_pushed_commit() {
         );
     }
     // moto ignores idempotency tokens: each delivery started a build of the pushed commit.
-    let builds = support::builds_in(&codebuild, PROJECT).await;
+    let builds = testkit::builds_in(&codebuild, PROJECT).await;
     assert_eq!(builds.len(), 2, "{}", watch.output());
     for build in &builds {
         assert_eq!(build.source_version(), commit.as_str());

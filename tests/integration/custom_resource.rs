@@ -3,17 +3,16 @@
 //! CodeCommit endpoint and answering CloudFormation through a recorded response URL.
 //! Run with `make test`, which builds the binary.
 
-use crate::support;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use support::cfn::{CfnResponse, ResponseUrl, SIGNED_QUERY};
-use support::codecommit::FakeCodeCommit;
-use support::function::Function;
-use support::runtime_api::{FunctionError, RuntimeApi};
-use support::{trigger_bin, INIT_TIMEOUT, INVOKE_TIMEOUT};
+use testkit::cfn::{CfnResponse, ResponseUrl, SIGNED_QUERY};
+use testkit::codecommit::FakeCodeCommit;
+use testkit::function::Function;
+use testkit::runtime_api::{FunctionError, RuntimeApi};
+use testkit::{trigger_bin, INIT_TIMEOUT, INVOKE_TIMEOUT};
 use tokio::time::Instant;
 
 const REPOSITORY: &str = "my-app";
@@ -938,7 +937,7 @@ async fn the_fake_codecommit_speaks_the_sdk_protocol() {
 
     let fake = FakeCodeCommit::start().await;
     let config = aws_sdk_codecommit::Config::builder()
-        .http_client(support::sdk_http_client())
+        .http_client(testkit::sdk_http_client())
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))

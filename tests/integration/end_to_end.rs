@@ -2,11 +2,10 @@
 //! moto's CodeBuild through the real AWS SDK (via a recording proxy).
 //! Run with `make test`, which builds the binary and installs moto.
 
-use crate::support;
 
 use serde_json::json;
-use support::proxy::Fault;
-use support::{overrides, pairs, sample_event, Harness};
+use testkit::proxy::Fault;
+use testkit::{overrides, pairs, sample_event, Harness};
 
 const MASTER_COMMIT: &str = "5e493c6f3067653f3d04eca608b4901eb2270780";
 const PUSHER: &str = "arn:aws:iam::123456789012:user/alice";

@@ -1,13 +1,12 @@
 //! The local CodeCommit endpoint's comments and approvals, through the real SDK, as the
 //! service answers them: the tests of the reporting rely on it behaving so.
 
-use crate::support;
 
 use aws_sdk_codecommit::config::{Credentials, Region};
 use aws_sdk_codecommit::error::ProvideErrorMetadata;
 use aws_sdk_codecommit::types::ApprovalState;
 use aws_sdk_codecommit::Client;
-use support::codecommit::{FakeCodeCommit, PullRequestTarget, FUNCTION_SESSION, MAX_COMMENT_CHARS};
+use testkit::codecommit::{FakeCodeCommit, PullRequestTarget, FUNCTION_SESSION, MAX_COMMENT_CHARS};
 
 const SOURCE: &str = "2774290a3b4c5d6e7f8091a2b3c4d5e6f7a8b9c0";
 const DESTINATION: &str = "1224197061c5a5e1f0d3b2a4c6e8f0a1b3c5d7e9";
@@ -15,7 +14,7 @@ const DESTINATION: &str = "1224197061c5a5e1f0d3b2a4c6e8f0a1b3c5d7e9";
 /// A client of `fake` signing with access key `key` (`testing` is the function).
 fn client(fake: &FakeCodeCommit, key: &str) -> Client {
     let config = aws_sdk_codecommit::Config::builder()
-        .http_client(support::sdk_http_client())
+        .http_client(testkit::sdk_http_client())
         .behavior_version_latest()
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new(key, "secret", None, None, "test"))

@@ -3,14 +3,13 @@
 //! throttles, fails, resets, delays and denies chosen StartBuild requests.
 //! Run with `make test`, which builds the binaries and installs moto.
 
-use crate::support;
 
 use std::collections::BTreeSet;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use support::proxy::Fault;
-use support::{overrides, runtime_api, sample_event, Harness};
+use testkit::proxy::Fault;
+use testkit::{overrides, runtime_api, sample_event, Harness};
 use tokio::time::Instant;
 
 const MASTER_COMMIT: &str = "5e493c6f3067653f3d04eca608b4901eb2270780";

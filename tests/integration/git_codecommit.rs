@@ -1,10 +1,9 @@
 //! Self-test of the git-backed operations of the fake CodeCommit endpoint, through the real
-//! AWS SDK client: the fixture repositories built by `support::git` and the answers
+//! AWS SDK client: the fixture repositories built by `testkit::git` and the answers
 //! `FakeCodeCommit` derives from them are what CodeCommit would say, so a failure in a
 //! test of the function is the function's, not the fake's.
 //! Needs `git` on PATH; no release binary, no moto.
 
-use crate::support;
 
 use std::time::Duration;
 
@@ -15,8 +14,8 @@ use aws_sdk_codecommit::operation::get_differences::GetDifferencesOutput;
 use aws_sdk_codecommit::types::{ChangeTypeEnum, Difference, MergeOptionTypeEnum};
 use aws_sdk_codecommit::Client;
 use serde_json::{json, Value};
-use support::codecommit::FakeCodeCommit;
-use support::git::{GitRepo, AUTHOR_EMAIL, AUTHOR_NAME, EPOCH};
+use testkit::codecommit::FakeCodeCommit;
+use testkit::git::{GitRepo, AUTHOR_EMAIL, AUTHOR_NAME, EPOCH};
 
 const REPOSITORY: &str = "my-app";
 /// Files the `bulk` branch adds: three and a half pages of `GetDifferences`.
@@ -100,7 +99,7 @@ async fn serve(repo: &GitRepo) -> (FakeCodeCommit, Client) {
 /// An SDK client for `fake` with `retry` (backoff shortened so retries stay quick).
 fn sdk_client(fake: &FakeCodeCommit, retry: RetryConfig) -> Client {
     let config = aws_sdk_codecommit::Config::builder()
-        .http_client(support::sdk_http_client())
+        .http_client(testkit::sdk_http_client())
         .behavior_version_latest()
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))

@@ -1,7 +1,6 @@
-//! Self-tests of the test harness in `tests/support`: moto, the recording proxy and the
+//! Self-tests of the test harness in `testkit`: moto, the recording proxy and the
 //! Runtime API emulator, without depending on the function's behaviour.
 
-use crate::support;
 
 use std::path::Path;
 use std::time::Duration;
@@ -13,10 +12,10 @@ use hyper::{Method, Request, StatusCode};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use serde_json::{json, Value};
-use support::function::Function;
-use support::proxy::{Fault, Proxy};
-use support::runtime_api::{FunctionError, RuntimeApi};
-use support::{moto, Harness, PROJECT};
+use testkit::function::Function;
+use testkit::proxy::{Fault, Proxy};
+use testkit::runtime_api::{FunctionError, RuntimeApi};
+use testkit::{moto, Harness, PROJECT};
 
 #[tokio::test]
 async fn proxy_records_forwards_and_injects_faults() {
@@ -161,7 +160,7 @@ async fn runtime_api_speaks_the_lambda_protocol() {
         };
         assert_eq!(
             header("lambda-runtime-invoked-function-arn"),
-            support::runtime_api::FUNCTION_ARN
+            testkit::runtime_api::FUNCTION_ARN
         );
         assert!(header("lambda-runtime-trace-id").starts_with("Root=1-"));
         let deadline: u128 = header("lambda-runtime-deadline-ms")
@@ -307,7 +306,7 @@ async fn proxy_completes_moto_codebuild() {
     use aws_sdk_codebuild::types::{
         EnvironmentVariable, EnvironmentVariableType, SortOrderType, StatusType,
     };
-    use support::proxy::BuildStatus;
+    use testkit::proxy::BuildStatus;
 
     let moto = moto::Moto::start().await;
     let direct = moto::codebuild_client(&moto.endpoint());
@@ -475,7 +474,7 @@ async fn proxy_completes_moto_codebuild() {
 /// reaches through `AWS_ENDPOINT_URL_CODECOMMIT`, and creates the extra projects.
 #[tokio::test]
 async fn harness_serves_git_repositories_and_extra_projects() {
-    let repo = support::git::GitRepo::init("main");
+    let repo = testkit::git::GitRepo::init("main");
     repo.write("a.txt", "a\n");
     let commit = repo.commit("First");
     let harness = Harness::builder()
@@ -487,7 +486,7 @@ async fn harness_serves_git_repositories_and_extra_projects() {
     let endpoint = harness
         .environment()
         .iter()
-        .find(|(key, _)| key == support::CODECOMMIT_ENDPOINT_VAR)
+        .find(|(key, _)| key == testkit::CODECOMMIT_ENDPOINT_VAR)
         .map(|(_, value)| value.clone());
     assert_eq!(endpoint, Some(harness.codecommit.endpoint()));
     assert!(harness.builds_of("other-build").await.is_empty());
@@ -506,7 +505,7 @@ async fn harness_serves_git_repositories_and_extra_projects() {
 /// `Fault::delay` forwards late; `clear_faults` removes what is left.
 #[tokio::test]
 async fn proxy_resets_delays_and_clears_faults() {
-    use support::proxy::FaultAnswer;
+    use testkit::proxy::FaultAnswer;
 
     let moto = moto::Moto::start().await;
     let direct = moto::codebuild_client(&moto.endpoint());
@@ -673,8 +672,8 @@ async fn runtime_api_gives_each_invocation_its_deadline() {
 async fn fake_lambda_invokes_through_the_runtime_api() {
     use aws_sdk_lambda::primitives::Blob;
     use aws_sdk_lambda::types::InvocationType;
-    use support::lambda::FakeLambda;
-    use support::runtime_api::FUNCTION_ARN;
+    use testkit::lambda::FakeLambda;
+    use testkit::runtime_api::FUNCTION_ARN;
 
     let runtime = RuntimeApi::start().await;
     let lambda = FakeLambda::start(&runtime, FUNCTION_ARN, Duration::from_secs(5)).await;
@@ -718,7 +717,7 @@ async fn fake_lambda_invokes_through_the_runtime_api() {
     });
 
     let config = aws_sdk_lambda::Config::builder()
-        .http_client(support::sdk_http_client())
+        .http_client(testkit::sdk_http_client())
         .behavior_version_latest()
         .region(aws_sdk_lambda::config::Region::new(moto::REGION))
         .credentials_provider(aws_sdk_lambda::config::Credentials::new(

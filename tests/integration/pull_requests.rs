@@ -2,13 +2,12 @@
 //! Change" events through the release binary under the local Lambda Runtime API, CodeBuild in
 //! moto behind the recording proxy, and real git history at the fake CodeCommit endpoint.
 
-use crate::support;
 
 use serde_json::{json, Value};
-use support::codecommit::PullRequestTarget;
-use support::git::GitRepo;
-use support::proxy::BuildStatus;
-use support::{now, overrides, pairs, sample_event, Harness};
+use testkit::codecommit::PullRequestTarget;
+use testkit::git::GitRepo;
+use testkit::proxy::BuildStatus;
+use testkit::{now, overrides, pairs, sample_event, Harness};
 
 /// The repository of the sample events.
 pub(crate) const REPOSITORY: &str = "my-app";

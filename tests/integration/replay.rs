@@ -1,21 +1,20 @@
 //! End-to-end tests of `kept-events`, the release binary that lists and replays the pushes
 //! Lambda kept in the failed-events queue: the queue is an SQS queue in moto holding Lambda
 //! on-failure destination records; `replay` invokes the function through a fake Lambda
-//! `Invoke` endpoint ([`support::lambda`]) that hands the event to the real function binary
+//! `Invoke` endpoint ([`testkit::lambda`]) that hands the event to the real function binary
 //! under the local Runtime API, which starts builds in moto through the recording proxy.
 //! Run with `make test`, which builds the binaries and installs moto.
 
-use crate::support;
 
 use std::process::Output;
 use std::time::Duration;
 
 use aws_sdk_sqs::types::QueueAttributeName;
 use serde_json::{json, Value};
-use support::lambda::FakeLambda;
-use support::proxy::Fault;
-use support::runtime_api::{DEADLINE, FUNCTION_ARN};
-use support::{kept_events_bin, moto, sample_event, Harness};
+use testkit::lambda::FakeLambda;
+use testkit::proxy::Fault;
+use testkit::runtime_api::{DEADLINE, FUNCTION_ARN};
+use testkit::{kept_events_bin, moto, sample_event, Harness};
 
 const MASTER_COMMIT: &str = "5e493c6f3067653f3d04eca608b4901eb2270780";
 /// How long `kept-events` may take before the test gives up on it.

@@ -4,12 +4,11 @@
 //! build's log in moto's CloudWatch Logs, and the comments at the fake CodeCommit endpoint.
 
 use crate::pull_requests::{event, harness, repository, set_pull_request_17, REPOSITORY};
-use crate::support;
 
 use serde_json::{json, Value};
-use support::codecommit::{StoredComment, FUNCTION_ROLE, FUNCTION_SESSION, MAX_COMMENT_CHARS};
-use support::events::build_state_event;
-use support::{moto, Harness};
+use testkit::codecommit::{StoredComment, FUNCTION_ROLE, FUNCTION_SESSION, MAX_COMMENT_CHARS};
+use testkit::events::build_state_event;
+use testkit::{moto, Harness};
 
 /// The revision of the pull request's first source commit.
 pub(crate) const REVISION: &str =
@@ -492,7 +491,7 @@ async fn the_rebuild_command_starts_new_builds_and_the_functions_own_comment_not
     let rebuild = harness.codecommit.add_comment(comment("/rebuild"));
 
     let answer = harness
-        .answer(&support::events::pull_request_comment_event(
+        .answer(&testkit::events::pull_request_comment_event(
             &own,
             FUNCTION_SESSION,
         ))
@@ -502,7 +501,7 @@ async fn the_rebuild_command_starts_new_builds_and_the_functions_own_comment_not
         "{answer}"
     );
     let answer = harness
-        .answer(&support::events::pull_request_comment_event(&chatter, bob))
+        .answer(&testkit::events::pull_request_comment_event(&chatter, bob))
         .await;
     assert_eq!(
         answer["skipped"][0]["reason"],
@@ -510,7 +509,7 @@ async fn the_rebuild_command_starts_new_builds_and_the_functions_own_comment_not
     );
     assert_eq!(harness.builds().await.len(), 1, "nothing rebuilt yet");
 
-    let event = support::events::pull_request_comment_event(&rebuild, bob);
+    let event = testkit::events::pull_request_comment_event(&rebuild, bob);
     let answer = harness.answer(&event).await;
     assert_eq!(answer["started"][0]["commit"], json!(source), "{answer}");
     assert_eq!(answer["started"][0]["pullRequest"], "17");
@@ -554,7 +553,7 @@ async fn the_rebuild_command_starts_new_builds_and_the_functions_own_comment_not
 
 #[tokio::test]
 async fn a_push_build_comments_on_the_pushed_commit_against_its_parent() {
-    let repo = support::git::GitRepo::init("master");
+    let repo = testkit::git::GitRepo::init("master");
     repo.write("README.md", "# my-app\n");
     let parent = repo.commit("Initial commit");
     repo.write("src/main.rs", "fn main() {}\n");
@@ -566,7 +565,7 @@ async fn a_push_build_comments_on_the_pushed_commit_against_its_parent() {
         .git_repository(REPOSITORY, repo)
         .start()
         .await;
-    let response = harness.answer(&support::push_master_of(&commit)).await;
+    let response = harness.answer(&testkit::push_master_of(&commit)).await;
     let build_id = response["started"][0]["buildId"]
         .as_str()
         .expect("a build")
@@ -701,7 +700,7 @@ async fn two_rules_starting_one_project_have_a_comment_each_and_both_count_for_t
         let request = requests
             .iter()
             .find(|request| {
-                support::overrides(request).contains(&("CODECOMMIT_RULE".into(), rule.into()))
+                testkit::overrides(request).contains(&("CODECOMMIT_RULE".into(), rule.into()))
             })
             .expect("the rule's StartBuild");
         (id, request["environmentVariablesOverride"].clone())

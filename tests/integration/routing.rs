@@ -3,15 +3,14 @@
 //! git history served by the fake CodeCommit endpoint and CodeBuild in moto behind the
 //! recording proxy. Run with `make test`.
 
-use crate::support;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use support::git::GitRepo;
-use support::proxy::BuildStatus;
-use support::{events, moto, now, overrides, Harness};
+use testkit::git::GitRepo;
+use testkit::proxy::BuildStatus;
+use testkit::{events, moto, now, overrides, Harness};
 
 /// The CodeCommit repository every test pushes to.
 const REPOSITORY: &str = "monorepo";
@@ -752,8 +751,8 @@ async fn a_tag_pushed_by_the_release_bot_does_not_build_and_the_same_tag_by_a_pe
 
     let response = harness.answer(&trigger_event(tag, USER)).await;
     assert_eq!(response["started"][0]["ref"], "refs/tags/v1.0.0");
-    assert_eq!(response["started"][0]["project"], support::PROJECT);
-    assert_eq!(source_versions(&harness, support::PROJECT).await, [first]);
+    assert_eq!(response["started"][0]["project"], testkit::PROJECT);
+    assert_eq!(source_versions(&harness, testkit::PROJECT).await, [first]);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -821,7 +820,7 @@ async fn release_branch_patterns_with_an_exclusion() {
         "CODECOMMIT_BRANCH".to_owned(),
         "release/2.0/hotfix".to_owned()
     )));
-    let mut versions = source_versions(&harness, support::PROJECT).await;
+    let mut versions = source_versions(&harness, testkit::PROJECT).await;
     versions.sort();
     let mut expected = vec![first, hotfix];
     expected.sort();

@@ -5,13 +5,12 @@
 
 use crate::pull_requests::{repository, set_pull_request_17, REPOSITORY};
 use crate::reporting::{build_event, built_pull_request, the_comment, write_build_log, REVISION};
-use crate::support;
 
 use serde_json::{json, Value};
-use support::codecommit::{StoredComment, FUNCTION_ROLE};
-use support::events::{build_state_event, trigger_record};
-use support::proxy::{BuildStatus, Fault};
-use support::{now, Harness};
+use testkit::codecommit::{StoredComment, FUNCTION_ROLE};
+use testkit::events::{build_state_event, trigger_record};
+use testkit::proxy::{BuildStatus, Fault};
+use testkit::{now, Harness};
 
 /// The StartBuild overrides of the last build the function started.
 fn last_variables(harness: &Harness) -> Value {
@@ -203,7 +202,7 @@ async fn a_push_of_three_hundred_tags_starts_no_build_and_says_why() {
 async fn the_reporter_refuses_a_push_sent_to_it_and_starts_nothing() {
     let harness = Harness::builder().env("_HANDLER", "reporter").start().await;
     let error = harness
-        .invoke(&support::sample_event("push-master.json"))
+        .invoke(&testkit::sample_event("push-master.json"))
         .await
         .expect_err("a push is the starter's");
     assert_eq!(error.error_type, "EventNotTaken", "{error:?}");
@@ -216,7 +215,7 @@ async fn the_reporter_refuses_a_push_sent_to_it_and_starts_nothing() {
 
 /// An EventBridge push of master from `previous` to `commit`, sent now.
 fn pushed(id: &str, previous: &str, commit: &str) -> Value {
-    let mut event = support::sample_event("eventbridge-push-master.json");
+    let mut event = testkit::sample_event("eventbridge-push-master.json");
     event["id"] = json!(id);
     event["time"] = json!(now());
     event["detail"]["oldCommitId"] = json!(previous);
@@ -227,7 +226,7 @@ fn pushed(id: &str, previous: &str, commit: &str) -> Value {
 /// A repository whose master has commits c0 and c1 (master at c1); the harness serves it
 /// with SUPERSEDE on.
 async fn superseding() -> (Harness, String, String) {
-    let repo = support::git::GitRepo::init("master");
+    let repo = testkit::git::GitRepo::init("master");
     repo.write("README.md", "# my-app\n");
     let c0 = repo.commit("Initial commit");
     repo.write("README.md", "# my-app\n\nOne.\n");
@@ -326,7 +325,7 @@ async fn a_rebuild_while_the_revisions_build_runs_starts_nothing() {
         deleted: false,
     });
     let event =
-        support::events::pull_request_comment_event(&rebuild, "arn:aws:iam::123456789012:user/bob");
+        testkit::events::pull_request_comment_event(&rebuild, "arn:aws:iam::123456789012:user/bob");
     let answer = harness.answer(&event).await;
     assert_eq!(answer["started"], json!([]), "{answer}");
     assert_eq!(

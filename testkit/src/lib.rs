@@ -3,8 +3,7 @@
 //! and CodeCommit at a fake endpoint ([`codecommit::FakeCodeCommit`]) whose repositories can
 //! be real git repositories ([`git::GitRepo`]).
 
-// Each test binary (and examples/demo.rs) uses a different subset of this module tree.
-#![allow(dead_code)]
+#![warn(missing_docs)]
 
 pub mod cfn;
 pub mod codecommit;
@@ -38,11 +37,18 @@ pub const CLI_TIMEOUT: Duration = Duration::from_secs(30);
 /// its [`codecommit::FakeCodeCommit`] (CodeBuild keeps `AWS_ENDPOINT_URL`, the proxy).
 pub const CODECOMMIT_ENDPOINT_VAR: &str = "AWS_ENDPOINT_URL_CODECOMMIT";
 
-/// The HTTP client of the SDK clients the tests make: the function's own (the crate has no
-/// `default-https-client`); the emulators speak plain HTTP.
+/// The HTTP client of the SDK clients the tests make, built as the function builds its own
+/// (rustls on ring; the crates have no `default-https-client`); the emulators speak plain HTTP.
 pub fn sdk_http_client() -> aws_types::sdk_config::SharedHttpClient {
-    codecommit_build_trigger::sdk::https_client(codecommit_build_trigger::sdk::Roots::System)
-        .expect("the SDK's HTTPS client can be configured")
+    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https()
+}
+
+/// The repository's root, where `make` runs and relative paths start.
+pub fn workspace_root() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
 }
 
 /// Path of the release binary under test (`TRIGGER_BIN`, set by `make test` / `make demo`).
@@ -70,7 +76,7 @@ fn required_file(var: &str) -> PathBuf {
     let path = PathBuf::from(value);
     // Relative paths are taken relative to the crate root, where `make` runs.
     let path = if path.is_relative() {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
+        workspace_root().join(path)
     } else {
         path
     };
@@ -84,8 +90,7 @@ fn required_file(var: &str) -> PathBuf {
 
 /// Read the sample event `events/<name>` as JSON.
 pub fn sample_event(name: &str) -> Value {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("events")
+    let path = workspace_root().join("events")
         .join(name);
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|err| panic!("reading sample event {} failed: {err}", path.display()));
