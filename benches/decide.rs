@@ -2,9 +2,9 @@
 //! finish. Part of `make bench`; the target is under 1 ms.
 
 use codecommit_build_trigger::config::Config;
+use codecommit_build_trigger::decide::needs::Facts;
 use codecommit_build_trigger::decide::{finish, plan};
 use codecommit_build_trigger::event;
-use codecommit_build_trigger::facts::Facts;
 use criterion::{criterion_group, criterion_main, Criterion};
 use serde_json::json;
 use std::hint::black_box;

@@ -11,7 +11,6 @@
 //! Adds the criterion figure of the 4,000-reference decision (run by `make bench` first)
 //! and the binary and zip sizes, and prints Markdown tables.
 
-
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

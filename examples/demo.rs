@@ -4,7 +4,6 @@
 //! Two pushes to master: one that builds, one whose commit message says `[skip ci]`.
 //! Run it with `make demo`.
 
-
 use std::process::ExitCode;
 use std::time::Duration;
 

@@ -5,7 +5,6 @@
 //! lines from moto's CloudWatch Logs; a reviewer asks `/rebuild`, the rebuild succeeds, the
 //! same comment says so and the revision is approved. Run it with `make demo-pull-request`.
 
-
 use std::process::ExitCode;
 
 use serde_json::{json, Value};

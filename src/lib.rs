@@ -1,42 +1,33 @@
-//! Start an AWS CodeBuild build of the exact commit pushed to AWS CodeCommit,
-//! or of a pull request's source commit.
+//! Start an AWS CodeBuild build of the exact commit pushed to AWS CodeCommit, or of a pull
+//! request's source commit, and bring the result back to CodeCommit.
 //!
-//! Data flows one way: [`config`] is read once at init; each invocation's
-//! event is parsed by [`event`] into an [`event::Event`] (a push, a pull
-//! request, or an event that never builds) whose records the pure [`decide`]
-//! plans, naming the facts it needs, which [`facts`] reads through
-//! [`codecommit`] and [`codebuild`]; [`decide`] then finishes the decisions,
-//! `request` turns them into StartBuild requests sent through [`codebuild`],
-//! and `response` summarises. [`handler`] routes each kind of event along
-//! that path; `main` only wires it to the Lambda runtime (or to `explain`).
-//! Modules that nothing outside the crate uses are private.
+//! The layers, top to bottom (no module imports one above it):
+//!
+//! - `main` picks a role; [`roles`] wires each one (the starter, the reporter, the installer,
+//!   the command line) to the Lambda runtime ([`lambda`]) and to its AWS clients;
+//! - [`handler`] is the I/O shell, one file per event path: a push or a pull request is
+//!   planned by the pure [`decide`], its needs read (`handler::gather`), finished, and started
+//!   as [`build`] requests; a build-state event is confirmed with CodeBuild and reported
+//!   through the pure [`report`]; [`installer`] is the custom resource's logic;
+//! - [`aws`] holds every AWS call, as read and write traits and their SDK implementations;
+//! - [`event`] parses what arrives, [`config`] reads the environment once at init;
+//! - `vocabulary` is what every layer shares (build variables, ARNs, text helpers).
 
-mod arn;
+#![warn(missing_docs)]
+
 pub mod aws;
-pub mod codebuild;
-pub mod codecommit;
-pub mod comments;
+pub mod build;
 pub mod config;
-pub mod custom_resource;
-pub mod deadline;
 pub mod decide;
-mod error;
 pub mod event;
-mod explain;
-pub mod facts;
 pub mod handler;
-pub mod init_error;
+pub mod installer;
 pub mod kept_events;
-pub mod logs;
-mod pattern;
+pub mod lambda;
 mod report;
 pub use report::confirm;
-mod request;
-mod response;
-pub mod role;
-pub mod sdk;
-pub mod sts;
-mod variables;
+pub mod roles;
+mod vocabulary;
 
 #[cfg(test)]
 mod test_support;

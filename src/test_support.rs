@@ -47,7 +47,7 @@ pub fn pull_request_records(event: &Value) -> Vec<crate::event::Record> {
 #[derive(Default)]
 pub struct FakeCodeBuild {
     /// Every StartBuild request, in order.
-    pub requests: std::sync::Mutex<Vec<crate::request::BuildRequest>>,
+    pub requests: std::sync::Mutex<Vec<crate::build::BuildRequest>>,
     /// Refs (`CODECOMMIT_REF`) whose StartBuild fails with AccessDeniedException.
     pub fail: Vec<&'static str>,
     /// Refs whose StartBuild answers a parameter mismatch.
@@ -58,7 +58,7 @@ pub struct FakeCodeBuild {
     /// The refs answered so.
     pub stale_served: std::sync::Mutex<std::collections::HashSet<String>>,
     /// What `recent_builds` answers, newest first.
-    pub history: Vec<crate::codebuild::PastBuild>,
+    pub history: Vec<crate::aws::reads::PastBuild>,
     /// How many times the history was read.
     pub history_reads: std::sync::atomic::AtomicUsize,
     /// Builds stopped, in order.
@@ -122,54 +122,15 @@ pub fn report_of(event: &Value) -> crate::event::BuildReport {
     }
 }
 
-impl crate::codebuild::CodeBuildCalls for FakeCodeBuild {
-    async fn start_build(
-        &self,
-        request: &crate::request::BuildRequest,
-    ) -> Result<crate::codebuild::StartedBuild, crate::aws::AwsError> {
-        self.requests.lock().expect("lock").push(request.clone());
-        let reference = request
-            .environment
-            .iter()
-            .find(|(name, _)| name == crate::variables::REF)
-            .map(|(_, value)| value.as_str())
-            .unwrap_or_default();
-        if self.fail.contains(&reference) {
-            return Err(crate::aws::AwsError {
-                operation: "StartBuild",
-                code: "AccessDeniedException".into(),
-                message: "not allowed".into(),
-            });
-        }
-        if self.mismatch.contains(&reference) {
-            return Ok(crate::codebuild::StartedBuild::AlreadyStarted);
-        }
-        if self.stale.contains(&reference)
-            && self
-                .stale_served
-                .lock()
-                .expect("lock")
-                .insert(reference.to_owned())
-        {
-            return Ok(crate::codebuild::StartedBuild::Started {
-                build_id: format!("{}:earlier", request.project),
-                started_at: Some(0),
-            });
-        }
-        Ok(crate::codebuild::StartedBuild::Started {
-            build_id: format!("{}:{}", request.project, &request.source_version[..8]),
-            started_at: None,
-        })
-    }
-
+impl crate::aws::reads::BuildReads for FakeCodeBuild {
     async fn builds_page(
         &self,
         _project: &str,
         _page: Option<String>,
-    ) -> Result<crate::codebuild::BuildsPage, crate::aws::AwsError> {
+    ) -> Result<crate::aws::reads::BuildsPage, crate::aws::AwsError> {
         self.history_reads
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        Ok(crate::codebuild::BuildsPage {
+        Ok(crate::aws::reads::BuildsPage {
             builds: self.history.clone(),
             next: None,
         })
@@ -180,6 +141,47 @@ impl crate::codebuild::CodeBuildCalls for FakeCodeBuild {
         id: &str,
     ) -> Result<Option<crate::event::BuildReport>, crate::aws::AwsError> {
         Ok(self.reports.lock().expect("lock").get(id).cloned())
+    }
+}
+
+impl crate::aws::writes::BuildWrites for FakeCodeBuild {
+    async fn start_build(
+        &self,
+        request: &crate::build::BuildRequest,
+    ) -> Result<crate::aws::writes::StartedBuild, crate::aws::AwsError> {
+        self.requests.lock().expect("lock").push(request.clone());
+        let reference = request
+            .environment
+            .iter()
+            .find(|(name, _)| name == crate::vocabulary::variables::REF)
+            .map(|(_, value)| value.as_str())
+            .unwrap_or_default();
+        if self.fail.contains(&reference) {
+            return Err(crate::aws::AwsError {
+                operation: "StartBuild",
+                code: "AccessDeniedException".into(),
+                message: "not allowed".into(),
+            });
+        }
+        if self.mismatch.contains(&reference) {
+            return Ok(crate::aws::writes::StartedBuild::AlreadyStarted);
+        }
+        if self.stale.contains(&reference)
+            && self
+                .stale_served
+                .lock()
+                .expect("lock")
+                .insert(reference.to_owned())
+        {
+            return Ok(crate::aws::writes::StartedBuild::Started {
+                build_id: format!("{}:earlier", request.project),
+                started_at: Some(0),
+            });
+        }
+        Ok(crate::aws::writes::StartedBuild::Started {
+            build_id: format!("{}:{}", request.project, &request.source_version[..8]),
+            started_at: None,
+        })
     }
 
     async fn stop_build(&self, build_id: &str) -> Result<(), crate::aws::AwsError> {
@@ -232,7 +234,7 @@ impl FakeCodeCommit {
     }
 }
 
-impl crate::codecommit::CodeCommitReads for FakeCodeCommit {
+impl crate::aws::reads::CodeCommitReads for FakeCodeCommit {
     async fn commit_message(
         &self,
         _repository: &str,
@@ -295,9 +297,9 @@ impl crate::codecommit::CodeCommitReads for FakeCodeCommit {
         &self,
         _repository: &str,
         id: &str,
-    ) -> Result<crate::codecommit::CurrentPullRequest, crate::aws::AwsError> {
+    ) -> Result<crate::aws::reads::CurrentPullRequest, crate::aws::AwsError> {
         self.log(format!("GetPullRequest {id}"));
-        Ok(crate::codecommit::CurrentPullRequest {
+        Ok(crate::aws::reads::CurrentPullRequest {
             status: self
                 .pull_requests
                 .get(id)
@@ -324,12 +326,12 @@ impl crate::codecommit::CodeCommitReads for FakeCodeCommit {
     }
 }
 
-impl crate::comments::CommentReads for FakeCodeCommit {
+impl crate::aws::reads::CommentReads for FakeCodeCommit {
     async fn comments(
         &self,
-        _thread: &crate::comments::Thread<'_>,
+        _thread: &crate::aws::reads::Thread<'_>,
         by: &(dyn Fn(&str) -> bool + Sync),
-    ) -> Result<Vec<crate::comments::Comment>, crate::aws::AwsError> {
+    ) -> Result<Vec<crate::aws::reads::Comment>, crate::aws::AwsError> {
         self.log("GetComments".to_owned());
         Ok(self
             .comments
@@ -337,7 +339,7 @@ impl crate::comments::CommentReads for FakeCodeCommit {
             .expect("lock")
             .iter()
             .filter(|(_, author, _)| by(author))
-            .map(|(id, author, content)| crate::comments::Comment {
+            .map(|(id, author, content)| crate::aws::reads::Comment {
                 id: id.clone(),
                 author: Some(author.clone()),
                 content: content.clone(),
@@ -345,14 +347,14 @@ impl crate::comments::CommentReads for FakeCodeCommit {
             .collect())
     }
 
-    async fn comment(&self, id: &str) -> Result<crate::comments::Comment, crate::aws::AwsError> {
+    async fn comment(&self, id: &str) -> Result<crate::aws::reads::Comment, crate::aws::AwsError> {
         self.log(format!("GetComment {id}"));
         let comments = self.comments.lock().expect("lock");
         let (id, author, content) = comments
             .iter()
             .find(|(comment, _, _)| comment == id)
             .ok_or_else(|| Self::missing("GetComment"))?;
-        Ok(crate::comments::Comment {
+        Ok(crate::aws::reads::Comment {
             id: id.clone(),
             author: Some(author.clone()),
             content: content.clone(),
@@ -360,10 +362,10 @@ impl crate::comments::CommentReads for FakeCodeCommit {
     }
 }
 
-impl crate::comments::ResultWrites for FakeCodeCommit {
+impl crate::aws::writes::ResultWrites for FakeCodeCommit {
     async fn post(
         &self,
-        _thread: &crate::comments::Thread<'_>,
+        _thread: &crate::aws::reads::Thread<'_>,
         content: &str,
         _token: &str,
     ) -> Result<String, crate::aws::AwsError> {
@@ -406,7 +408,7 @@ pub struct FakeLogs {
     pub lines: Vec<String>,
 }
 
-impl crate::logs::LogReads for FakeLogs {
+impl crate::aws::reads::LogReads for FakeLogs {
     async fn last_lines(
         &self,
         _stream: &crate::event::LogStream,

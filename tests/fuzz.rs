@@ -7,11 +7,11 @@
 //! about a minute of fuzzing in all). A failure prints the input that caused it.
 
 use codecommit_build_trigger::config::Config;
+use codecommit_build_trigger::decide::needs::{Changes, Facts};
 use codecommit_build_trigger::decide::{finish, plan, Outcome, RuleVerdict};
 use codecommit_build_trigger::event::{
     self, BuildReport, BuildStatus, LogStream, PullRequestStatus, Record, Variable,
 };
-use codecommit_build_trigger::facts::{Changes, Facts};
 use proptest::prelude::*;
 use proptest::test_runner::{Config as RunnerConfig, TestRunner};
 use serde_json::{json, Map, Value};

@@ -15,9 +15,9 @@
 use aws_config::BehaviorVersion;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_sqs::types::{Message, QueueAttributeName};
+use codecommit_build_trigger::aws::sdk::{https_client, Roots};
 use codecommit_build_trigger::aws::AwsError;
 use codecommit_build_trigger::kept_events::KeptEvent;
-use codecommit_build_trigger::sdk::{https_client, Roots};
 use serde_json::json;
 use std::collections::HashSet;
 use std::process::ExitCode;

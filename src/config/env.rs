@@ -9,8 +9,9 @@ use super::{
     REBUILD_COMMAND, REPORTER_ROLE_ARN, RULES, RULES_FILE, SHORTHAND, SKIP_MARKERS,
     STARTER_ROLE_ARN, SUPERSEDE, TAGS,
 };
-use crate::arn::Arn;
-use crate::pattern::PatternList;
+use crate::config::pattern::PatternList;
+use crate::vocabulary::arn::Arn;
+use crate::vocabulary::truncate;
 
 impl Config {
     /// Reads the configuration from the process environment.
@@ -232,12 +233,4 @@ fn is_project_arn(arn: &str) -> bool {
                 .strip_prefix("project/")
                 .is_some_and(is_project_name)
     })
-}
-
-/// Shortens `text` to at most `max` characters for an error message.
-pub(crate) fn truncate(text: &str, max: usize) -> String {
-    match text.char_indices().nth(max) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text.to_owned(),
-    }
 }

@@ -7,13 +7,14 @@
 
 mod env;
 mod label;
+pub(crate) mod pattern;
 mod rules;
 
-pub(crate) use env::{is_project, is_project_name, truncate};
+pub(crate) use env::{is_project, is_project_name};
 pub use label::{Label, PatternField};
 pub(crate) use rules::is_rule_name;
 
-use crate::pattern::{PatternError, PatternList};
+use crate::config::pattern::{PatternError, PatternList};
 use thiserror::Error;
 
 /// Variable naming the CodeBuild project to start (shorthand).
@@ -214,7 +215,7 @@ pub struct RoleArn {
 impl RoleArn {
     /// Reads `arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME`.
     pub fn parse(arn: &str) -> Option<Self> {
-        let [partition, "iam", "", account, resource] = crate::arn::fields(arn)? else {
+        let [partition, "iam", "", account, resource] = crate::vocabulary::arn::fields(arn)? else {
             return None;
         };
         let name = resource.strip_prefix("role/")?.rsplit('/').next()?;
@@ -222,17 +223,18 @@ impl RoleArn {
             && name
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b));
-        (partition.starts_with("aws") && crate::arn::is_account(account) && name_ok).then(|| Self {
-            partition: partition.to_owned(),
-            account: account.to_owned(),
-            name: name.to_owned(),
-        })
+        (partition.starts_with("aws") && crate::vocabulary::arn::is_account(account) && name_ok)
+            .then(|| Self {
+                partition: partition.to_owned(),
+                account: account.to_owned(),
+                name: name.to_owned(),
+            })
     }
 
     /// The role of the session `arn` (`arn:PARTITION:sts::ACCOUNT:assumed-role/NAME/SESSION`,
     /// as STS `GetCallerIdentity` names a Lambda function's caller).
     pub fn of_session(arn: &str) -> Option<Self> {
-        let [partition, "sts", "", account, resource] = crate::arn::fields(arn)? else {
+        let [partition, "sts", "", account, resource] = crate::vocabulary::arn::fields(arn)? else {
             return None;
         };
         let (name, session) = resource.strip_prefix("assumed-role/")?.split_once('/')?;
@@ -323,7 +325,7 @@ impl Rule {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pattern::Verdict;
+    use crate::config::pattern::Verdict;
     use std::collections::HashMap;
 
     fn config(vars: &[(&'static str, &str)]) -> Result<Config, ConfigError> {

@@ -7,8 +7,8 @@
 //! ```
 
 use super::{is_project, ConfigError, PatternField, Rule, RuleOrigin};
-use crate::pattern::PatternList;
-use crate::variables;
+use crate::config::pattern::PatternList;
+use crate::vocabulary::variables;
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashSet};
 

@@ -3,8 +3,8 @@ use crate::config::{
     Config, BRANCHES, CODEBUILD_PROJECT, IGNORE_PUSHERS, PATHS, PATHS_IGNORE, RULES, SKIP_MARKERS,
     TAGS,
 };
+use crate::decide::needs::Changes;
 use crate::event::Push;
-use crate::facts::Changes;
 use crate::test_support::{config, push, record};
 use serde_json::json;
 

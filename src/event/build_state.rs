@@ -8,7 +8,7 @@
 //! event this function only needs a dozen fields of: the detail here is this crate's own.
 //!
 //! A build is traced back to its push or pull request by the PLAINTEXT `CODECOMMIT_*`
-//! variables it was started with ([`crate::variables`]), which must name the commit the build
+//! variables it was started with ([`crate::vocabulary::variables`]), which must name the commit the build
 //! built (`source-version`); a build without them, or with values this function never writes,
 //! is not this function's, and its event is answered with the reason, never acted on.
 
@@ -17,8 +17,8 @@ use super::{
     deserialize, Build, BuildChange, BuildOrigin, BuildStatus, FailedPhase, InvalidEvent,
     LogStream, Repository,
 };
-use crate::arn::Arn;
-use crate::variables;
+use crate::vocabulary::arn::Arn;
+use crate::vocabulary::variables;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -431,8 +431,8 @@ fn failed_phase(phases: &[Phase]) -> Option<FailedPhase> {
         .cloned()
         .collect();
     Some(FailedPhase {
-        phase: crate::config::truncate(&phase.phase, MAX_STATUS_LEN),
-        status: crate::config::truncate(
+        phase: crate::vocabulary::truncate(&phase.phase, MAX_STATUS_LEN),
+        status: crate::vocabulary::truncate(
             phase.status.as_deref().unwrap_or_default(),
             MAX_STATUS_LEN,
         ),

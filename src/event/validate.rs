@@ -2,8 +2,8 @@
 //! times, and how a hostile value is quoted in an error.
 
 use super::{CommitId, GitRef, Repository, MAX_REF_LEN};
-use crate::arn::Arn;
-use crate::config::truncate;
+use crate::vocabulary::arn::Arn;
+use crate::vocabulary::truncate;
 
 /// Longest pusher ARN accepted, in bytes.
 const MAX_ARN_LEN: usize = 2048;

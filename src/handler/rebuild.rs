@@ -1,24 +1,21 @@
 //! The path of a new pull-request comment: when its text is exactly `REBUILD_COMMAND`, the
 //! pull request's current revision builds again, decided as a source update would be.
 
-use super::Handler;
-use crate::codebuild::CodeBuildCalls;
-use crate::codecommit::{CodeCommitReads, CurrentPullRequest};
-use crate::comments::{CommentReads, ResultWrites};
-use crate::error::HandlerError;
-use crate::event::{
-    CommitId, EventKind, GitRef, PullRequest, PullRequestComment, Record, RefChange, RefUpdate,
-};
-use crate::logs::LogReads;
-use crate::response::{Response, Skipped};
+use super::answer::{Response, Skipped};
+use super::error::HandlerError;
+use super::pull_request::pull_request_record;
+use super::Starter;
+use crate::aws::reads::{BuildReads, CodeCommitReads, CommentReads};
+use crate::aws::writes::BuildWrites;
+use crate::aws::AwsError;
+use crate::event::PullRequestComment;
 use lambda_runtime::tracing::info;
 use tokio::time::Instant;
 
-impl<B, C, L> Handler<B, C, L>
+impl<B, C> Starter<B, C>
 where
-    B: CodeBuildCalls,
-    C: CodeCommitReads + CommentReads + ResultWrites,
-    L: LogReads,
+    B: BuildReads + BuildWrites,
+    C: CodeCommitReads + CommentReads,
 {
     /// Starts the current revision's builds again if `comment` is the rebuild command, and
     /// answers why not otherwise. The comment's id joins the builds' idempotency tokens, so
@@ -84,55 +81,6 @@ where
     }
 }
 
-/// Pull request `id`'s `current` revision as a record to decide, as its source update would
-/// be; a rebuild when `comment` asked for it.
-pub(super) fn pull_request_record(
-    repository: crate::event::Repository,
-    id: &str,
-    current: CurrentPullRequest,
-    comment: Option<&PullRequestComment>,
-) -> Result<Record, crate::aws::AwsError> {
-    let malformed = |what: &str, value: &str| crate::aws::AwsError {
-        operation: "GetPullRequest",
-        code: "UnexpectedPullRequest".into(),
-        message: format!("GetPullRequest answered a {what} that is not valid: {value:?}"),
-    };
-    let reference =
-        |name: String| GitRef::parse(&name).ok_or_else(|| malformed("reference", &name));
-    let commit = |id: String| CommitId::parse(&id).ok_or_else(|| malformed("commit id", &id));
-    let (source, source_commit) = (reference(current.source.0)?, commit(current.source.1)?);
-    let (destination, destination_commit) = (
-        reference(current.destination.0)?,
-        commit(current.destination.1)?,
-    );
-    Ok(Record {
-        repository,
-        pusher: comment.and_then(|comment| comment.author.clone()),
-        kind: match comment {
-            Some(_) => EventKind::CommentOnPullRequestCreated,
-            None => EventKind::PullRequestSourceBranchUpdated,
-        },
-        pushed_at: comment.and_then(|comment| comment.written_at),
-        references: vec![RefUpdate {
-            reference: source,
-            change: RefChange::Pushed {
-                commit: source_commit,
-                created: false,
-                previous: None,
-            },
-        }],
-        pull_request: Some(PullRequest {
-            id: id.to_owned(),
-            revision: current.revision,
-            destination,
-            destination_commit,
-            status: current.status,
-            rebuild: comment.map(|comment| comment.comment.clone()),
-        }),
-        event_id: None,
-    })
-}
-
 /// The answer to a comment that starts nothing: one skip per repository.
 fn skip(comment: &PullRequestComment, reason: String) -> Response {
     let skipped = comment
@@ -165,7 +113,7 @@ fn skip(comment: &PullRequestComment, reason: String) -> Response {
     }
 }
 
-fn failed(comment: &PullRequestComment, source: crate::aws::AwsError) -> HandlerError {
+fn failed(comment: &PullRequestComment, source: AwsError) -> HandlerError {
     let advice = source.advice();
     HandlerError::RebuildFailed {
         comment: comment.comment.clone(),

@@ -1,5 +1,7 @@
-use super::*;
-use crate::codebuild::PastBuild;
+use super::Reporter;
+use super::Starter;
+use crate::aws::reads::PastBuild;
+use crate::aws::AwsError;
 use crate::config::{BRANCHES, CODEBUILD_PROJECT, RULES, SKIP_MARKERS};
 use crate::test_support::{config, record, FakeCodeBuild, FakeCodeCommit, FakeLogs};
 use serde_json::json;
@@ -12,9 +14,9 @@ const OLD: &str = "0000000000000000000000000000000000000abc";
 fn handler(
     codebuild: FakeCodeBuild,
     codecommit: FakeCodeCommit,
-) -> Handler<FakeCodeBuild, FakeCodeCommit, FakeLogs> {
+) -> Starter<FakeCodeBuild, FakeCodeCommit> {
     let config = config(&[(CODEBUILD_PROJECT, "my-project"), (BRANCHES, "master,dev")]);
-    Handler::new(config, codebuild, codecommit, FakeLogs::default())
+    Starter::new(config, codebuild, codecommit)
 }
 
 fn event(refs: &[&str]) -> String {
@@ -141,11 +143,10 @@ async fn a_skip_marker_skips_every_rule_with_one_read() {
         RULES,
         r#"[{"name": "a", "project": "pa", "branches": ["master"]}, {"name": "b", "project": "pb", "branches": ["*"]}]"#,
     )]);
-    let handler = Handler::new(
+    let handler = Starter::new(
         config,
         FakeCodeBuild::default(),
         with_message("Update docs [skip ci]"),
-        FakeLogs::default(),
     );
     let response = handler
         .handle(&event(&["refs/heads/master"]), None)
@@ -162,12 +163,7 @@ async fn a_skip_marker_skips_every_rule_with_one_read() {
 #[tokio::test]
 async fn without_path_rules_and_skip_markers_codecommit_is_never_called() {
     let config = config(&[(CODEBUILD_PROJECT, "p1"), (SKIP_MARKERS, "false")]);
-    let handler = Handler::new(
-        config,
-        FakeCodeBuild::default(),
-        FakeCodeCommit::default(),
-        FakeLogs::default(),
-    );
+    let handler = Starter::new(config, FakeCodeBuild::default(), FakeCodeCommit::default());
     let response = handler
         .handle(&event(&["refs/heads/master"]), None)
         .await
@@ -229,7 +225,7 @@ async fn a_monorepo_push_starts_only_the_changed_services_build_and_supersedes_i
         branches: HashMap::from([("master".to_owned(), Some(A.to_owned()))]),
         ..FakeCodeCommit::default()
     };
-    let handler = Handler::new(config, codebuild, codecommit, FakeLogs::default());
+    let handler = Starter::new(config, codebuild, codecommit);
     let response = handler
         .handle(&event(&["refs/heads/master"]), None)
         .await
@@ -270,12 +266,7 @@ async fn events_from_other_repositories_are_refused_before_anything_is_read() {
             "arn:aws:codecommit:us-east-1:123456789012:other",
         ),
     ]);
-    let handler = Handler::new(
-        config,
-        FakeCodeBuild::default(),
-        with_message("x"),
-        FakeLogs::default(),
-    );
+    let handler = Starter::new(config, FakeCodeBuild::default(), with_message("x"));
     let error = handler
         .handle(&event(&["refs/heads/master"]), None)
         .await
@@ -293,25 +284,27 @@ async fn events_from_other_repositories_are_refused_before_anything_is_read() {
 /// Answers StartBuild only after a long wait.
 struct SlowCodeBuild;
 
-impl crate::codebuild::CodeBuildCalls for SlowCodeBuild {
-    async fn start_build(
-        &self,
-        _request: &crate::request::BuildRequest,
-    ) -> Result<crate::codebuild::StartedBuild, AwsError> {
-        tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
-        Ok(crate::codebuild::StartedBuild::AlreadyStarted)
-    }
-
+impl crate::aws::reads::BuildReads for SlowCodeBuild {
     async fn builds_page(
         &self,
         _project: &str,
         _page: Option<String>,
-    ) -> Result<crate::codebuild::BuildsPage, AwsError> {
-        Ok(crate::codebuild::BuildsPage::default())
+    ) -> Result<crate::aws::reads::BuildsPage, AwsError> {
+        Ok(crate::aws::reads::BuildsPage::default())
     }
 
     async fn build(&self, _id: &str) -> Result<Option<crate::event::BuildReport>, AwsError> {
         Ok(None)
+    }
+}
+
+impl crate::aws::writes::BuildWrites for SlowCodeBuild {
+    async fn start_build(
+        &self,
+        _request: &crate::build::BuildRequest,
+    ) -> Result<crate::aws::writes::StartedBuild, AwsError> {
+        tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+        Ok(crate::aws::writes::StartedBuild::AlreadyStarted)
     }
 
     async fn stop_build(&self, _build_id: &str) -> Result<(), AwsError> {
@@ -322,12 +315,7 @@ impl crate::codebuild::CodeBuildCalls for SlowCodeBuild {
 #[tokio::test(start_paused = true)]
 async fn nothing_runs_past_the_invocations_deadline() {
     let config = config(&[(CODEBUILD_PROJECT, "p1"), (SKIP_MARKERS, "false")]);
-    let handler = Handler::new(
-        config,
-        SlowCodeBuild,
-        FakeCodeCommit::default(),
-        FakeLogs::default(),
-    );
+    let handler = Starter::new(config, SlowCodeBuild, FakeCodeCommit::default());
     let started = tokio::time::Instant::now();
     let deadline = started + std::time::Duration::from_secs(30);
     let error = handler
@@ -383,12 +371,7 @@ async fn an_event_that_would_start_more_than_max_builds_starts_none_and_says_why
         (SKIP_MARKERS, "false"),
         (crate::config::MAX_BUILDS, "3"),
     ]);
-    let handler = Handler::new(
-        config,
-        FakeCodeBuild::default(),
-        FakeCodeCommit::default(),
-        FakeLogs::default(),
-    );
+    let handler = Starter::new(config, FakeCodeBuild::default(), FakeCodeCommit::default());
     let tags = [
         "refs/tags/v1",
         "refs/tags/v2",
@@ -429,12 +412,7 @@ async fn with_supersede_a_push_whose_branch_moved_on_or_went_is_not_built() {
         ]),
         ..FakeCodeCommit::default()
     };
-    let handler = Handler::new(
-        config,
-        FakeCodeBuild::default(),
-        codecommit,
-        FakeLogs::default(),
-    );
+    let handler = Starter::new(config, FakeCodeBuild::default(), codecommit);
     let response = handler
         .handle(
             &event(&["refs/heads/master", "refs/heads/dev", "refs/heads/main"]),
@@ -462,19 +440,14 @@ mod pull_requests {
     fn handler(
         codebuild: FakeCodeBuild,
         extra: &[(&'static str, &str)],
-    ) -> Handler<FakeCodeBuild, FakeCodeCommit, FakeLogs> {
+    ) -> Starter<FakeCodeBuild, FakeCodeCommit> {
         let mut vars = vec![
             (CODEBUILD_PROJECT, "my-project"),
             (SKIP_MARKERS, "false"),
             (PULL_REQUESTS, "main"),
         ];
         vars.extend_from_slice(extra);
-        Handler::new(
-            config(&vars),
-            codebuild,
-            FakeCodeCommit::default(),
-            FakeLogs::default(),
-        )
+        Starter::new(config(&vars), codebuild, FakeCodeCommit::default())
     }
 
     fn pr_build(id: &str, pull_request: Option<&str>, reference: &str) -> PastBuild {
@@ -661,12 +634,7 @@ mod pull_requests {
             (BRANCHES, "dev"),
             (SUPERSEDE, "true"),
         ]);
-        let handler = Handler::new(
-            config,
-            codebuild,
-            FakeCodeCommit::default(),
-            FakeLogs::default(),
-        );
+        let handler = Starter::new(config, codebuild, FakeCodeCommit::default());
         let response = handler
             .handle(&event(&["refs/heads/master", "refs/heads/dev"]), None)
             .await
@@ -733,12 +701,7 @@ mod pull_requests {
             (PULL_REQUESTS, "main"),
             (SUPERSEDE, "true"),
         ]);
-        let handler = Handler::new(
-            superseding,
-            FakeCodeBuild::default(),
-            codecommit,
-            FakeLogs::default(),
-        );
+        let handler = Starter::new(superseding, FakeCodeBuild::default(), codecommit);
         let event = pull_request_event("pullRequestSourceBranchUpdated", "main", "Open", "False")
             .to_string();
         let response = handler.handle(&event, None).await.expect("answered");
@@ -760,12 +723,7 @@ mod pull_requests {
             (SKIP_MARKERS, "false"),
             (PULL_REQUESTS, "main"),
         ]);
-        let handler = Handler::new(
-            plain,
-            FakeCodeBuild::default(),
-            codecommit,
-            FakeLogs::default(),
-        );
+        let handler = Starter::new(plain, FakeCodeBuild::default(), codecommit);
         let response = handler.handle(&event, None).await.expect("answered");
         assert_eq!(response.started.len(), 1);
     }
@@ -773,8 +731,12 @@ mod pull_requests {
 
 #[tokio::test]
 async fn each_function_refuses_the_events_of_the_other_and_does_nothing() {
-    let reporter =
-        handler(FakeCodeBuild::default(), FakeCodeCommit::default()).taking(Takes::Reporter);
+    let reporter = Reporter::new(
+        config(&[(CODEBUILD_PROJECT, "my-project"), (BRANCHES, "master,dev")]),
+        FakeCodeBuild::default(),
+        FakeCodeCommit::default(),
+        FakeLogs::default(),
+    );
     let error = reporter
         .handle(&event(&["refs/heads/master"]), None)
         .await
@@ -785,8 +747,7 @@ async fn each_function_refuses_the_events_of_the_other_and_does_nothing() {
         "this function is the reporter: it does not take CodeCommit push events, which go to the starter; nothing was done"
     );
     assert!(reporter.codebuild.requests.lock().expect("lock").is_empty());
-    let starter =
-        handler(FakeCodeBuild::default(), FakeCodeCommit::default()).taking(Takes::Starter);
+    let starter = handler(FakeCodeBuild::default(), FakeCodeCommit::default());
     let build_state = crate::test_support::build_state_event(
         &crate::test_support::build_id("my-project"),
         1,
@@ -809,12 +770,7 @@ async fn an_answer_lists_its_first_entries_within_64_kib_and_counts_the_rest() {
         (BRANCHES, "master"),
         (SKIP_MARKERS, "false"),
     ]);
-    let handler = Handler::new(
-        config,
-        FakeCodeBuild::default(),
-        FakeCodeCommit::default(),
-        FakeLogs::default(),
-    );
+    let handler = Starter::new(config, FakeCodeBuild::default(), FakeCodeCommit::default());
     let names: Vec<String> = (0..2000)
         .map(|n| format!("refs/heads/feature/{n:0>200}"))
         .collect();

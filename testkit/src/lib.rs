@@ -90,8 +90,7 @@ fn required_file(var: &str) -> PathBuf {
 
 /// Read the sample event `events/<name>` as JSON.
 pub fn sample_event(name: &str) -> Value {
-    let path = workspace_root().join("events")
-        .join(name);
+    let path = workspace_root().join("events").join(name);
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|err| panic!("reading sample event {} failed: {err}", path.display()));
     serde_json::from_str(&text)

@@ -3,7 +3,6 @@
 //! CodeCommit endpoint and answering CloudFormation through a recorded response URL.
 //! Run with `make test`, which builds the binary.
 
-
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 

@@ -3,7 +3,6 @@
 //! throttles, fails, resets, delays and denies chosen StartBuild requests.
 //! Run with `make test`, which builds the binaries and installs moto.
 
-
 use std::collections::BTreeSet;
 use std::time::Duration;
 

@@ -4,7 +4,6 @@
 //! test of the function is the function's, not the fake's.
 //! Needs `git` on PATH; no release binary, no moto.
 
-
 use std::time::Duration;
 
 use aws_sdk_codecommit::config::retry::RetryConfig;

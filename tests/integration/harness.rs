@@ -1,7 +1,6 @@
 //! Self-tests of the test harness in `testkit`: moto, the recording proxy and the
 //! Runtime API emulator, without depending on the function's behaviour.
 
-
 use std::path::Path;
 use std::time::Duration;
 

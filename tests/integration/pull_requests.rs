@@ -2,7 +2,6 @@
 //! Change" events through the release binary under the local Lambda Runtime API, CodeBuild in
 //! moto behind the recording proxy, and real git history at the fake CodeCommit endpoint.
 
-
 use serde_json::{json, Value};
 use testkit::codecommit::PullRequestTarget;
 use testkit::git::GitRepo;

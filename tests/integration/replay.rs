@@ -5,7 +5,6 @@
 //! under the local Runtime API, which starts builds in moto through the recording proxy.
 //! Run with `make test`, which builds the binaries and installs moto.
 
-
 use std::process::Output;
 use std::time::Duration;
 

@@ -3,7 +3,6 @@
 //! git history served by the fake CodeCommit endpoint and CodeBuild in moto behind the
 //! recording proxy. Run with `make test`.
 
-
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 

@@ -1,11 +1,11 @@
-use super::super::Handler;
+use super::super::Starter;
 use crate::config::{CODEBUILD_PROJECT, PULL_REQUESTS, REBUILD_COMMAND, REPORTER_ROLE_ARN};
 use crate::test_support::{
     config, pull_request_comment_event, pull_request_event, FakeCodeBuild, FakeCodeCommit,
-    FakeLogs, OWN_SESSION, PR_REVISION, PR_SOURCE, REPORTER_ROLE,
+    OWN_SESSION, PR_REVISION, PR_SOURCE, REPORTER_ROLE,
 };
 
-type Fakes = Handler<FakeCodeBuild, FakeCodeCommit, FakeLogs>;
+type Fakes = Starter<FakeCodeBuild, FakeCodeCommit>;
 
 const BOB: &str = "arn:aws:iam::123456789012:user/bob";
 
@@ -23,12 +23,7 @@ fn handler(extra: &[(&'static str, &str)], author: &str, text: &str) -> Fakes {
         .lock()
         .expect("lock")
         .push(("c-1".into(), author.into(), text.into()));
-    Handler::new(
-        config(&vars),
-        FakeCodeBuild::default(),
-        codecommit,
-        FakeLogs::default(),
-    )
+    Starter::new(config(&vars), FakeCodeBuild::default(), codecommit)
 }
 
 async fn answer(handler: &Fakes, author: &str) -> serde_json::Value {
@@ -114,7 +109,7 @@ async fn other_comments_and_the_functions_own_start_nothing() {
 #[tokio::test]
 async fn a_rebuild_while_the_revisions_build_runs_starts_nothing() {
     let mut handler = handler(&[], BOB, "/rebuild");
-    let running = crate::codebuild::PastBuild {
+    let running = crate::aws::reads::PastBuild {
         id: "app-ci:running".into(),
         source_version: Some(PR_SOURCE.into()),
         in_progress: true,
@@ -137,7 +132,7 @@ async fn a_rebuild_while_the_revisions_build_runs_starts_nothing() {
     );
     assert!(handler.codebuild.requests.lock().expect("lock").is_empty());
     // Once it has ended, the same comment starts the rebuild.
-    handler.codebuild.history = vec![crate::codebuild::PastBuild {
+    handler.codebuild.history = vec![crate::aws::reads::PastBuild {
         in_progress: false,
         status: Some("FAILED".into()),
         ..running

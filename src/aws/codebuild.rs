@@ -1,0 +1,338 @@
+//! [`BuildReads`] and [`BuildWrites`] on the AWS SDK's CodeBuild client, with StartBuild's
+//! own retry policy.
+
+use super::reads::{BuildReads, BuildsPage, PastBuild, RECENT_BUILDS};
+use super::writes::{BuildWrites, StartedBuild};
+use super::AwsError;
+use crate::build::BuildRequest;
+use crate::event::{BuildReport, BuildStatus, LogStream, Phase, Variable};
+use crate::vocabulary::variables;
+use aws_sdk_codebuild::config::retry::{RetryConfig, RetryPartition, TokenBucket};
+use aws_sdk_codebuild::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_codebuild::types::{Build, EnvironmentVariable, EnvironmentVariableType, StatusType};
+use std::time::Duration;
+
+impl PastBuild {
+    fn from_build(build: &Build) -> Option<Self> {
+        let variable = |name: &str| {
+            build
+                .environment()
+                .map(|environment| environment.environment_variables())
+                .unwrap_or_default()
+                .iter()
+                .find(|variable| variable.name() == name)
+                .map(|variable| variable.value().to_owned())
+        };
+        Some(Self {
+            id: build.id()?.to_owned(),
+            source_version: build
+                .resolved_source_version()
+                .or(build.source_version())
+                .map(str::to_owned),
+            in_progress: build.build_status() == Some(&StatusType::InProgress),
+            repository: variable(variables::REPOSITORY),
+            reference: variable(variables::REF),
+            pull_request: variable(variables::PULL_REQUEST_ID),
+            revision: variable(variables::PULL_REQUEST_REVISION),
+            rule: variable(variables::RULE),
+            status: build
+                .build_status()
+                .map(|status| status.as_str().to_owned()),
+            number: build
+                .build_number()
+                .and_then(|number| u64::try_from(number).ok()),
+            started_at: build.start_time().and_then(|time| time.to_millis().ok()),
+            initiator: build.initiator().map(str::to_owned),
+        })
+    }
+}
+
+/// What `build` says of itself, as the reporter reads it.
+fn report_of(build: &Build) -> BuildReport {
+    BuildReport {
+        status: BuildStatus::parse(build.build_status().map_or("", StatusType::as_str)),
+        complete: Some(build.build_complete()),
+        number: build
+            .build_number()
+            .and_then(|number| u64::try_from(number).ok()),
+        source_version: build
+            .resolved_source_version()
+            .or(build.source_version())
+            .map(str::to_owned),
+        variables: build
+            .environment()
+            .map(|environment| environment.environment_variables())
+            .unwrap_or_default()
+            .iter()
+            .map(|variable| Variable {
+                name: variable.name().to_owned(),
+                plaintext: variable
+                    .r#type()
+                    .is_none_or(|kind| *kind == EnvironmentVariableType::Plaintext),
+                value: Some(variable.value().to_owned()),
+            })
+            .collect(),
+        log: build.logs().and_then(|logs| {
+            LogStream::named(
+                logs.group_name().map(str::to_owned),
+                logs.stream_name().map(str::to_owned),
+            )
+        }),
+        phases: build
+            .phases()
+            .iter()
+            .map(|phase| Phase {
+                phase: phase
+                    .phase_type()
+                    .map_or_else(String::new, |kind| kind.as_str().to_owned()),
+                status: phase
+                    .phase_status()
+                    .map(|status| status.as_str().to_owned()),
+                duration_seconds: phase
+                    .duration_in_seconds()
+                    .and_then(|seconds| u64::try_from(seconds).ok()),
+                context: phase
+                    .contexts()
+                    .iter()
+                    .map(|context| {
+                        [context.status_code(), context.message()]
+                            .into_iter()
+                            .flatten()
+                            .filter(|part| !part.is_empty())
+                            .collect::<Vec<_>>()
+                            .join(": ")
+                    })
+                    .collect(),
+            })
+            .collect(),
+        initiator: build.initiator().map(str::to_owned),
+    }
+}
+
+/// How many times one StartBuild is tried. CodeBuild throttles StartBuild
+/// under bursts (a push of many references, several repositories at once).
+/// The pauses between attempts are random (full jitter) below 1 s, 2 s, then
+/// [`START_MAX_BACKOFF`]: ten attempts span about 15 s of pauses on average,
+/// enough to ride out a storm of several seconds. The client's operation
+/// timeout and the invocation's deadline end the retries sooner.
+const START_ATTEMPTS: u32 = 10;
+/// The longest pause between two StartBuild attempts.
+const START_MAX_BACKOFF: Duration = Duration::from_secs(4);
+/// StartBuild's retry quota: the SDK's default capacity (100 throttled
+/// retries), refilled over time rather than only by successes, so that a warm
+/// process that once rode out a storm can ride out the next.
+const START_RETRY_QUOTA: usize = 500;
+/// Quota tokens regained a second (a throttled retry costs 5).
+const START_RETRY_REFILL_PER_SECOND: f32 = 5.0;
+
+/// [`BuildReads`] and [`BuildWrites`] on the AWS SDK.
+#[derive(Debug, Clone)]
+pub struct CodeBuild {
+    client: aws_sdk_codebuild::Client,
+    /// StartBuild's retries: [`START_ATTEMPTS`] and a quota of its own. The
+    /// reads keep the client's retries: their facts are optional.
+    start_retries: aws_sdk_codebuild::config::Builder,
+}
+
+impl CodeBuild {
+    /// Wraps a configured client.
+    pub fn new(client: aws_sdk_codebuild::Client) -> Self {
+        let quota = TokenBucket::builder()
+            .capacity(START_RETRY_QUOTA)
+            .refill_rate(START_RETRY_REFILL_PER_SECOND)
+            .build();
+        let start_retries = aws_sdk_codebuild::config::Builder::default()
+            .retry_config(
+                RetryConfig::standard()
+                    .with_max_attempts(START_ATTEMPTS)
+                    .with_max_backoff(START_MAX_BACKOFF),
+            )
+            .retry_partition(
+                RetryPartition::custom("StartBuild")
+                    .token_bucket(quota)
+                    .build(),
+            );
+        Self {
+            client,
+            start_retries,
+        }
+    }
+}
+
+impl BuildReads for CodeBuild {
+    async fn builds_page(
+        &self,
+        project: &str,
+        page: Option<String>,
+    ) -> Result<BuildsPage, AwsError> {
+        let name = crate::config::project_name(project);
+        // Newest first is the default order; CodeBuild refuses an explicit
+        // sort order for projects with more than 100 builds.
+        let listed = self
+            .client
+            .list_builds_for_project()
+            .project_name(name)
+            .set_next_token(page)
+            .send()
+            .await
+            .map_err(|error| AwsError::from_sdk("ListBuildsForProject", error))?;
+        let next = listed.next_token.filter(|token| !token.is_empty());
+        let ids: Vec<_> = listed
+            .ids
+            .unwrap_or_default()
+            .into_iter()
+            .take(RECENT_BUILDS)
+            .collect();
+        if ids.is_empty() {
+            return Ok(BuildsPage {
+                builds: Vec::new(),
+                next,
+            });
+        }
+        let builds = self
+            .client
+            .batch_get_builds()
+            .set_ids(Some(ids.clone()))
+            .send()
+            .await
+            .map_err(|error| AwsError::from_sdk("BatchGetBuilds", error))?
+            .builds
+            .unwrap_or_default();
+        // BatchGetBuilds promises no order: keep ListBuildsForProject's, newest first.
+        let mut past: Vec<_> = builds.iter().filter_map(PastBuild::from_build).collect();
+        past.sort_by_key(|build| ids.iter().position(|id| *id == build.id));
+        Ok(BuildsPage { builds: past, next })
+    }
+
+    async fn build(&self, id: &str) -> Result<Option<BuildReport>, AwsError> {
+        let answer = self
+            .client
+            .batch_get_builds()
+            .ids(id)
+            .send()
+            .await
+            .map_err(|error| AwsError::from_sdk("BatchGetBuilds", error))?;
+        Ok(answer
+            .builds()
+            .iter()
+            .find(|build| build.id() == Some(id))
+            .map(report_of))
+    }
+}
+
+impl BuildWrites for CodeBuild {
+    async fn start_build(&self, request: &BuildRequest) -> Result<StartedBuild, AwsError> {
+        let environment = request
+            .environment
+            .iter()
+            .map(|(name, value)| {
+                EnvironmentVariable::builder()
+                    .name(name)
+                    .value(value)
+                    .r#type(EnvironmentVariableType::Plaintext)
+                    .build()
+                    .map_err(|error| AwsError {
+                        operation: "StartBuild",
+                        code: "InvalidRequest".into(),
+                        message: error.to_string(),
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let answer = self
+            .client
+            .start_build()
+            .project_name(&request.project)
+            .source_version(&request.source_version)
+            .idempotency_token(&request.idempotency_token)
+            .set_environment_variables_override(Some(environment))
+            .customize()
+            .config_override(self.start_retries.clone())
+            .send()
+            .await;
+        match answer {
+            Ok(output) => match output.build_value() {
+                Some(Build {
+                    id: Some(id),
+                    start_time,
+                    ..
+                }) => Ok(StartedBuild::Started {
+                    build_id: id.clone(),
+                    started_at: start_time.and_then(|time| time.to_millis().ok()),
+                }),
+                _ => Err(AwsError {
+                    operation: "StartBuild",
+                    code: "MissingBuildId".into(),
+                    message: "StartBuild answered without a build id".into(),
+                }),
+            },
+            Err(error) => classify(error),
+        }
+    }
+
+    async fn stop_build(&self, build_id: &str) -> Result<(), AwsError> {
+        self.client
+            .stop_build()
+            .id(build_id)
+            .send()
+            .await
+            .map_err(|error| AwsError::from_sdk("StopBuild", error))?;
+        Ok(())
+    }
+}
+
+fn classify<E, R>(error: SdkError<E, R>) -> Result<StartedBuild, AwsError>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    let error = AwsError::from_sdk("StartBuild", error);
+    if is_parameter_mismatch(&error.code, &error.message) {
+        Ok(StartedBuild::AlreadyStarted)
+    } else {
+        Err(error)
+    }
+}
+
+/// CodeBuild's answer to a reused idempotency token with other parameters.
+/// Its code is not documented: AWS services use
+/// `IdempotentParameterMismatch(Exception)`, and CodeBuild's modelled
+/// errors only leave `InvalidInputException` with a message about the token.
+pub fn is_parameter_mismatch(code: &str, message: &str) -> bool {
+    let message = message.to_ascii_lowercase();
+    code.starts_with("IdempotentParameterMismatch")
+        || (code == "InvalidInputException"
+            && (message.contains("idempoten") || message.contains("parameter mismatch")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parameter_mismatch_is_recognised() {
+        assert!(is_parameter_mismatch(
+            "IdempotentParameterMismatchException",
+            ""
+        ));
+        assert!(is_parameter_mismatch(
+            "IdempotentParameterMismatch",
+            "whatever"
+        ));
+        assert!(is_parameter_mismatch(
+            "InvalidInputException",
+            "Idempotency token was used with different parameters"
+        ));
+        assert!(is_parameter_mismatch(
+            "InvalidInputException",
+            "Parameter mismatch for token"
+        ));
+        assert!(!is_parameter_mismatch(
+            "InvalidInputException",
+            "Invalid source version"
+        ));
+        assert!(!is_parameter_mismatch(
+            "ResourceNotFoundException",
+            "idempotency"
+        ));
+    }
+}

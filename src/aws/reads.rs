@@ -1,0 +1,213 @@
+//! Every AWS call that only reads, as traits the roles' handlers are generic over, with the
+//! values they answer. The SDK implementations are beside them in this module; a handler
+//! holds only the traits its role may use.
+
+use super::AwsError;
+use crate::event::{BuildReport, CommitId, LogStream, PullRequestStatus};
+use aws_sdk_codecommit::types::RepositoryTrigger;
+use std::future::Future;
+
+/// How many of a project's most recent builds are read to find earlier
+/// builds of a reference (one `ListBuildsForProject` page).
+pub const RECENT_BUILDS: usize = 100;
+
+/// The CodeBuild calls that only read: a project's builds, and one build.
+pub trait BuildReads: Send + Sync {
+    /// next with the token the previous page answered; at most [`RECENT_BUILDS`] a page.
+    fn builds_page(
+        &self,
+        project: &str,
+        page: Option<String>,
+    ) -> impl Future<Output = Result<BuildsPage, AwsError>> + Send;
+
+    /// The project's most recent builds, newest first, at most [`RECENT_BUILDS`].
+    fn recent_builds(
+        &self,
+        project: &str,
+    ) -> impl Future<Output = Result<Vec<PastBuild>, AwsError>> + Send {
+        async move { Ok(self.builds_page(project, None).await?.builds) }
+    }
+
+    /// What CodeBuild says of build `id` (`PROJECT:UUID`); `None` when it knows no such build.
+    fn build(&self, id: &str)
+        -> impl Future<Output = Result<Option<BuildReport>, AwsError>> + Send;
+}
+
+/// One page of a project's builds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BuildsPage {
+    /// The builds, newest first.
+    pub builds: Vec<PastBuild>,
+    /// The token of the next page, if there is one.
+    pub next: Option<String>,
+}
+
+/// What the function needs to know of an earlier build.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PastBuild {
+    /// The build's id.
+    pub id: String,
+    /// The commit (or ref) it built.
+    pub source_version: Option<String>,
+    /// Whether it is still running.
+    pub in_progress: bool,
+    /// Its `CODECOMMIT_REPOSITORY`, when this function started it.
+    pub repository: Option<String>,
+    /// Its `CODECOMMIT_REF`, when this function started it.
+    pub reference: Option<String>,
+    /// Its `CODECOMMIT_PULL_REQUEST_ID`, when this function started it for a pull request.
+    pub pull_request: Option<String>,
+    /// Its `CODECOMMIT_PULL_REQUEST_REVISION`, when this function started it for a pull request.
+    pub revision: Option<String>,
+    /// Its `CODECOMMIT_RULE`, when a routing rule started it.
+    pub rule: Option<String>,
+    /// Its status (`IN_PROGRESS`, `SUCCEEDED`, ...).
+    pub status: Option<String>,
+    /// The project's build number.
+    pub number: Option<u64>,
+    /// When it started (milliseconds since the Unix epoch).
+    pub started_at: Option<i64>,
+    /// Who started it (`ROLE/SESSION` for a role's session).
+    pub initiator: Option<String>,
+}
+
+/// The read-only CodeCommit calls the decisions may need.
+pub trait CodeCommitReads: Send + Sync {
+    /// The full message of `commit` (`GetCommit`).
+    fn commit_message(
+        &self,
+        repository: &str,
+        commit: &CommitId,
+    ) -> impl Future<Output = Result<String, AwsError>> + Send;
+
+    /// Every path added, modified or deleted between two commits, both sides
+    /// of a rename included (`GetDifferences`, every page).
+    fn changed_paths(
+        &self,
+        repository: &str,
+        before: &str,
+        after: &CommitId,
+    ) -> impl Future<Output = Result<Vec<String>, AwsError>> + Send;
+
+    /// The repository's default branch, if it has one (`GetRepository`).
+    fn default_branch(
+        &self,
+        repository: &str,
+    ) -> impl Future<Output = Result<Option<String>, AwsError>> + Send;
+
+    /// The commit `branch` points at now; `None` once it is deleted (`GetBranch`).
+    fn branch_head(
+        &self,
+        repository: &str,
+        branch: &str,
+    ) -> impl Future<Output = Result<Option<String>, AwsError>> + Send;
+
+    /// The pull request as it stands now in `repository` (`GetPullRequest`).
+    fn current_pull_request(
+        &self,
+        repository: &str,
+        id: &str,
+    ) -> impl Future<Output = Result<CurrentPullRequest, AwsError>> + Send;
+
+    /// The first parent of `commit`; `None` for a repository's first commit (`GetCommit`).
+    fn first_parent(
+        &self,
+        repository: &str,
+        commit: &CommitId,
+    ) -> impl Future<Output = Result<Option<String>, AwsError>> + Send;
+
+    /// The merge base of `commit` and `destination`, a branch or a commit
+    /// (`GetMergeOptions`).
+    fn merge_base(
+        &self,
+        repository: &str,
+        commit: &CommitId,
+        destination: &str,
+    ) -> impl Future<Output = Result<String, AwsError>> + Send;
+}
+
+/// A pull request as `GetPullRequest` reports it now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CurrentPullRequest {
+    /// Open, closed or merged.
+    pub status: PullRequestStatus,
+    /// Its current revision.
+    pub revision: String,
+    /// Its source branch (full reference) and commit.
+    pub source: (String, String),
+    /// Its destination branch (full reference) and commit.
+    pub destination: (String, String),
+    /// When it was created (milliseconds since the Unix epoch), when CodeCommit says.
+    pub created_at: Option<i64>,
+}
+
+/// Where a status comment goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Thread<'a> {
+    /// A pull request, on the comparison of its destination (`before`) and source (`after`)
+    /// commits.
+    PullRequest {
+        /// The repository's name.
+        repository: &'a str,
+        /// The pull request's id.
+        id: &'a str,
+        /// The destination commit.
+        before: &'a str,
+        /// The source commit.
+        after: &'a str,
+    },
+    /// A pushed commit, compared with its first parent (none for a repository's first commit).
+    Commit {
+        /// The repository's name.
+        repository: &'a str,
+        /// The first parent.
+        before: Option<&'a str>,
+        /// The commit.
+        after: &'a str,
+    },
+}
+
+/// One comment, as CodeCommit returns it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Comment {
+    /// Its id.
+    pub id: String,
+    /// Who wrote it (`authorArn`).
+    pub author: Option<String>,
+    /// Its text (empty once deleted).
+    pub content: String,
+}
+
+/// The comment calls that only read.
+pub trait CommentReads: Send + Sync {
+    /// The comments of `thread` whose author `by` accepts, replies included, oldest first
+    /// (`GetCommentsForPullRequest`, `GetCommentsForComparedCommit`, every page; the others
+    /// are dropped page by page, so a thread of many long comments is never held whole).
+    fn comments(
+        &self,
+        thread: &Thread<'_>,
+        by: &(dyn Fn(&str) -> bool + Sync),
+    ) -> impl Future<Output = Result<Vec<Comment>, AwsError>> + Send;
+
+    /// One comment (`GetComment`).
+    fn comment(&self, id: &str) -> impl Future<Output = Result<Comment, AwsError>> + Send;
+}
+
+/// The read of a log stream's end.
+pub trait LogReads: Send + Sync {
+    /// The last `lines` lines of `stream`, oldest first (`GetLogEvents`, one page from the end).
+    fn last_lines(
+        &self,
+        stream: &LogStream,
+        lines: u16,
+    ) -> impl Future<Output = Result<Vec<String>, AwsError>> + Send;
+}
+
+/// A repository's triggers (`GetRepositoryTriggers`), for the installer.
+pub trait TriggerReads: Send + Sync {
+    /// `GetRepositoryTriggers`.
+    fn get_triggers(
+        &self,
+        repository: &str,
+    ) -> impl Future<Output = Result<Vec<RepositoryTrigger>, AwsError>> + Send;
+}

@@ -1,0 +1,72 @@
+//! Every AWS call that changes something, as traits: starting and stopping builds, writing
+//! comments and approvals, replacing a repository's triggers. Only the role that must make a
+//! call holds its trait.
+
+use super::reads::Thread;
+use super::AwsError;
+use crate::build::BuildRequest;
+use aws_sdk_codecommit::types::RepositoryTrigger;
+use std::future::Future;
+
+/// The CodeBuild calls that change something: starting and stopping builds.
+pub trait BuildWrites: Send + Sync {
+    /// Sends one StartBuild request.
+    fn start_build(
+        &self,
+        request: &BuildRequest,
+    ) -> impl Future<Output = Result<StartedBuild, AwsError>> + Send;
+
+    /// Stops a build.
+    fn stop_build(&self, build_id: &str) -> impl Future<Output = Result<(), AwsError>> + Send;
+}
+
+/// A successful StartBuild.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StartedBuild {
+    /// A build was started (or CodeBuild returned the build its token started before).
+    Started {
+        /// The build's id, `project:uuid`.
+        build_id: String,
+        /// When it started (milliseconds since the Unix epoch), when CodeBuild says: a build
+        /// its token started before may have started before the event now being handled.
+        started_at: Option<i64>,
+    },
+    /// CodeBuild answered the token with a parameter mismatch: an earlier
+    /// request with this token already started the build.
+    AlreadyStarted,
+}
+
+/// The calls that write results back: comments and approvals.
+pub trait ResultWrites: Send + Sync {
+    /// Posts `content` on `thread` with the idempotency token `token`; returns the new
+    /// comment's id (`PostCommentForPullRequest`, `PostCommentForComparedCommit`). The same
+    /// token with other content fails with `IdempotencyParameterMismatchException`.
+    fn post(
+        &self,
+        thread: &Thread<'_>,
+        content: &str,
+        token: &str,
+    ) -> impl Future<Output = Result<String, AwsError>> + Send;
+
+    /// Replaces the content of the function's own comment `id` (`UpdateComment`).
+    fn update(&self, id: &str, content: &str) -> impl Future<Output = Result<(), AwsError>> + Send;
+
+    /// Approves (`true`) or revokes the function's approval of `revision` of pull request
+    /// `id` (`UpdatePullRequestApprovalState`).
+    fn set_approval(
+        &self,
+        id: &str,
+        revision: &str,
+        approve: bool,
+    ) -> impl Future<Output = Result<(), AwsError>> + Send;
+}
+
+/// Replacing a repository's triggers, for the installer.
+pub trait TriggerWrites: Send + Sync {
+    /// `PutRepositoryTriggers`: replaces all of the repository's triggers.
+    fn put_triggers(
+        &self,
+        repository: &str,
+        triggers: Vec<RepositoryTrigger>,
+    ) -> impl Future<Output = Result<(), AwsError>> + Send;
+}

@@ -1,0 +1,373 @@
+//! The path of a push (and of a pull request's builds): decide each reference, start the
+//! builds wanted, at most `MAX_BUILDS`, a few at a time, and stop what they supersede.
+
+use super::answer::{Response, Skipped, Started};
+use super::error::{FailedStart, HandlerError};
+use super::{Starter, ANSWER_MARGIN};
+use crate::aws::reads::{BuildReads, CodeCommitReads, CommentReads, PastBuild};
+use crate::aws::writes::{BuildWrites, StartedBuild};
+use crate::aws::AwsError;
+use crate::build::{build_request, BuildRequest};
+use crate::config::Rule;
+use crate::decide::{Decision, Line};
+use crate::event::{CommitId, GitRef, Record};
+use crate::lambda::deadline::within;
+use futures_util::stream::{self, StreamExt};
+use lambda_runtime::tracing::{error, info, warn};
+use std::collections::HashMap;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// How many StartBuild calls run at once for a push of many references.
+const CONCURRENT_STARTS: usize = 8;
+/// Time kept for starting builds after reading what the decisions need:
+/// one StartBuild attempt.
+const START_RESERVE: Duration = Duration::from_secs(6);
+
+/// One build to start.
+struct Wanted<'a> {
+    decision: &'a Decision<'a>,
+    rule: &'a Rule,
+    commit: &'a CommitId,
+}
+
+impl<B, C> Starter<B, C>
+where
+    B: BuildReads + BuildWrites,
+    C: CodeCommitReads + CommentReads,
+{
+    /// Decides `records` and starts the builds wanted: the path of pushes and
+    /// pull requests alike.
+    pub(super) async fn build(
+        &self,
+        records: &[Record],
+        deadline: Option<Instant>,
+    ) -> Result<Response, HandlerError> {
+        let answer_by = deadline.map(|deadline| deadline - ANSWER_MARGIN);
+        let decisions = self
+            .decide(records, answer_by.map(|at| at - START_RESERVE))
+            .await;
+        let mut response = Response::default();
+        let lines: Vec<Line<'_>> = decisions.iter().flat_map(Decision::lines).collect();
+        let builds = lines.iter().filter(|line| line.build.is_some()).count();
+        let too_many = (builds > usize::from(self.config.max_builds)).then(|| {
+            let reason = format!(
+                "this event would start {builds} builds, more than MAX_BUILDS ({}) allows: it starts none",
+                self.config.max_builds
+            );
+            error!(builds, max_builds = self.config.max_builds, "{reason}");
+            reason
+        });
+        let busy = self.running_rebuilds(&lines).await;
+        let mut wanted = Vec::new();
+        for (mut line, busy) in lines.into_iter().zip(&busy) {
+            if let Some(reason) = too_many.as_ref().or(busy.as_ref()) {
+                if line.build.is_some() {
+                    line.build = None;
+                    line.reason = reason;
+                }
+            }
+            log_line(&line);
+            match (line.build, line.rule) {
+                (Some(commit), Some(rule)) => wanted.push(Wanted {
+                    decision: line.decision,
+                    rule,
+                    commit,
+                }),
+                _ => response.skipped.push(Skipped::of(&line)),
+            }
+        }
+        let failures = self.start_all(wanted, answer_by, &mut response).await;
+        if failures.is_empty() {
+            Ok(response)
+        } else {
+            warn!(
+                failed = failures.len(),
+                started = response.started.len(),
+                "failing the invocation so that Lambda retries it"
+            );
+            Err(HandlerError::StartBuildFailed(failures))
+        }
+    }
+
+    /// For each line, why it must not build when it is a rebuild (`REBUILD_COMMAND`) whose
+    /// rule's build of the same pull-request revision is still running; a failed read is
+    /// logged and lets it build.
+    async fn running_rebuilds(&self, lines: &[Line<'_>]) -> Vec<Option<String>> {
+        let mut listed: HashMap<&str, Vec<PastBuild>> = HashMap::new();
+        let mut busy = Vec::with_capacity(lines.len());
+        for line in lines {
+            let record = line.decision.record;
+            let (Some(rule), Some(_), Some(pull_request)) =
+                (line.rule, line.build, &record.pull_request)
+            else {
+                busy.push(None);
+                continue;
+            };
+            if pull_request.rebuild.is_none() {
+                busy.push(None);
+                continue;
+            }
+            let project = rule.project.as_str();
+            if !listed.contains_key(project) {
+                match self.codebuild.recent_builds(project).await {
+                    Ok(builds) => {
+                        listed.insert(project, builds);
+                    }
+                    Err(failure) => warn!(
+                        project,
+                        code = failure.code,
+                        error = failure.message,
+                        action = failure.advice(),
+                        "could not look for a running build to rebuild"
+                    ),
+                }
+            }
+            let running = listed.get(project).into_iter().flatten().find(|build| {
+                build.in_progress
+                    && build.repository.as_deref() == Some(record.repository.name.as_str())
+                    && build.pull_request.as_deref() == Some(pull_request.id.as_str())
+                    && build.revision.as_deref() == Some(pull_request.revision.as_str())
+                    && build.rule.as_deref() == rule.reported_name()
+            });
+            busy.push(running.map(|build| {
+                format!(
+                    "build {} of this revision is still running: {} starts nothing until it ends",
+                    build.id,
+                    self.config
+                        .reporting
+                        .rebuild_command
+                        .as_deref()
+                        .unwrap_or("a rebuild")
+                )
+            }));
+        }
+        busy
+    }
+
+    /// Starts the `wanted` builds, a few at once, each bounded by `answer_by`;
+    /// adds the started ones to `response` and returns the failures.
+    async fn start_all(
+        &self,
+        wanted: Vec<Wanted<'_>>,
+        answer_by: Option<Instant>,
+        response: &mut Response,
+    ) -> Vec<FailedStart> {
+        let results: Vec<_> = stream::iter(wanted)
+            .map(|wanted| async move {
+                let result = within(answer_by, self.start(&wanted))
+                    .await
+                    .unwrap_or_else(|| {
+                        Err(AwsError::out_of_time(
+                            "StartBuild",
+                            "the invocation's time ran out before StartBuild succeeded",
+                        ))
+                    });
+                (wanted, result)
+            })
+            .buffered(CONCURRENT_STARTS)
+            .collect()
+            .await;
+        let mut failures = Vec::new();
+        for (wanted, result) in results {
+            let repository = &wanted.decision.record.repository.name;
+            let reference = wanted.decision.update.reference.as_str();
+            match result {
+                Ok(started) => response.started.push(started),
+                Err(failure) => {
+                    error!(repository, reference, commit = %wanted.commit, project = wanted.rule.project,
+                        code = failure.code, error = failure.message, action = failure.advice(),
+                        "StartBuild failed");
+                    failures.push(FailedStart {
+                        repository: repository.clone(),
+                        reference: reference.to_owned(),
+                        commit: wanted.commit.to_string(),
+                        code: failure.code,
+                    });
+                }
+            }
+        }
+        failures
+    }
+
+    /// Starts one build and, when its rule says so, stops the older builds it supersedes.
+    async fn start(&self, wanted: &Wanted<'_>) -> Result<Started, AwsError> {
+        let record = wanted.decision.record;
+        let reference = &wanted.decision.update.reference;
+        let project = &wanted.rule.project;
+        let pull_request = record.pull_request.as_ref().map(|pr| pr.id.as_str());
+        let request = build_request(wanted.rule, record, reference, wanted.commit);
+        let (build_id, already_started) = match self.start_for_this_event(&request, record).await? {
+            StartedBuild::Started { build_id, .. } => {
+                info!(repository = record.repository.name, reference = reference.as_str(),
+                    commit = %wanted.commit, pull_request, project, build_id, "build started");
+                (Some(build_id), false)
+            }
+            StartedBuild::AlreadyStarted => {
+                info!(repository = record.repository.name, reference = reference.as_str(),
+                    commit = %wanted.commit, pull_request, project,
+                    "build already started by an earlier delivery of this event");
+                (None, true)
+            }
+        };
+        let superseded = match (&build_id, wanted.rule.supersede) {
+            (Some(build_id), true) => {
+                self.supersede(project, record, reference, Some(build_id))
+                    .await
+            }
+            _ => Vec::new(),
+        };
+        Ok(Started {
+            project: project.clone(),
+            rule: wanted.rule.reported_name().map(str::to_owned),
+            build_id,
+            repository: record.repository.name.clone(),
+            reference: reference.to_string(),
+            commit: wanted.commit.to_string(),
+            pull_request: pull_request.map(str::to_owned),
+            already_started,
+            superseded,
+        })
+    }
+
+    /// Sends `request`; when CodeBuild answers its token with a build that started before
+    /// `record`'s event happened (an earlier event's, within the token's five minutes: a push
+    /// back to a commit built minutes ago, a pull request reopened), sends it again under a
+    /// token of this event's own, so that the event gets a build of its own.
+    async fn start_for_this_event(
+        &self,
+        request: &BuildRequest,
+        record: &Record,
+    ) -> Result<StartedBuild, AwsError> {
+        let started = self.codebuild.start_build(request).await?;
+        let (
+            StartedBuild::Started {
+                build_id,
+                started_at: Some(started_at),
+            },
+            Some(happened_at),
+        ) = (&started, record.pushed_at)
+        else {
+            return Ok(started);
+        };
+        if *started_at >= happened_at {
+            return Ok(started);
+        }
+        let occasion = record
+            .event_id
+            .clone()
+            .unwrap_or_else(|| happened_at.to_string());
+        info!(
+            project = request.project,
+            earlier = build_id,
+            occasion,
+            "the token names a build an earlier event started: starting one for this event"
+        );
+        self.codebuild
+            .start_build(&request.for_occasion(&occasion))
+            .await
+    }
+
+    /// Stops the in-progress builds this function started for the same
+    /// project and subject (repository and ref, or pull request) before this
+    /// event happened, other than `new_build`; returns the ids it stopped. A
+    /// build that started after the event (a newer commit's or a reopened pull
+    /// request's, when this event came late) is left alone, and so is
+    /// everything when the event does not say when it happened. A failure here
+    /// is logged, not fatal.
+    pub(super) async fn supersede(
+        &self,
+        project: &str,
+        record: &Record,
+        reference: &GitRef,
+        new_build: Option<&str>,
+    ) -> Vec<String> {
+        let repository = record.repository.name.as_str();
+        let Some(happened_at) = record.pushed_at else {
+            warn!(
+                project,
+                repository, "the event does not say when it happened: superseding nothing"
+            );
+            return Vec::new();
+        };
+        let builds = match self.codebuild.recent_builds(project).await {
+            Ok(builds) => builds,
+            Err(failure) => {
+                warn!(
+                    project,
+                    repository,
+                    code = failure.code,
+                    error = failure.message,
+                    action = failure.advice(),
+                    "could not look for builds to supersede"
+                );
+                return Vec::new();
+            }
+        };
+        let mut stopped = Vec::new();
+        for build in builds.iter().filter(|build| {
+            build.in_progress
+                && Some(build.id.as_str()) != new_build
+                && same_subject(build, record, reference)
+                && build
+                    .started_at
+                    .is_some_and(|started| started < happened_at)
+        }) {
+            match self.codebuild.stop_build(&build.id).await {
+                Ok(()) => {
+                    info!(
+                        project,
+                        repository,
+                        stopped = build.id,
+                        by = new_build,
+                        "superseded an older build"
+                    );
+                    stopped.push(build.id.clone());
+                }
+                Err(failure) => warn!(
+                    project,
+                    repository,
+                    build = build.id,
+                    code = failure.code,
+                    error = failure.message,
+                    action = failure.advice(),
+                    "could not stop a superseded build"
+                ),
+            }
+        }
+        stopped
+    }
+}
+
+/// Whether `build` was started for the same subject as `reference` of
+/// `record`: the same pull request, or (for a push) the same ref outside any
+/// pull request.
+fn same_subject(build: &PastBuild, record: &Record, reference: &GitRef) -> bool {
+    build.repository.as_deref() == Some(record.repository.name.as_str())
+        && match &record.pull_request {
+            Some(pull_request) => build.pull_request.as_deref() == Some(pull_request.id.as_str()),
+            None => {
+                build.pull_request.is_none()
+                    && build.reference.as_deref() == Some(reference.as_str())
+            }
+        }
+}
+
+/// One decision line, logged as one structured line.
+fn log_line(line: &Line<'_>) {
+    let record = line.decision.record;
+    let commit = line.decision.update.commit().map(ToString::to_string);
+    info!(
+        repository = record.repository.name,
+        reference = line.decision.update.reference.as_str(),
+        commit,
+        event = record.kind.as_str(),
+        pusher = record.pusher.as_deref(),
+        pull_request = record.pull_request.as_ref().map(|pr| pr.id.as_str()),
+        rule = line.rule.map(|rule| rule.name.as_str()),
+        project = line.rule.map(|rule| rule.project.as_str()),
+        decision = line.verdict_word(),
+        reason = line.reason,
+        "decision"
+    );
+}

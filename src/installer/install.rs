@@ -1,0 +1,392 @@
+//! What the custom resource does for each request, and the answer it gives.
+
+use super::request::{Action, Request, TriggerSpec};
+use super::triggers::{is_ours, with_trigger, without_trigger, MAX_TRIGGERS};
+use crate::aws::reads::TriggerReads;
+use crate::aws::writes::TriggerWrites;
+use crate::aws::AwsError;
+use aws_sdk_codecommit::types::{RepositoryTrigger, RepositoryTriggerEventEnum};
+
+/// Prefix of the physical id answered for a Create that failed: a Delete of
+/// such an id has nothing to remove.
+pub const FAILED_CREATE_PREFIX: &str = "failed-create:";
+
+/// CloudFormation's verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// `SUCCESS`
+    Success,
+    /// `FAILED`
+    Failed,
+}
+
+/// The answer to one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// Success or failure.
+    pub status: Status,
+    /// What happened, or what to do about a failure.
+    pub reason: String,
+    /// The resource's physical id.
+    pub physical_id: String,
+}
+
+impl Outcome {
+    /// `request` failed before it was carried out, for `reason`.
+    pub fn failed_before(request: &Request, reason: String) -> Outcome {
+        Outcome {
+            status: Status::Failed,
+            reason,
+            physical_id: current_id(request),
+        }
+    }
+}
+
+/// The physical id to answer before a request is carried out: the resource's
+/// own, or a failed-create id for a Create.
+fn current_id(request: &Request) -> String {
+    let envelope = &request.envelope;
+    match &envelope.physical_resource_id {
+        Some(id) => id.clone(),
+        None => format!("{FAILED_CREATE_PREFIX}{}", envelope.request_id),
+    }
+}
+
+/// Carries out `request` against `store`.
+pub async fn run<S: TriggerReads + TriggerWrites>(store: &S, request: &Request) -> Outcome {
+    match &request.action {
+        Err(reason) => Outcome::failed_before(request, format!("invalid request: {reason}")),
+        Ok(Action::Create(spec)) => installed(request, spec, install(store, spec, None).await),
+        Ok(Action::Update(spec, old)) => {
+            installed(request, spec, install(store, spec, old.as_ref()).await)
+        }
+
+        Ok(Action::Delete(spec)) => {
+            let id = current_id(request);
+            let ours = spec.as_ref().map(trigger_of).transpose();
+            let removed = match ours {
+                Ok(ours) => remove(store, &id, ours.as_ref()).await,
+                Err(reason) => Err(reason),
+            };
+            let (status, reason) = match removed {
+                Ok(reason) => (Status::Success, reason),
+                Err(reason) => (Status::Failed, reason),
+            };
+            Outcome {
+                status,
+                reason,
+                physical_id: id,
+            }
+        }
+    }
+}
+
+/// The answer to an install of `spec` for `request`.
+fn installed(request: &Request, spec: &TriggerSpec, result: Result<String, String>) -> Outcome {
+    match result {
+        Ok(reason) => Outcome {
+            status: Status::Success,
+            reason,
+            physical_id: spec.physical_id(),
+        },
+        Err(reason) => Outcome::failed_before(request, reason),
+    }
+}
+
+/// The trigger `spec` describes.
+fn trigger_of(spec: &TriggerSpec) -> Result<RepositoryTrigger, String> {
+    RepositoryTrigger::builder()
+        .name(&spec.trigger_name)
+        .destination_arn(&spec.destination_arn)
+        .set_custom_data(spec.custom_data.clone())
+        .set_branches(Some(spec.branches.clone()))
+        .set_events(Some(
+            spec.events
+                .iter()
+                .map(|e| RepositoryTriggerEventEnum::from(e.as_str()))
+                .collect(),
+        ))
+        .build()
+        .map_err(|error| format!("invalid trigger: {error}"))
+}
+
+/// Why `existing`'s trigger of `ours`' name may not be replaced or removed, if it was not
+/// written by this stack: it is neither `ours` nor, on an update, the trigger the previous
+/// properties described (`before`).
+fn someone_elses(
+    existing: &[RepositoryTrigger],
+    ours: &RepositoryTrigger,
+    before: Option<&RepositoryTrigger>,
+    repository: &str,
+) -> Option<String> {
+    let theirs = existing.iter().find(|trigger| {
+        trigger.name() == ours.name()
+            && !is_ours(trigger, ours)
+            && !before.is_some_and(|before| is_ours(trigger, before))
+    })?;
+    Some(format!(
+        "repository {repository} already has a trigger named {} that this stack did not write (it invokes {}); \
+         remove or rename that trigger, or deploy this stack under another name",
+        theirs.name(),
+        theirs.destination_arn()
+    ))
+}
+
+async fn install<S: TriggerReads + TriggerWrites>(
+    store: &S,
+    spec: &TriggerSpec,
+    before: Option<&TriggerSpec>,
+) -> Result<String, String> {
+    let repository = &spec.repository_name;
+    let ours = trigger_of(spec)?;
+    let before = before.map(trigger_of).transpose()?;
+    let existing = store
+        .get_triggers(repository)
+        .await
+        .map_err(|error| explain(&error, repository, "codecommit:GetRepositoryTriggers"))?;
+    if let Some(refusal) = someone_elses(&existing, &ours, before.as_ref(), repository) {
+        return Err(refusal);
+    }
+    let Some(triggers) = with_trigger(&existing, ours) else {
+        return Err(format!(
+            "repository {repository} already has {MAX_TRIGGERS} triggers, the most CodeCommit allows; \
+             remove one, or deploy with TriggerMode=EventBridge"
+        ));
+    };
+    let summary = format!(
+        "trigger {} on repository {repository} invokes {}",
+        spec.trigger_name, spec.destination_arn
+    );
+    if triggers == existing {
+        return Ok(format!("{summary} (unchanged)"));
+    }
+    store
+        .put_triggers(repository, triggers)
+        .await
+        .map_err(|error| explain(&error, repository, "codecommit:PutRepositoryTriggers"))?;
+    Ok(summary)
+}
+
+async fn remove<S: TriggerReads + TriggerWrites>(
+    store: &S,
+    physical_id: &str,
+    ours: Option<&RepositoryTrigger>,
+) -> Result<String, String> {
+    let Some((repository, name)) = physical_id.split_once('/') else {
+        return Ok(format!(
+            "{physical_id} was never installed; nothing to remove"
+        ));
+    };
+    let existing = match store.get_triggers(repository).await {
+        Ok(existing) => existing,
+        Err(error) if error.code == "RepositoryDoesNotExistException" => {
+            return Ok(format!(
+                "repository {repository} no longer exists; nothing to remove"
+            ))
+        }
+        Err(error) => {
+            return Err(explain(
+                &error,
+                repository,
+                "codecommit:GetRepositoryTriggers",
+            ))
+        }
+    };
+    if let Some(refusal) = ours.and_then(|ours| someone_elses(&existing, ours, None, repository)) {
+        return Ok(format!("{refusal}: it was left as it is"));
+    }
+    let Some(triggers) = without_trigger(&existing, name) else {
+        return Ok(format!(
+            "trigger {name} is not on repository {repository}; nothing to remove"
+        ));
+    };
+    store
+        .put_triggers(repository, triggers)
+        .await
+        .map_err(|error| explain(&error, repository, "codecommit:PutRepositoryTriggers"))?;
+    Ok(format!(
+        "removed trigger {name} from repository {repository}"
+    ))
+}
+
+/// A reason a user can act on.
+fn explain(error: &AwsError, repository: &str, action: &str) -> String {
+    match error.code.as_str() {
+        "RepositoryDoesNotExistException" => format!(
+            "repository {repository} does not exist in this account and region \
+             (RepositoryDoesNotExistException); check the RepositoryName parameter"
+        ),
+        "MaximumRepositoryTriggersExceededException" => format!(
+            "repository {repository} already has {MAX_TRIGGERS} triggers, the most CodeCommit allows \
+             (MaximumRepositoryTriggersExceededException); remove one, or deploy with TriggerMode=EventBridge"
+        ),
+        "AccessDeniedException" | "AccessDenied" => format!(
+            "AccessDeniedException: the custom resource's role may not call {action} on repository \
+             {repository}: {}",
+            error.message
+        ),
+        _ => format!("{action} on repository {repository} failed: {}: {}", error.code, error.message),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::installer::request::parse;
+    use serde_json::json;
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+
+    #[derive(Default)]
+    struct FakeStore {
+        repositories: Mutex<HashMap<String, Vec<RepositoryTrigger>>>,
+        puts: Mutex<usize>,
+        fail_with: Option<&'static str>,
+    }
+
+    impl TriggerReads for FakeStore {
+        async fn get_triggers(&self, repository: &str) -> Result<Vec<RepositoryTrigger>, AwsError> {
+            if let Some(code) = self.fail_with {
+                return Err(AwsError {
+                    operation: "GetRepositoryTriggers",
+                    code: code.into(),
+                    message: "denied".into(),
+                });
+            }
+            self.repositories
+                .lock()
+                .expect("lock")
+                .get(repository)
+                .cloned()
+                .ok_or(AwsError {
+                    operation: "GetRepositoryTriggers",
+                    code: "RepositoryDoesNotExistException".into(),
+                    message: format!("{repository} does not exist"),
+                })
+        }
+    }
+
+    impl TriggerWrites for FakeStore {
+        async fn put_triggers(
+            &self,
+            repository: &str,
+            triggers: Vec<RepositoryTrigger>,
+        ) -> Result<(), AwsError> {
+            *self.puts.lock().expect("lock") += 1;
+            self.repositories
+                .lock()
+                .expect("lock")
+                .insert(repository.to_owned(), triggers);
+            Ok(())
+        }
+    }
+
+    fn request(kind: &str, physical_id: Option<&str>) -> Request {
+        let mut event = json!({
+            "RequestType": kind,
+            "ResponseURL": "https://example.invalid/r",
+            "StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/s/1",
+            "RequestId": "req-1",
+            "LogicalResourceId": "RepositoryTrigger",
+            "ResourceProperties": {
+                "RepositoryName": "my-app",
+                "TriggerName": "my-stack",
+                "DestinationArn": "arn:aws:lambda:us-east-1:123456789012:function:f"
+            }
+        });
+        if let Some(id) = physical_id {
+            event["PhysicalResourceId"] = json!(id);
+        }
+        parse(&event).expect("answerable")
+    }
+
+    fn store_with(triggers: usize) -> FakeStore {
+        let existing = (0..triggers)
+            .map(|i| {
+                RepositoryTrigger::builder()
+                    .name(format!("other-{i}"))
+                    .destination_arn("arn:aws:sns:us-east-1:123456789012:t")
+                    .events(RepositoryTriggerEventEnum::All)
+                    .build()
+                    .expect("complete")
+            })
+            .collect();
+        let store = FakeStore::default();
+        store
+            .repositories
+            .lock()
+            .expect("lock")
+            .insert("my-app".into(), existing);
+        store
+    }
+
+    #[tokio::test]
+    async fn create_then_delete_round_trips() {
+        let store = store_with(2);
+        let created = run(&store, &request("Create", None)).await;
+        assert_eq!(created.status, Status::Success, "{}", created.reason);
+        assert_eq!(created.physical_id, "my-app/my-stack");
+        assert_eq!(store.repositories.lock().expect("lock")["my-app"].len(), 3);
+        let deleted = run(&store, &request("Delete", Some("my-app/my-stack"))).await;
+        assert_eq!(deleted.status, Status::Success);
+        assert_eq!(store.repositories.lock().expect("lock")["my-app"].len(), 2);
+        let again = run(&store, &request("Delete", Some("my-app/my-stack"))).await;
+        assert_eq!(again.status, Status::Success);
+        assert_eq!(
+            *store.puts.lock().expect("lock"),
+            2,
+            "nothing to remove writes nothing"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_full_repository_fails_the_create_and_its_rollback_removes_nothing() {
+        let store = store_with(10);
+        let created = run(&store, &request("Create", None)).await;
+        assert_eq!(created.status, Status::Failed);
+        assert!(
+            created.reason.contains("already has 10 triggers"),
+            "{}",
+            created.reason
+        );
+        assert_eq!(created.physical_id, "failed-create:req-1");
+        let rollback = run(&store, &request("Delete", Some(&created.physical_id))).await;
+        assert_eq!(rollback.status, Status::Success);
+        assert_eq!(*store.puts.lock().expect("lock"), 0);
+    }
+
+    #[tokio::test]
+    async fn errors_say_what_to_do() {
+        let missing = run(&FakeStore::default(), &request("Create", None)).await;
+        assert!(
+            missing.reason.contains("does not exist"),
+            "{}",
+            missing.reason
+        );
+        let denied = FakeStore {
+            fail_with: Some("AccessDeniedException"),
+            ..FakeStore::default()
+        };
+        let outcome = run(&denied, &request("Update", Some("my-app/my-stack"))).await;
+        assert_eq!(outcome.status, Status::Failed);
+        assert_eq!(
+            outcome.physical_id, "my-app/my-stack",
+            "a failed update keeps its id"
+        );
+        assert!(
+            outcome.reason.contains("codecommit:GetRepositoryTriggers"),
+            "{}",
+            outcome.reason
+        );
+        let gone = run(
+            &FakeStore::default(),
+            &request("Delete", Some("my-app/my-stack")),
+        )
+        .await;
+        assert_eq!(
+            gone.status,
+            Status::Success,
+            "a deleted repository has no trigger left"
+        );
+    }
+}

@@ -1,0 +1,23 @@
+//! One function that is both the starter and the reporter (`Handler: bootstrap`, and local
+//! runs such as `cargo lambda watch`): every kind of event, each handled as its role would.
+
+use super::reporter::{learner, reporter};
+use super::starter::starter;
+use crate::config::Config;
+use crate::handler::Both;
+use crate::lambda;
+use aws_types::sdk_config::SdkConfig;
+use serde_json::value::RawValue;
+use std::process::ExitCode;
+
+/// Serves every kind of event until the runtime stops.
+pub async fn serve(config: Config, sdk_config: &SdkConfig) -> ExitCode {
+    let both = &Both::new(
+        starter(config.clone(), sdk_config).learning_role(learner(sdk_config)),
+        reporter(config, sdk_config),
+    );
+    lambda::serve(|event: Box<RawValue>, deadline| async move {
+        both.handle(event.get(), deadline).await
+    })
+    .await
+}
