@@ -19,7 +19,7 @@ use std::time::Duration;
 use http_body_util::BodyExt;
 use hyper::StatusCode;
 use serde_json::{json, Value};
-use testkit::codecommit::FakeCodeCommit;
+use testkit::codecommit::LocalCodeCommit;
 use testkit::function::Function;
 use testkit::git::GitRepo;
 use testkit::runtime_api::{RuntimeApi, DEADLINE};
@@ -89,7 +89,7 @@ impl Configuration {
 /// The local services both programs call, and the commit every push pushes.
 struct Services {
     moto: moto::Moto,
-    codecommit: FakeCodeCommit,
+    codecommit: LocalCodeCommit,
     _repo: GitRepo,
     commit: String,
 }
@@ -334,7 +334,7 @@ impl Services {
         let repo = GitRepo::init("master");
         repo.write("src/main.rs", "fn main() {}\n");
         let commit = repo.commit("Add the service");
-        let codecommit = FakeCodeCommit::start().await;
+        let codecommit = LocalCodeCommit::start().await;
         codecommit.add_git_repository(REPOSITORY, &repo);
         Services {
             moto,

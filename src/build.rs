@@ -4,8 +4,8 @@
 
 use crate::config::Rule;
 use crate::event::{CommitId, GitRef, Record, RefKind};
+use crate::vocabulary::hex_sha256;
 use crate::vocabulary::variables;
-use sha2::{Digest, Sha256};
 
 /// Everything one StartBuild call sends.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -126,25 +126,10 @@ impl BuildRequest {
     /// ago, a pull request reopened).
     pub fn for_occasion(&self, occasion: &str) -> Self {
         Self {
-            idempotency_token: hex_sha256(
-                [self.idempotency_token.as_str(), "occasion", occasion].into_iter(),
-            ),
+            idempotency_token: hex_sha256([self.idempotency_token.as_str(), "occasion", occasion]),
             ..self.clone()
         }
     }
-}
-
-/// SHA-256 (hex) of NUL-separated `fields`.
-fn hex_sha256<'a>(fields: impl Iterator<Item = &'a str>) -> String {
-    let mut hash = Sha256::new();
-    for field in fields {
-        hash.update(field.as_bytes());
-        hash.update([0]);
-    }
-    hash.finalize()
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
 }
 
 #[cfg(test)]

@@ -325,7 +325,7 @@ impl Rule {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::pattern::Verdict;
+    use crate::config::pattern::Match;
     use std::collections::HashMap;
 
     fn config(vars: &[(&'static str, &str)]) -> Result<Config, ConfigError> {
@@ -369,8 +369,8 @@ mod tests {
         let rule = only_rule(&config);
         assert_eq!(rule.project, "my-project");
         let branches = rule.branches.as_ref().expect("branches");
-        assert!(matches!(branches.verdict("master"), Verdict::Included(_)));
-        assert_eq!(branches.verdict("main"), Verdict::Unmatched);
+        assert!(matches!(branches.verdict("master"), Match::Included(_)));
+        assert_eq!(branches.verdict("main"), Match::Unmatched);
         assert!(rule.tags.is_none());
         assert!(!rule.filters_paths());
         assert!(!rule.supersede);

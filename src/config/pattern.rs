@@ -83,7 +83,7 @@ pub struct PatternList {
 
 /// What a [`PatternList`] says about one name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict<'a> {
+pub enum Match<'a> {
     /// The last matching pattern includes the name.
     Included(&'a Pattern),
     /// The last matching pattern excludes the name.
@@ -158,21 +158,21 @@ impl PatternList {
 
     /// Whether `name` is included: the last pattern matching it is not `!`.
     pub fn includes(&self, name: &str) -> bool {
-        matches!(self.verdict(name), Verdict::Included(_))
+        matches!(self.verdict(name), Match::Included(_))
     }
 
     /// Decides `name` by the last pattern that matches it.
-    pub fn verdict(&self, name: &str) -> Verdict<'_> {
+    pub fn verdict(&self, name: &str) -> Match<'_> {
         match self.last_match(name) {
             Some(index) => {
                 let pattern = &self.patterns[index];
                 if pattern.negated {
-                    Verdict::Excluded(pattern)
+                    Match::Excluded(pattern)
                 } else {
-                    Verdict::Included(pattern)
+                    Match::Included(pattern)
                 }
             }
-            None => Verdict::Unmatched,
+            None => Match::Unmatched,
         }
     }
 
@@ -307,7 +307,7 @@ mod tests {
 
     fn included(list: &str, name: &str) -> bool {
         let list = PatternList::parse(list).expect("valid pattern list");
-        matches!(list.verdict(name), Verdict::Included(_))
+        matches!(list.verdict(name), Match::Included(_))
     }
 
     #[test]
@@ -387,10 +387,10 @@ mod tests {
         assert!(included(list, "release/old-1"), "a later include overrides");
         let parsed = PatternList::parse("release/*, !release/old-*").expect("valid");
         match parsed.verdict("release/old-1") {
-            Verdict::Excluded(pattern) => assert_eq!(pattern.as_str(), "!release/old-*"),
+            Match::Excluded(pattern) => assert_eq!(pattern.as_str(), "!release/old-*"),
             other => panic!("expected an exclusion, got {other:?}"),
         }
-        assert_eq!(parsed.verdict("main"), Verdict::Unmatched);
+        assert_eq!(parsed.verdict("main"), Match::Unmatched);
     }
 
     #[test]

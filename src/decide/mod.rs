@@ -8,7 +8,7 @@
 //! those [`Facts`]; [`finish`] decides the rest. Nothing is asked of AWS for
 //! a reference that no rule would build.
 
-use crate::config::pattern::{PatternList, Verdict};
+use crate::config::pattern::{Match, PatternList};
 use crate::config::{Config, PatternField, Rule};
 use crate::decide::needs::{
     BaseHint, BaseQuery, BranchKey, CommitKey, Facts, Needs, PullRequestKey, PullRequestNow,
@@ -143,6 +143,15 @@ impl<'a> Decision<'a> {
 }
 
 impl Line<'_> {
+    /// The pull request the line is about, if any.
+    pub fn pull_request(&self) -> Option<&str> {
+        self.decision
+            .record
+            .pull_request
+            .as_ref()
+            .map(|pull_request| pull_request.id.as_str())
+    }
+
     /// `build` or `skip`.
     pub fn verdict_word(&self) -> &'static str {
         if self.build.is_some() {
@@ -280,7 +289,7 @@ fn plan_reference<'a>(config: &'a Config, record: &'a Record, update: &'a RefUpd
         }
     }
     if let (Some(pusher), Some(ignored)) = (&record.pusher, &config.ignored_pushers) {
-        if let Verdict::Included(pattern) = ignored.verdict(pusher) {
+        if let Match::Included(pattern) = ignored.verdict(pusher) {
             let what = if record.pull_request.is_some() {
                 "pull request changed"
             } else {
@@ -406,14 +415,12 @@ fn match_pull_request(
         return Err(format!("{into} is not built: {label} {why}"));
     };
     match patterns.verdict(pull_request.destination.short_name()) {
-        Verdict::Included(pattern) => {
-            Ok(format!("{into} matches `{}` in {label}", pattern.as_str()))
-        }
-        Verdict::Excluded(pattern) => Err(format!(
+        Match::Included(pattern) => Ok(format!("{into} matches `{}` in {label}", pattern.as_str())),
+        Match::Excluded(pattern) => Err(format!(
             "{into} is excluded by `{}` in {label}",
             pattern.as_str()
         )),
-        Verdict::Unmatched => Err(format!("{into} does not match {label}")),
+        Match::Unmatched => Err(format!("{into} does not match {label}")),
     }
 }
 
@@ -438,11 +445,9 @@ fn match_rule(rule: &Rule, repository: &str, kind: RefKind, name: &str) -> Resul
         return Err([word, " ", name, " is not built: ", l0, l1, l2, why].concat());
     };
     let (says, pattern) = match patterns.verdict(name) {
-        Verdict::Included(pattern) => (" matches `", pattern),
-        Verdict::Excluded(pattern) => (" is excluded by `", pattern),
-        Verdict::Unmatched => {
-            return Err([word, " ", name, " does not match ", l0, l1, l2].concat())
-        }
+        Match::Included(pattern) => (" matches `", pattern),
+        Match::Excluded(pattern) => (" is excluded by `", pattern),
+        Match::Unmatched => return Err([word, " ", name, " does not match ", l0, l1, l2].concat()),
     };
     let reason = [word, " ", name, says, pattern.as_str(), "` in ", l0, l1, l2].concat();
     if pattern.is_negated() {

@@ -192,7 +192,7 @@ impl Skipped {
             repository: decision.record.repository.name.clone(),
             reference: Some(decision.update.reference.to_string()),
             commit: decision.update.commit().map(ToString::to_string),
-            pull_request: pull_request_id(line),
+            pull_request: line.pull_request().map(str::to_owned),
             project: line.rule.map(|rule| rule.project.clone()),
             rule: line
                 .rule
@@ -202,13 +202,19 @@ impl Skipped {
             superseded: Vec::new(),
         }
     }
-}
 
-/// The pull request a line is about, if any.
-pub(crate) fn pull_request_id(line: &Line<'_>) -> Option<String> {
-    line.decision
-        .record
-        .pull_request
-        .as_ref()
-        .map(|pull_request| pull_request.id.clone())
+    /// A pull-request event's skip in `repository` that names no reference: an event that
+    /// never builds, or a comment that asks for nothing.
+    pub fn of_pull_request(repository: &str, pull_request: &str, reason: String) -> Self {
+        Self {
+            repository: repository.to_owned(),
+            reference: None,
+            commit: None,
+            pull_request: Some(pull_request.to_owned()),
+            project: None,
+            rule: None,
+            reason,
+            superseded: Vec::new(),
+        }
+    }
 }

@@ -19,25 +19,22 @@ pub enum HandlerError {
     },
     /// A build's status could not be written back to CodeCommit.
     #[error(
-        "the status of build {build} could not be written back to CodeCommit: {source}; {advice}"
+        "the status of build {build} could not be written back to CodeCommit: {source}; {}",
+        .source.advice()
     )]
     ReportFailed {
         /// The build.
         build: String,
         /// The call that failed.
         source: crate::aws::AwsError,
-        /// What to do about it.
-        advice: String,
     },
     /// A comment that may ask for a rebuild could not be read.
-    #[error("comment {comment} could not be read to see whether it asks for a rebuild: {source}; {advice}")]
+    #[error("comment {comment} could not be read to see whether it asks for a rebuild: {source}; {}", .source.advice())]
     RebuildFailed {
         /// The comment's id.
         comment: String,
         /// The call that failed.
         source: crate::aws::AwsError,
-        /// What to do about it.
-        advice: String,
     },
     /// The function cannot tell its own comments from others'.
     #[error("REPORTER_ROLE_ARN is not set, and STS did not name the role the function runs as: the function cannot tell its own status comments from anyone else's, so it writes none; set it to the ARN of that role (the template does)")]

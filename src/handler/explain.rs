@@ -2,7 +2,7 @@
 //! and reason under the current configuration, without starting anything.
 
 use crate::decide::Decision;
-use crate::handler::answer::{pull_request_id, Skipped};
+use crate::handler::answer::Skipped;
 use serde::Serialize;
 
 /// One line of the explanation.
@@ -40,7 +40,7 @@ pub fn explain(decisions: &[Decision<'_>]) -> Vec<Explained> {
             repository: line.decision.record.repository.name.clone(),
             reference: Some(line.decision.update.reference.to_string()),
             commit: line.decision.update.commit().map(ToString::to_string),
-            pull_request: pull_request_id(&line),
+            pull_request: line.pull_request().map(str::to_owned),
             decision: line.verdict_word(),
             project: line.rule.map(|rule| rule.project.clone()),
             rule: line

@@ -95,16 +95,7 @@ fn skip(comment: &PullRequestComment, reason: String) -> Response {
                 reason,
                 "decision"
             );
-            Skipped {
-                repository: repository.name.clone(),
-                reference: None,
-                commit: None,
-                pull_request: Some(comment.pull_request.clone()),
-                project: None,
-                rule: None,
-                reason: reason.clone(),
-                superseded: Vec::new(),
-            }
+            Skipped::of_pull_request(&repository.name, &comment.pull_request, reason.clone())
         })
         .collect();
     Response {
@@ -114,11 +105,9 @@ fn skip(comment: &PullRequestComment, reason: String) -> Response {
 }
 
 fn failed(comment: &PullRequestComment, source: AwsError) -> HandlerError {
-    let advice = source.advice();
     HandlerError::RebuildFailed {
         comment: comment.comment.clone(),
         source,
-        advice,
     }
 }
 

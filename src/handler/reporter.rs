@@ -20,8 +20,8 @@ use crate::report::{
     confirm, publishable, render, verdict, write_for, Content, LogTail, PublishedLog,
     RevisionBuild, Selected, Stamp, Subject, Verdict, Write,
 };
+use crate::vocabulary::hex_sha256;
 use lambda_runtime::tracing::{error, info, warn};
-use sha2::{Digest, Sha256};
 use tokio::time::Instant;
 
 /// The most pages of a project's builds (100 a page) read to find a revision's builds.
@@ -661,11 +661,9 @@ fn warn_unread(change: &BuildChange, failure: &AwsError, what: &str) {
 }
 
 fn failed(change: &BuildChange, source: AwsError) -> HandlerError {
-    let advice = source.advice();
     HandlerError::ReportFailed {
         build: change.build.id.clone(),
         source,
-        advice,
     }
 }
 
@@ -692,7 +690,7 @@ fn token(thread: &Thread<'_>, stamp: &Stamp) -> String {
         ),
     };
     let subject = stamp.subject.to_string();
-    hex_sha256(&[
+    hex_sha256([
         "codecommit-build-trigger/comment/2",
         repository,
         &place,
@@ -706,23 +704,10 @@ fn token(thread: &Thread<'_>, stamp: &Stamp) -> String {
 
 /// A token part of this build alone, for a comment whose first token is taken.
 fn token_of_build(change: &BuildChange) -> String {
-    hex_sha256(&[
+    hex_sha256([
         "codecommit-build-trigger/comment-of-build/1",
         &change.build.id,
     ])
-}
-
-/// SHA-256 (hex) of NUL-separated `parts`.
-fn hex_sha256(parts: &[&str]) -> String {
-    let mut hash = Sha256::new();
-    for part in parts {
-        hash.update(part.as_bytes());
-        hash.update(b"\0");
-    }
-    hash.finalize()
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
 }
 
 #[cfg(test)]

@@ -149,15 +149,12 @@ fn ignored_skips(ignored: &IgnoredEvent) -> Vec<Skipped> {
     ignored
         .repositories
         .iter()
-        .map(|repository| Skipped {
-            repository: repository.name.clone(),
-            reference: None,
-            commit: None,
-            pull_request: Some(ignored.pull_request.clone()),
-            project: None,
-            rule: None,
-            reason: format!("a {} event never builds", ignored.event),
-            superseded: Vec::new(),
+        .map(|repository| {
+            Skipped::of_pull_request(
+                &repository.name,
+                &ignored.pull_request,
+                format!("a {} event never builds", ignored.event),
+            )
         })
         .collect()
 }

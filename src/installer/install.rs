@@ -22,7 +22,7 @@ pub enum Status {
 
 /// The answer to one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Outcome {
+pub struct Reply {
     /// Success or failure.
     pub status: Status,
     /// What happened, or what to do about a failure.
@@ -31,10 +31,10 @@ pub struct Outcome {
     pub physical_id: String,
 }
 
-impl Outcome {
+impl Reply {
     /// `request` failed before it was carried out, for `reason`.
-    pub fn failed_before(request: &Request, reason: String) -> Outcome {
-        Outcome {
+    pub fn failed_before(request: &Request, reason: String) -> Reply {
+        Reply {
             status: Status::Failed,
             reason,
             physical_id: current_id(request),
@@ -53,9 +53,9 @@ fn current_id(request: &Request) -> String {
 }
 
 /// Carries out `request` against `store`.
-pub async fn run<S: TriggerReads + TriggerWrites>(store: &S, request: &Request) -> Outcome {
+pub async fn run<S: TriggerReads + TriggerWrites>(store: &S, request: &Request) -> Reply {
     match &request.action {
-        Err(reason) => Outcome::failed_before(request, format!("invalid request: {reason}")),
+        Err(reason) => Reply::failed_before(request, format!("invalid request: {reason}")),
         Ok(Action::Create(spec)) => installed(request, spec, install(store, spec, None).await),
         Ok(Action::Update(spec, old)) => {
             installed(request, spec, install(store, spec, old.as_ref()).await)
@@ -72,7 +72,7 @@ pub async fn run<S: TriggerReads + TriggerWrites>(store: &S, request: &Request) 
                 Ok(reason) => (Status::Success, reason),
                 Err(reason) => (Status::Failed, reason),
             };
-            Outcome {
+            Reply {
                 status,
                 reason,
                 physical_id: id,
@@ -82,14 +82,14 @@ pub async fn run<S: TriggerReads + TriggerWrites>(store: &S, request: &Request) 
 }
 
 /// The answer to an install of `spec` for `request`.
-fn installed(request: &Request, spec: &TriggerSpec, result: Result<String, String>) -> Outcome {
+fn installed(request: &Request, spec: &TriggerSpec, result: Result<String, String>) -> Reply {
     match result {
-        Ok(reason) => Outcome {
+        Ok(reason) => Reply {
             status: Status::Success,
             reason,
             physical_id: spec.physical_id(),
         },
-        Err(reason) => Outcome::failed_before(request, reason),
+        Err(reason) => Reply::failed_before(request, reason),
     }
 }
 

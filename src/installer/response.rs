@@ -1,6 +1,6 @@
 //! Answering CloudFormation: a JSON document PUT to the pre-signed URL.
 
-use super::install::{Outcome, Status};
+use super::install::{Reply, Status};
 use super::request::Envelope;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
@@ -28,7 +28,7 @@ struct Body<'a> {
 }
 
 /// The JSON answer for `outcome`.
-pub fn body(envelope: &Envelope, outcome: &Outcome) -> Vec<u8> {
+pub fn body(envelope: &Envelope, outcome: &Reply) -> Vec<u8> {
     let reason = crate::vocabulary::truncate(&outcome.reason, MAX_REASON);
     let body = Body {
         status: match outcome.status {

@@ -3,7 +3,7 @@
 //! bounds.
 
 use crate::aws::CodeCommit;
-use crate::installer::install::{run, Outcome, Status};
+use crate::installer::install::{run, Reply, Status};
 use crate::installer::{request, response};
 use crate::lambda::deadline::within;
 use crate::lambda::{self, sdk_config};
@@ -41,11 +41,11 @@ pub async fn serve() -> ExitCode {
         })?;
         let answer_by = deadline.map(|deadline| deadline - ANSWER_MARGIN);
         let outcome = match store {
-            Err(misconfigured) => Outcome::failed_before(&request, misconfigured.clone()),
+            Err(misconfigured) => Reply::failed_before(&request, misconfigured.clone()),
             Ok(store) => within(answer_by, run(store, &request))
                 .await
                 .unwrap_or_else(|| {
-                    Outcome::failed_before(
+                    Reply::failed_before(
                         &request,
                         "CodeCommit did not answer in time; try the stack operation again".into(),
                     )

@@ -5,13 +5,13 @@
 //! `AWS_ENDPOINT_URL` here instead.
 //!
 //! A repository can also be backed by a real git repository
-//! ([`FakeCodeCommit::add_git_repository`]): `GetRepository`, `GetBranch`, `GetCommit`,
+//! ([`LocalCodeCommit::add_git_repository`]): `GetRepository`, `GetBranch`, `GetCommit`,
 //! `GetDifferences` and `GetMergeOptions` are then answered by running `git` on it (moto
-//! implements none of them). A repository added with [`FakeCodeCommit::add_repository`]
+//! implements none of them). A repository added with [`LocalCodeCommit::add_repository`]
 //! only behaves as an empty repository for these: no branches, no commits.
 //!
 //! `GetPullRequest` answers the pull requests a test recorded with
-//! [`FakeCodeCommit::set_pull_request`], with the service's error codes for a missing,
+//! [`LocalCodeCommit::set_pull_request`], with the service's error codes for a missing,
 //! malformed or unknown id. Their comments and approvals, and comments on commits, are
 //! answered as the service does (see `comments`).
 
@@ -77,7 +77,7 @@ struct GitBacking {
     default_branch: String,
 }
 
-/// What [`FakeCodeCommit::set_pull_request`] records of a pull request.
+/// What [`LocalCodeCommit::set_pull_request`] records of a pull request.
 #[derive(Debug, Clone, Copy)]
 pub struct PullRequestTarget<'a> {
     /// The source reference and its commit.
@@ -91,22 +91,22 @@ pub struct PullRequestTarget<'a> {
 }
 
 /// The running fake; its server task (and all its connections) stop on drop.
-pub struct FakeCodeCommit {
+pub struct LocalCodeCommit {
     addr: SocketAddr,
     state: Arc<State>,
     server: JoinHandle<()>,
 }
 
-impl FakeCodeCommit {
+impl LocalCodeCommit {
     /// Start the fake on `127.0.0.1:<free port>`, with no repositories.
-    pub async fn start() -> FakeCodeCommit {
+    pub async fn start() -> LocalCodeCommit {
         let (listener, addr) = http::bind_local("fake CodeCommit endpoint").await;
         let state = Arc::new(State::default());
         let handler_state = Arc::clone(&state);
         let server = http::serve(listener, move |request| {
             handle(Arc::clone(&handler_state), request)
         });
-        FakeCodeCommit {
+        LocalCodeCommit {
             addr,
             state,
             server,
@@ -153,14 +153,14 @@ impl FakeCodeCommit {
             .insert(id.to_owned(), pull_request);
     }
 
-    /// Give pull request `id` (recorded with [`FakeCodeCommit::set_pull_request`]) revision
+    /// Give pull request `id` (recorded with [`LocalCodeCommit::set_pull_request`]) revision
     /// `revision`, as a push to its source branch would.
     pub fn set_revision(&self, id: &str, revision: &str) {
         self.set_pull_request_field(id, "revisionId", revision);
     }
 
     /// Make `author` the author of pull request `id` (recorded with
-    /// [`FakeCodeCommit::set_pull_request`]), who cannot approve it.
+    /// [`LocalCodeCommit::set_pull_request`]), who cannot approve it.
     pub fn set_pull_request_author(&self, id: &str, author: &str) {
         self.set_pull_request_field(id, "authorArn", author);
     }
@@ -253,7 +253,7 @@ impl FakeCodeCommit {
             .clone()
     }
 
-    /// The operation names of [`FakeCodeCommit::calls`], in order.
+    /// The operation names of [`LocalCodeCommit::calls`], in order.
     pub fn operations(&self) -> Vec<String> {
         self.calls()
             .into_iter()
@@ -279,7 +279,7 @@ impl FakeCodeCommit {
     /// later are seen. `GetRepository` reports `repo`'s [`GitRepo::default_branch`].
     ///
     /// `name` also exists for the trigger operations (with no triggers unless
-    /// [`FakeCodeCommit::add_repository`] gave it some). `repo` must outlive the calls:
+    /// [`LocalCodeCommit::add_repository`] gave it some). `repo` must outlive the calls:
     /// once it is dropped its directory is gone and the git operations fail with
     /// `InternalFailure` (status 500).
     pub fn add_git_repository(&self, name: &str, repo: &GitRepo) {
@@ -320,7 +320,7 @@ impl FakeCodeCommit {
     }
 }
 
-impl Drop for FakeCodeCommit {
+impl Drop for LocalCodeCommit {
     fn drop(&mut self) {
         self.server.abort();
     }
@@ -509,7 +509,7 @@ async fn answer_comments(
     })
 }
 
-/// `GetPullRequest`: the pull request as [`FakeCodeCommit::set_pull_request`] left it, with
+/// `GetPullRequest`: the pull request as [`LocalCodeCommit::set_pull_request`] left it, with
 /// the service's errors for a missing, malformed or unknown id.
 fn get_pull_request(state: &State, body: &Value) -> HttpResponse {
     let Some(id) = body.get("pullRequestId").and_then(Value::as_str) else {
@@ -553,7 +553,7 @@ fn error(code: &str, message: &str) -> HttpResponse {
     error_with_status(StatusCode::BAD_REQUEST, code, message)
 }
 
-/// The answer to a call [`FakeCodeCommit::fail`] queued an error for.
+/// The answer to a call [`LocalCodeCommit::fail`] queued an error for.
 fn injected_error(code: &str) -> HttpResponse {
     let status = match code {
         "ServiceUnavailableException" => StatusCode::SERVICE_UNAVAILABLE,

@@ -1,6 +1,6 @@
 //! End-to-end test harness: the real `codecommit-build-trigger` binary, driven through a
 //! local Lambda Runtime API emulator, calling CodeBuild in moto through a recording proxy
-//! and CodeCommit at a fake endpoint ([`codecommit::FakeCodeCommit`]) whose repositories can
+//! and CodeCommit at a fake endpoint ([`codecommit::LocalCodeCommit`]) whose repositories can
 //! be real git repositories ([`git::GitRepo`]).
 
 #![warn(missing_docs)]
@@ -34,7 +34,7 @@ pub const INIT_TIMEOUT: Duration = Duration::from_secs(20);
 /// How long [`Harness::run_cli`] waits for the binary to exit.
 pub const CLI_TIMEOUT: Duration = Duration::from_secs(30);
 /// The SDK's service-specific endpoint variable for CodeCommit, which the harness points at
-/// its [`codecommit::FakeCodeCommit`] (CodeBuild keeps `AWS_ENDPOINT_URL`, the proxy).
+/// its [`codecommit::LocalCodeCommit`] (CodeBuild keeps `AWS_ENDPOINT_URL`, the proxy).
 pub const CODECOMMIT_ENDPOINT_VAR: &str = "AWS_ENDPOINT_URL_CODECOMMIT";
 
 /// The HTTP client of the SDK clients the tests make, built as the function builds its own
@@ -119,7 +119,7 @@ pub struct Harness {
     /// A CodeBuild client talking to moto directly (not through the proxy).
     pub codebuild: aws_sdk_codebuild::Client,
     /// The fake CodeCommit endpoint the function calls (`AWS_ENDPOINT_URL_CODECOMMIT`).
-    pub codecommit: codecommit::FakeCodeCommit,
+    pub codecommit: codecommit::LocalCodeCommit,
     /// The git repositories behind the fake's repositories, by repository name.
     git: Vec<(String, git::GitRepo)>,
     /// The function's environment, as spawned.
@@ -367,7 +367,7 @@ impl HarnessBuilder {
     }
 
     /// Serve `repo` as CodeCommit repository `name` from the fake endpoint
-    /// ([`codecommit::FakeCodeCommit::add_git_repository`]); the harness keeps `repo` (and its
+    /// ([`codecommit::LocalCodeCommit::add_git_repository`]); the harness keeps `repo` (and its
     /// directory) alive as long as itself. Reach it again with [`Harness::git`].
     pub fn git_repository(mut self, name: &str, repo: git::GitRepo) -> Self {
         self.git.push((name.to_owned(), repo));
@@ -430,7 +430,7 @@ impl HarnessBuilder {
             moto::create_project(&codebuild, project).await;
         }
         let proxy = proxy::Proxy::start(moto.addr()).await;
-        let codecommit = codecommit::FakeCodeCommit::start().await;
+        let codecommit = codecommit::LocalCodeCommit::start().await;
         for (name, repo) in &self.git {
             codecommit.add_git_repository(name, repo);
         }

@@ -12,7 +12,7 @@ use std::process::{Output, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
-use testkit::codecommit::FakeCodeCommit;
+use testkit::codecommit::LocalCodeCommit;
 use testkit::{moto, sample_event, PROJECT};
 use tokio::process::{Child, Command};
 use tokio::time::Instant;
@@ -138,7 +138,7 @@ async fn cargo_lambda_watch_and_invoke_start_the_build_of_the_pushed_commit() {
     moto::create_project(&codebuild, PROJECT).await;
     // Commit messages come from the tests' CodeCommit endpoint (moto's cannot answer
     // GetCommit); it holds no such repository, so skip markers go unchecked and the push builds.
-    let codecommit = FakeCodeCommit::start().await;
+    let codecommit = LocalCodeCommit::start().await;
     let port = free_port();
     let watch = Watch::start(
         port,

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 use testkit::cfn::{CfnResponse, ResponseUrl, SIGNED_QUERY};
-use testkit::codecommit::FakeCodeCommit;
+use testkit::codecommit::LocalCodeCommit;
 use testkit::function::Function;
 use testkit::runtime_api::{FunctionError, RuntimeApi};
 use testkit::{trigger_bin, INIT_TIMEOUT, INVOKE_TIMEOUT};
@@ -30,7 +30,7 @@ const LATE_ANSWER_GRACE: Duration = Duration::from_secs(2);
 /// The custom resource function, with its fake CodeCommit and response URL server; every
 /// process and server stops when it is dropped.
 struct Installer {
-    codecommit: FakeCodeCommit,
+    codecommit: LocalCodeCommit,
     responses: ResponseUrl,
     runtime: RuntimeApi,
     function: Function,
@@ -56,7 +56,7 @@ impl Installer {
     /// environment.
     async fn start_without(unset: &[&str]) -> Installer {
         let bin = trigger_bin();
-        let codecommit = FakeCodeCommit::start().await;
+        let codecommit = LocalCodeCommit::start().await;
         let responses = ResponseUrl::start().await;
         let runtime = RuntimeApi::start().await;
         let runtime_api = runtime.addr().to_string();
@@ -934,7 +934,7 @@ async fn the_fake_codecommit_speaks_the_sdk_protocol() {
     use aws_sdk_codecommit::error::ProvideErrorMetadata;
     use aws_sdk_codecommit::types::{RepositoryTrigger, RepositoryTriggerEventEnum};
 
-    let fake = FakeCodeCommit::start().await;
+    let fake = LocalCodeCommit::start().await;
     let config = aws_sdk_codecommit::Config::builder()
         .http_client(testkit::sdk_http_client())
         .behavior_version(BehaviorVersion::latest())

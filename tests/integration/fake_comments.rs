@@ -5,13 +5,15 @@ use aws_sdk_codecommit::config::{Credentials, Region};
 use aws_sdk_codecommit::error::ProvideErrorMetadata;
 use aws_sdk_codecommit::types::ApprovalState;
 use aws_sdk_codecommit::Client;
-use testkit::codecommit::{FakeCodeCommit, PullRequestTarget, FUNCTION_SESSION, MAX_COMMENT_CHARS};
+use testkit::codecommit::{
+    LocalCodeCommit, PullRequestTarget, FUNCTION_SESSION, MAX_COMMENT_CHARS,
+};
 
 const SOURCE: &str = "2774290a3b4c5d6e7f8091a2b3c4d5e6f7a8b9c0";
 const DESTINATION: &str = "1224197061c5a5e1f0d3b2a4c6e8f0a1b3c5d7e9";
 
 /// A client of `fake` signing with access key `key` (`testing` is the function).
-fn client(fake: &FakeCodeCommit, key: &str) -> Client {
+fn client(fake: &LocalCodeCommit, key: &str) -> Client {
     let config = aws_sdk_codecommit::Config::builder()
         .http_client(testkit::sdk_http_client())
         .behavior_version_latest()
@@ -22,8 +24,8 @@ fn client(fake: &FakeCodeCommit, key: &str) -> Client {
     Client::from_conf(config)
 }
 
-async fn fake_with_pull_request() -> FakeCodeCommit {
-    let fake = FakeCodeCommit::start().await;
+async fn fake_with_pull_request() -> LocalCodeCommit {
+    let fake = LocalCodeCommit::start().await;
     fake.add_repository("my-app", Vec::new());
     fake.set_pull_request(
         "17",

@@ -1,6 +1,6 @@
 //! Self-test of the git-backed operations of the fake CodeCommit endpoint, through the real
 //! AWS SDK client: the fixture repositories built by `testkit::git` and the answers
-//! `FakeCodeCommit` derives from them are what CodeCommit would say, so a failure in a
+//! `LocalCodeCommit` derives from them are what CodeCommit would say, so a failure in a
 //! test of the function is the function's, not the fake's.
 //! Needs `git` on PATH; no release binary, no moto.
 
@@ -13,7 +13,7 @@ use aws_sdk_codecommit::operation::get_differences::GetDifferencesOutput;
 use aws_sdk_codecommit::types::{ChangeTypeEnum, Difference, MergeOptionTypeEnum};
 use aws_sdk_codecommit::Client;
 use serde_json::{json, Value};
-use testkit::codecommit::FakeCodeCommit;
+use testkit::codecommit::LocalCodeCommit;
 use testkit::git::{GitRepo, AUTHOR_EMAIL, AUTHOR_NAME, EPOCH};
 
 const REPOSITORY: &str = "my-app";
@@ -88,15 +88,15 @@ fn history() -> History {
 }
 
 /// The fake with [`REPOSITORY`] backed by `repo`, and an SDK client for it.
-async fn serve(repo: &GitRepo) -> (FakeCodeCommit, Client) {
-    let fake = FakeCodeCommit::start().await;
+async fn serve(repo: &GitRepo) -> (LocalCodeCommit, Client) {
+    let fake = LocalCodeCommit::start().await;
     fake.add_git_repository(REPOSITORY, repo);
     let client = sdk_client(&fake, RetryConfig::standard());
     (fake, client)
 }
 
 /// An SDK client for `fake` with `retry` (backoff shortened so retries stay quick).
-fn sdk_client(fake: &FakeCodeCommit, retry: RetryConfig) -> Client {
+fn sdk_client(fake: &LocalCodeCommit, retry: RetryConfig) -> Client {
     let config = aws_sdk_codecommit::Config::builder()
         .http_client(testkit::sdk_http_client())
         .behavior_version_latest()
@@ -109,7 +109,7 @@ fn sdk_client(fake: &FakeCodeCommit, retry: RetryConfig) -> Client {
 }
 
 /// Bodies of the calls of `operation` the fake received, in order.
-fn bodies(fake: &FakeCodeCommit, operation: &str) -> Vec<Value> {
+fn bodies(fake: &LocalCodeCommit, operation: &str) -> Vec<Value> {
     fake.calls()
         .into_iter()
         .filter(|(called, _)| called == operation)

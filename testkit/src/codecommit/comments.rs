@@ -93,7 +93,7 @@ impl Store {
         comment.id
     }
 
-    /// See [`super::FakeCodeCommit::delete_comment`].
+    /// See [`super::LocalCodeCommit::delete_comment`].
     pub fn delete(&mut self, id: &str) {
         let comment = self
             .comments
@@ -104,7 +104,7 @@ impl Store {
         comment.deleted = true;
     }
 
-    /// See [`super::FakeCodeCommit::race_next_post`].
+    /// See [`super::LocalCodeCommit::race_next_post`].
     pub fn race_next_post(&mut self, content: &str) {
         self.race = Some(content.to_owned());
     }
