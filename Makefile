@@ -36,14 +36,14 @@ export RUST_TEST_THREADS ?= 4
 ## build), cfn-lint and `sam validate --lint` of template.yaml
 lint: venv
 	cargo fmt --check
-	tools/harness test --no-run
+	tools/harness test --workspace --no-run
 	tools/harness test --no-run --benches
 	cfn-lint template.yaml
 	sam validate --lint
 
 ## unit: the unit tests (src/), a quick pass of the fuzz tests, the template's policy tests
 unit: venv
-	tools/harness test --lib --test fuzz
+	tools/harness test --workspace --lib --bins --test fuzz
 	pytest -q tests/template
 
 ## e2e: the end-to-end tests (tests/integration): the release binaries against moto and the
@@ -90,9 +90,9 @@ package: venv
 	sam build
 	tools/zip-artifacts
 
-## release: the function's binaries, as shipped (target/release)
+## release: the function's binary and the operators' kept-events, as shipped (target/release)
 release:
-	cargo build --release --locked
+	cargo build --release --locked -p codecommit-build-trigger -p kept-events
 
 ## venv: the Python tools the tests use (moto, cfn-lint, SAM CLI, cargo-lambda, zig, pytest), in .venv
 venv: $(STAMP)

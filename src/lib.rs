@@ -22,7 +22,6 @@ pub mod decide;
 pub mod event;
 pub mod handler;
 pub mod installer;
-pub mod kept_events;
 pub mod lambda;
 mod report;
 pub use report::confirm;

@@ -17,10 +17,12 @@ use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_sqs::types::{Message, QueueAttributeName};
 use codecommit_build_trigger::aws::sdk::{https_client, Roots};
 use codecommit_build_trigger::aws::AwsError;
-use codecommit_build_trigger::kept_events::KeptEvent;
 use serde_json::json;
 use std::collections::HashSet;
 use std::process::ExitCode;
+
+mod record;
+use record::KeptEvent;
 
 const USAGE: &str = "usage: kept-events list QUEUE_URL
        kept-events replay QUEUE_URL [FUNCTION]";
