@@ -7,7 +7,7 @@
 //!   the command line) to the Lambda runtime ([`lambda`]) and to its AWS clients;
 //! - [`handler`] is the I/O shell, one file per event path: a push or a pull request is
 //!   planned by the pure [`decide`], its needs read (`handler::gather`), finished, and started
-//!   as [`build`] requests; a build-state event is confirmed with CodeBuild and reported
+//!   as [`build_request`] requests; a build-state event is confirmed with CodeBuild and reported
 //!   through the pure [`report`]; [`installer`] is the custom resource's logic;
 //! - [`aws`] holds every AWS call, as read and write traits and their SDK implementations;
 //! - [`event`] parses what arrives, [`config`] reads the environment once at init;
@@ -16,7 +16,7 @@
 #![warn(missing_docs)]
 
 pub mod aws;
-pub mod build;
+pub mod build_request;
 pub mod config;
 pub mod decide;
 pub mod event;

@@ -47,7 +47,7 @@ pub fn pull_request_records(event: &Value) -> Vec<crate::event::Record> {
 #[derive(Default)]
 pub struct FakeCodeBuild {
     /// Every StartBuild request, in order.
-    pub requests: std::sync::Mutex<Vec<crate::build::BuildRequest>>,
+    pub requests: std::sync::Mutex<Vec<crate::aws::writes::BuildRequest>>,
     /// Refs (`CODECOMMIT_REF`) whose StartBuild fails with AccessDeniedException.
     pub fail: Vec<&'static str>,
     /// Refs whose StartBuild answers a parameter mismatch.
@@ -147,7 +147,7 @@ impl crate::aws::reads::BuildReads for FakeCodeBuild {
 impl crate::aws::writes::BuildWrites for FakeCodeBuild {
     async fn start_build(
         &self,
-        request: &crate::build::BuildRequest,
+        request: &crate::aws::writes::BuildRequest,
     ) -> Result<crate::aws::writes::StartedBuild, crate::aws::AwsError> {
         self.requests.lock().expect("lock").push(request.clone());
         let reference = request

@@ -2,9 +2,8 @@
 //! own retry policy.
 
 use super::reads::{BuildReads, BuildsPage, PastBuild, RECENT_BUILDS};
-use super::writes::{BuildWrites, StartedBuild};
+use super::writes::{BuildRequest, BuildWrites, StartedBuild};
 use super::AwsError;
-use crate::build::BuildRequest;
 use crate::event::{BuildReport, BuildStatus, LogStream, Phase, Variable};
 use crate::vocabulary::variables;
 use aws_sdk_codebuild::config::retry::{RetryConfig, RetryPartition, TokenBucket};

@@ -4,9 +4,22 @@
 
 use super::reads::Thread;
 use super::AwsError;
-use crate::build::BuildRequest;
 use aws_sdk_codecommit::types::RepositoryTrigger;
 use std::future::Future;
+
+/// Everything one StartBuild call sends; `crate::build_request` makes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildRequest {
+    /// The project to start (name or ARN).
+    pub project: String,
+    /// The commit to build.
+    pub source_version: String,
+    /// Derived from (project, repository, ref or pull request and revision, commit) only.
+    pub idempotency_token: String,
+    /// PLAINTEXT environment variables for the build, in a fixed order:
+    /// the `CODECOMMIT_*` variables, then the rule's own.
+    pub environment: Vec<(String, String)>,
+}
 
 /// The CodeBuild calls that change something: starting and stopping builds.
 pub trait BuildWrites: Send + Sync {

@@ -301,7 +301,7 @@ impl crate::aws::reads::BuildReads for SlowCodeBuild {
 impl crate::aws::writes::BuildWrites for SlowCodeBuild {
     async fn start_build(
         &self,
-        _request: &crate::build::BuildRequest,
+        _request: &crate::aws::writes::BuildRequest,
     ) -> Result<crate::aws::writes::StartedBuild, AwsError> {
         tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
         Ok(crate::aws::writes::StartedBuild::AlreadyStarted)

@@ -1,5 +1,5 @@
 //! The build variables: the PLAINTEXT `CODECOMMIT_*` environment overrides a
-//! build is started with. [`crate::build`] writes them; whatever traces a
+//! build is started with. [`crate::build_request`] writes them; whatever traces a
 //! build back to its push or pull request reads them by these names.
 
 /// The repository's name.

@@ -316,7 +316,7 @@ def test_functions_are_one_binary_for_arm64_told_apart_by_their_handler():
     cargo = tomllib.loads((ROOT / "Cargo.toml").read_text())
     binaries = {b["name"] for b in cargo["bin"]}
     built = set()
-    # src/role.rs: `starter` is the build trigger, `reporter` results back in CodeCommit (each
+    # src/roles/mod.rs: `starter` is the build trigger, `reporter` results back in CodeCommit (each
     # refuses the other's events), `trigger-installer` the custom resource; SAM builds the one
     # binary once for all of them.
     handlers = {"TriggerInstallerFunction": "trigger-installer", "TriggerFunction": "starter",

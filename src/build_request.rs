@@ -2,24 +2,11 @@
 //! always produces the same request (and CodeBuild's idempotency token can
 //! deduplicate a redelivered event).
 
+use crate::aws::writes::BuildRequest;
 use crate::config::Rule;
 use crate::event::{CommitId, GitRef, Record, RefKind};
 use crate::vocabulary::hex_sha256;
 use crate::vocabulary::variables;
-
-/// Everything one StartBuild call sends.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BuildRequest {
-    /// The project to start (name or ARN).
-    pub project: String,
-    /// The commit to build.
-    pub source_version: String,
-    /// Derived from (project, repository, ref or pull request and revision, commit) only.
-    pub idempotency_token: String,
-    /// PLAINTEXT environment variables for the build, in a fixed order:
-    /// the `CODECOMMIT_*` variables, then the rule's own.
-    pub environment: Vec<(String, String)>,
-}
 
 /// Builds `rule`'s StartBuild request for `reference` at `commit`, from `record`
 /// (a push, or a pull request's source branch).
