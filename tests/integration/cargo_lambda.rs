@@ -6,6 +6,8 @@
 //! under `make test`) and the release binary built (`cargo lambda watch` runs `cargo run
 //! --release`, which then finds it up to date).
 
+#![cfg(feature = "end-to-end")]
+
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Output, Stdio};

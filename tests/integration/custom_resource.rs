@@ -3,6 +3,8 @@
 //! CodeCommit endpoint and answering CloudFormation through a recorded response URL.
 //! Run with `make test`, which builds the binary.
 
+#![cfg(feature = "end-to-end")]
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 

@@ -2,6 +2,8 @@
 //! moto's CodeBuild through the real AWS SDK (via a recording proxy).
 //! Run with `make test`, which builds the binary and installs moto.
 
+#![cfg(feature = "end-to-end")]
+
 use serde_json::json;
 use testkit::proxy::Fault;
 use testkit::{overrides, pairs, sample_event, Harness};

@@ -1,6 +1,8 @@
 //! The local CodeCommit endpoint's comments and approvals, through the real SDK, as the
 //! service answers them: the tests of the reporting rely on it behaving so.
 
+#![cfg(feature = "end-to-end")]
+
 use aws_sdk_codecommit::config::{Credentials, Region};
 use aws_sdk_codecommit::error::ProvideErrorMetadata;
 use aws_sdk_codecommit::types::ApprovalState;

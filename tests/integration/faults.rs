@@ -3,6 +3,8 @@
 //! throttles, fails, resets, delays and denies chosen StartBuild requests.
 //! Run with `make test`, which builds the binaries and installs moto.
 
+#![cfg(feature = "end-to-end")]
+
 use std::collections::BTreeSet;
 use std::time::Duration;
 

@@ -4,6 +4,8 @@
 //! test of the function is the function's, not the fake's.
 //! Needs `git` on PATH; no release binary, no moto.
 
+#![cfg(feature = "end-to-end")]
+
 use std::time::Duration;
 
 use aws_sdk_codecommit::config::retry::RetryConfig;

@@ -1,6 +1,8 @@
 //! Self-tests of the test harness in `testkit`: moto, the recording proxy and the
 //! Runtime API emulator, without depending on the function's behaviour.
 
+#![cfg(feature = "end-to-end")]
+
 use std::path::Path;
 use std::time::Duration;
 

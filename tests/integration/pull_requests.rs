@@ -2,6 +2,8 @@
 //! Change" events through the release binary under the local Lambda Runtime API, CodeBuild in
 //! moto behind the recording proxy, and real git history at the fake CodeCommit endpoint.
 
+#![cfg(feature = "end-to-end")]
+
 use serde_json::{json, Value};
 use testkit::codecommit::PullRequestTarget;
 use testkit::git::GitRepo;

@@ -5,6 +5,8 @@
 //! under the local Runtime API, which starts builds in moto through the recording proxy.
 //! Run with `make test`, which builds the binaries and installs moto.
 
+#![cfg(feature = "end-to-end")]
+
 use std::process::Output;
 use std::time::Duration;
 

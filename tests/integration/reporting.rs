@@ -3,6 +3,8 @@
 //! (made from the StartBuild request the function sent, as CodeBuild would send them), the
 //! build's log in moto's CloudWatch Logs, and the comments at the fake CodeCommit endpoint.
 
+#![cfg(feature = "end-to-end")]
+
 use crate::pull_requests::{event, harness, repository, set_pull_request_17, REPOSITORY};
 
 use serde_json::{json, Value};

@@ -3,6 +3,8 @@
 //! git history served by the fake CodeCommit endpoint and CodeBuild in moto behind the
 //! recording proxy. Run with `make test`.
 
+#![cfg(feature = "end-to-end")]
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 

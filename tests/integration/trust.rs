@@ -3,6 +3,8 @@
 //! recording proxy in front of moto (whose `BatchGetBuilds` answer is the truth a test sets
 //! apart from the events it sends) and the local CodeCommit over real git history.
 
+#![cfg(feature = "end-to-end")]
+
 use crate::pull_requests::{repository, set_pull_request_17, REPOSITORY};
 use crate::reporting::{build_event, built_pull_request, the_comment, write_build_log, REVISION};
 
