@@ -20,7 +20,8 @@ FUZZ_SECONDS ?= 30
 
 # The tests, the demos and the bench find the release binaries and moto through these.
 export TRIGGER_BIN     := $(CURDIR)/target/release/codecommit-build-trigger
-export KEPT_EVENTS_BIN := $(CURDIR)/target/release/kept-events
+# kept-events is tested as the harness builds it (tools/test says why).
+export KEPT_EVENTS_BIN := $(CURDIR)/target/harness/debug/kept-events
 export MOTO_SERVER     := $(CURDIR)/$(VENV)/bin/moto_server
 # sam and cfn-lint run offline here: no telemetry, any region will do.
 export SAM_CLI_TELEMETRY := 0
@@ -48,7 +49,9 @@ unit: venv
 
 ## e2e: the end-to-end tests (tests/integration): the release binaries against moto and the
 ## local CodeCommit, under a local Lambda Runtime API
-e2e: release venv
+e2e: venv
+	cargo build --release --locked --bin codecommit-build-trigger
+	tools/harness build -p kept-events
 	tools/harness test --test integration
 
 ## test: lint, unit and e2e at once (tools/test). `make test TEST="--test integration trust::"`

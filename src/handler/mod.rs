@@ -34,7 +34,7 @@ mod tests;
 pub use answer::{Reported, Response};
 pub use error::HandlerError;
 pub use explain::Explained;
-pub use own_role::RoleLearner;
+pub use own_role::{ReporterRole, RoleLearner};
 pub use reporter::Reporter;
 pub use starter::Starter;
 

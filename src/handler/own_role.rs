@@ -6,6 +6,7 @@
 use crate::config::{Config, RoleArn};
 use futures_util::future::BoxFuture;
 use lambda_runtime::tracing::warn;
+use std::sync::Arc;
 use tokio::sync::OnceCell;
 
 /// Asks who the function is (STS `GetCallerIdentity`): the role of its own session, or why
@@ -27,22 +28,26 @@ impl std::fmt::Debug for RoleLearner {
     }
 }
 
-/// The reporter's role as `REPORTER_ROLE_ARN` says, or as learnt once.
+/// The reporter's role as `REPORTER_ROLE_ARN` says, or as learnt once. Clones share what was
+/// learnt, so that the starter and the reporter of one function ask STS once.
+#[derive(Debug, Default, Clone)]
+pub struct ReporterRole(Arc<Learnt>);
+
 #[derive(Debug, Default)]
-pub(super) struct ReporterRole {
+struct Learnt {
     /// Where the role comes from when `REPORTER_ROLE_ARN` does not say.
     learn: Option<RoleLearner>,
     /// The role learnt, once per container, on the first event that needs it.
-    learnt: OnceCell<Option<RoleArn>>,
+    role: OnceCell<Option<RoleArn>>,
 }
 
 impl ReporterRole {
     /// Learning the role through `learn` when the configuration does not name it.
-    pub(super) fn learnt_by(learn: RoleLearner) -> Self {
-        Self {
+    pub fn learnt_by(learn: RoleLearner) -> Self {
+        Self(Arc::new(Learnt {
             learn: Some(learn),
-            learnt: OnceCell::new(),
-        }
+            role: OnceCell::new(),
+        }))
     }
 
     /// The role whose sessions write the function's comments: `REPORTER_ROLE_ARN`, else the
@@ -51,8 +56,9 @@ impl ReporterRole {
         if let Some(role) = &config.reporting.reporter_role {
             return Some(role);
         }
-        let learn = self.learn.as_ref()?;
-        self.learnt
+        let learn = self.0.learn.as_ref()?;
+        self.0
+            .role
             .get_or_init(|| async {
                 (learn.0)()
                     .await

@@ -6,7 +6,7 @@
 use super::answer::{ReportAction, Reported, Response};
 use super::error::HandlerError;
 use super::gather::decide;
-use super::own_role::{ReporterRole, RoleLearner};
+use super::own_role::ReporterRole;
 use super::pull_request::pull_request_record;
 use super::{admitted, log_refusal, ANSWER_MARGIN};
 use crate::aws::reads::{BuildReads, CodeCommitReads, CommentReads, LogReads, PastBuild, Thread};
@@ -102,11 +102,11 @@ where
         }
     }
 
-    /// This reporter, learning its own role through `learn` (once, when an event first needs
-    /// it) when `REPORTER_ROLE_ARN` is not set.
-    pub fn learning_role(self, learn: RoleLearner) -> Self {
+    /// This handler, knowing the reporter's role as `role` learns it when `REPORTER_ROLE_ARN`
+    /// is not set (once, when an event first needs it), to tell the function's own comments.
+    pub fn learning_role(self, role: ReporterRole) -> Self {
         Self {
-            reporter_role: ReporterRole::learnt_by(learn),
+            reporter_role: role,
             ..self
         }
     }

@@ -5,7 +5,7 @@ use super::answer::{Response, Skipped};
 use super::error::HandlerError;
 use super::explain::{explain, explain_ignored, Explained};
 use super::gather::decide;
-use super::own_role::{ReporterRole, RoleLearner};
+use super::own_role::ReporterRole;
 use super::{admitted, log_refusal};
 use crate::aws::reads::{BuildReads, CodeCommitReads, CommentReads};
 use crate::aws::writes::BuildWrites;
@@ -39,11 +39,11 @@ where
         }
     }
 
-    /// This starter, learning the reporter's role through `learn` when `REPORTER_ROLE_ARN`
-    /// is not set (a function that is also its own reporter), to tell its own comments.
-    pub fn learning_role(self, learn: RoleLearner) -> Self {
+    /// This handler, knowing the reporter's role as `role` learns it when `REPORTER_ROLE_ARN`
+    /// is not set (once, when an event first needs it), to tell the function's own comments.
+    pub fn learning_role(self, role: ReporterRole) -> Self {
         Self {
-            reporter_role: ReporterRole::learnt_by(learn),
+            reporter_role: role,
             ..self
         }
     }

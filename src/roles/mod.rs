@@ -11,6 +11,8 @@ pub mod starter;
 
 use crate::config::Config;
 use crate::lambda::{fail_init, sdk_config};
+use aws_types::sdk_config::SdkConfig;
+use std::future::Future;
 use std::process::ExitCode;
 
 /// The functions this binary is, chosen by the function's `Handler`.
@@ -63,24 +65,26 @@ pub async fn serve() -> ExitCode {
     match role(std::env::var("_HANDLER")) {
         Err(problem) => fail_init(problem).await,
         Ok(Role::Installer) => installer::serve().await,
-        Ok(role) => serve_build_role(role).await,
+        Ok(Role::Starter) => configured(starter::serve).await,
+        Ok(Role::Reporter) => configured(reporter::serve).await,
+        Ok(Role::Both) => configured(both::serve).await,
     }
 }
 
-/// The starter, the reporter, or both: they share the configuration and the SDK's.
-async fn serve_build_role(role: Role) -> ExitCode {
+/// `serve` with the configuration and the SDK's, which the starter and the reporter share; a
+/// failure to read them is the init's error.
+async fn configured<F, R>(serve: F) -> ExitCode
+where
+    F: FnOnce(Config, SdkConfig) -> R,
+    R: Future<Output = ExitCode>,
+{
     let config = match Config::from_env() {
         Ok(config) => config,
         Err(problem) => return fail_init(problem).await,
     };
-    let sdk_config = match sdk_config() {
-        Ok(sdk_config) => sdk_config,
-        Err(problem) => return fail_init(problem).await,
-    };
-    match role {
-        Role::Starter => starter::serve(config, &sdk_config).await,
-        Role::Reporter => reporter::serve(config, &sdk_config).await,
-        Role::Both | Role::Installer => both::serve(config, &sdk_config).await,
+    match sdk_config() {
+        Ok(sdk_config) => serve(config, sdk_config).await,
+        Err(problem) => fail_init(problem).await,
     }
 }
 

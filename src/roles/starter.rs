@@ -19,7 +19,8 @@ pub fn starter(config: Config, sdk_config: &SdkConfig) -> Starter<CodeBuild, Cod
 }
 
 /// Serves the starter's events until the runtime stops.
-pub async fn serve(config: Config, sdk_config: &SdkConfig) -> ExitCode {
+pub async fn serve(config: Config, sdk_config: SdkConfig) -> ExitCode {
+    let sdk_config = &sdk_config;
     let starter = &starter(config, sdk_config);
     lambda::serve(|event: Box<RawValue>, deadline| async move {
         starter.handle(event.get(), deadline).await

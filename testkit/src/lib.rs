@@ -56,7 +56,7 @@ pub fn trigger_bin() -> PathBuf {
     required_file("TRIGGER_BIN")
 }
 
-/// Path of the release binary that lists and replays kept events (`KEPT_EVENTS_BIN`, set by
+/// Path of the `kept-events` binary that lists and replays kept events (`KEPT_EVENTS_BIN`, set by
 /// `make test`).
 pub fn kept_events_bin() -> PathBuf {
     required_file("KEPT_EVENTS_BIN")

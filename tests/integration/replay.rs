@@ -1,4 +1,4 @@
-//! End-to-end tests of `kept-events`, the release binary that lists and replays the pushes
+//! End-to-end tests of `kept-events`, the operators' command that lists and replays the pushes
 //! Lambda kept in the failed-events queue: the queue is an SQS queue in moto holding Lambda
 //! on-failure destination records; `replay` invokes the function through a fake Lambda
 //! `Invoke` endpoint ([`testkit::lambda`]) that hands the event to the real function binary
