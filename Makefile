@@ -51,7 +51,7 @@ unit: venv
 ## local CodeCommit, under a local Lambda Runtime API
 e2e: venv
 	cargo build --release --locked --bin codecommit-build-trigger
-	tools/harness build -p kept-events
+	tools/harness test --workspace --no-run
 	tools/harness test --test integration
 
 ## test: lint, unit and e2e at once (tools/test). `make test TEST="--test integration trust::"`
