@@ -20,6 +20,7 @@ FUZZ_SECONDS ?= 30
 
 # The tests, the demos and the bench find the release binaries and moto through these.
 export TRIGGER_BIN     := $(CURDIR)/target/release/codecommit-build-trigger
+export STARTER_BIN     := $(CURDIR)/target/release/starter
 # kept-events is tested as the harness builds it (tools/test says why).
 export KEPT_EVENTS_BIN := $(CURDIR)/target/harness/debug/kept-events
 export MOTO_SERVER     := $(CURDIR)/$(VENV)/bin/moto_server
@@ -50,7 +51,7 @@ unit: venv
 ## e2e: the end-to-end tests (tests/integration): the release binaries against moto and the
 ## local CodeCommit, under a local Lambda Runtime API
 e2e: venv
-	cargo build --release --locked --bin codecommit-build-trigger
+	cargo build --release --locked --bin codecommit-build-trigger --bin starter
 	tools/harness test --workspace --no-run
 	tools/harness test --test integration
 
@@ -78,7 +79,7 @@ bench: venv
 	cargo bench --locked --bench decide -- --noplot
 	cargo build --release --locked
 	rustup target add $(ARM64)
-	cargo lambda build --release --locked --arm64 --output-format zip --bin codecommit-build-trigger
+	cargo lambda build --release --locked --arm64 --output-format zip --bin starter
 	cargo run --release --locked --quiet --example bench
 
 ## fuzz: the fuzz tests of event parsing and decisions, each generator kept running for
@@ -93,7 +94,7 @@ package: venv
 	sam build
 	tools/zip-artifacts
 
-## release: the function's binary and the operators' kept-events, as shipped (target/release)
+## release: the functions' binaries and the operators' kept-events, as shipped (target/release)
 release:
 	cargo build --release --locked -p codecommit-build-trigger -p kept-events
 

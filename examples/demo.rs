@@ -1,4 +1,4 @@
-//! End-to-end demo of the function as shipped: the release binary, with its default
+//! End-to-end demo of the function as shipped: the starter's release binary, with its default
 //! configuration, under a local Lambda Runtime API, starting builds in moto and reading
 //! commit messages from a local CodeCommit endpoint backed by a real git repository.
 //! Two pushes to master: one that builds, one whose commit message says `[skip ci]`.
@@ -25,18 +25,20 @@ async fn main() -> ExitCode {
     repo.write("README.md", "# my-app\n");
     let skipped = repo.commit(SKIPPED);
 
-    // No overrides: the configuration a deployment gets by default (skip markers on).
-    let mut harness = Harness::builder()
+    // No overrides: the configuration a deployment gets by default (skip markers on), and the
+    // starter's own binary, which the template deploys for the function that takes pushes.
+    let builder = Harness::builder()
         .git_repository(REPOSITORY, repo)
-        .start()
-        .await;
+        .env("_HANDLER", "starter");
+    let binary = builder.binary();
+    let mut harness = builder.start().await;
     println!(
         "moto (CodeBuild) on {}, local CodeCommit on {} serving {REPOSITORY} from {}, \
          function {} (pid {}), Runtime API on {}",
         harness.moto.endpoint(),
         harness.codecommit.endpoint(),
         harness.git(REPOSITORY).path().display(),
-        testkit::trigger_bin().display(),
+        binary.display(),
         harness
             .function
             .pid()

@@ -73,7 +73,7 @@ pub async fn serve() -> ExitCode {
 
 /// `serve` with the configuration and the SDK's, which the starter and the reporter share; a
 /// failure to read them is the init's error.
-async fn configured<F, R>(serve: F) -> ExitCode
+pub(crate) async fn configured<F, R>(serve: F) -> ExitCode
 where
     F: FnOnce(Config, SdkConfig) -> R,
     R: Future<Output = ExitCode>,

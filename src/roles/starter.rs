@@ -1,10 +1,13 @@
 //! The starter's function (`Handler: starter`): pushes, pull requests and their comments
-//! become builds. It holds CodeBuild and CodeCommit, and nothing that writes a comment.
+//! become builds. It holds CodeBuild and CodeCommit, and nothing that writes a comment. It ships
+//! as a binary of its own (`starter`, [`main`]), without the other roles' code: every push
+//! starts it, so its cold start is the one users wait for.
 
+use super::{configured, role, Role};
 use crate::aws::{CodeBuild, CodeCommit};
 use crate::config::Config;
 use crate::handler::Starter;
-use crate::lambda;
+use crate::lambda::{self, fail_init};
 use aws_types::sdk_config::SdkConfig;
 use serde_json::value::RawValue;
 use std::process::ExitCode;
@@ -26,4 +29,21 @@ pub async fn serve(config: Config, sdk_config: SdkConfig) -> ExitCode {
         starter.handle(event.get(), deadline).await
     })
     .await
+}
+
+/// The `starter` binary: logging, then the starter with the configuration and the SDK's, unless
+/// the function's `Handler` names a role that runs from `codecommit-build-trigger`.
+pub async fn main() -> ExitCode {
+    lambda_runtime::tracing::init_default_subscriber();
+    match role(std::env::var("_HANDLER")) {
+        Ok(Role::Starter | Role::Both) => configured(serve).await,
+        Ok(other) => {
+            fail_init(format!(
+                "this is the starter's binary, and _HANDLER names the {other:?} function, which \
+                 runs from the binary codecommit-build-trigger"
+            ))
+            .await
+        }
+        Err(problem) => fail_init(problem).await,
+    }
 }

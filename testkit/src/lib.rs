@@ -56,6 +56,12 @@ pub fn trigger_bin() -> PathBuf {
     required_file("TRIGGER_BIN")
 }
 
+/// Path of the starter's release binary (`STARTER_BIN`, set by `make test` / `make demo`): what
+/// the template deploys for the function that takes pushes.
+pub fn starter_bin() -> PathBuf {
+    required_file("STARTER_BIN")
+}
+
 /// Path of the `kept-events` binary that lists and replays kept events (`KEPT_EVENTS_BIN`, set by
 /// `make test`).
 pub fn kept_events_bin() -> PathBuf {
@@ -413,6 +419,20 @@ impl HarnessBuilder {
         env
     }
 
+    /// The binary the function runs: the starter's own for `_HANDLER=starter`, as the template
+    /// deploys it, the binary of every role otherwise.
+    pub fn binary(&self) -> PathBuf {
+        let handler = self
+            .overrides
+            .iter()
+            .rev()
+            .find(|(key, _)| key == "_HANDLER");
+        match handler.and_then(|(_, value)| value.as_deref()) {
+            Some("starter") => starter_bin(),
+            _ => trigger_bin(),
+        }
+    }
+
     /// Start moto (with the project unless [`HarnessBuilder::without_project`], and the
     /// [`HarnessBuilder::project`]s), the proxy, the fake CodeCommit (serving the
     /// [`HarnessBuilder::git_repository`]s), the Runtime API emulator and the function.
@@ -420,7 +440,7 @@ impl HarnessBuilder {
     /// Returns once the function first polls `/next` (init finished), posts an init error,
     /// or exits; panics if none of these happens within 20 s.
     pub async fn start(self) -> Harness {
-        let bin = trigger_bin();
+        let bin = self.binary();
         let moto = moto::Moto::start().await;
         let codebuild = moto::codebuild_client(&moto.endpoint());
         if self.create_project {

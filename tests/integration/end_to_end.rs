@@ -379,6 +379,57 @@ async fn a_project_missing_in_codebuild_is_reported_with_its_aws_error_code() {
     );
 }
 
+/// The starter's own binary, as the template deploys it for the function that takes pushes: a push
+/// builds the pushed commit, and a build-state event, the reporter's, is refused with nothing done.
+#[tokio::test]
+async fn the_starters_own_binary_builds_a_push_and_refuses_the_reporters_events() {
+    let harness = Harness::builder().env("_HANDLER", "starter").start().await;
+    let pid = harness.function.pid().expect("the function runs");
+    let running = std::fs::read_link(format!("/proc/{pid}/exe")).expect("its executable");
+    assert_eq!(
+        running,
+        testkit::starter_bin()
+            .canonicalize()
+            .expect("the starter's binary")
+    );
+
+    let response = harness
+        .invoke(&sample_event("push-master.json"))
+        .await
+        .expect("the push succeeds");
+    let builds = harness.builds().await;
+    assert_eq!(builds.len(), 1, "one build in CodeBuild");
+    assert_eq!(builds[0].source_version(), Some(MASTER_COMMIT));
+    assert_eq!(
+        response["started"][0]["commit"], MASTER_COMMIT,
+        "{response}"
+    );
+
+    let build_state = testkit::events::build_state_event(
+        &testkit::events::build_id(testkit::PROJECT),
+        1,
+        "SUCCEEDED",
+        json!([]),
+    );
+    let error = harness
+        .invoke(&build_state)
+        .await
+        .expect_err("a build-state event is the reporter's");
+    assert_eq!(error.error_type, "EventNotTaken", "{error:?}");
+    assert!(
+        error
+            .error_message
+            .starts_with("this function is the starter"),
+        "{}",
+        error.error_message
+    );
+    assert_eq!(
+        harness.start_build_requests().len(),
+        1,
+        "nothing more started"
+    );
+}
+
 #[tokio::test]
 async fn a_bad_configuration_fails_init_naming_the_variable() {
     for (harness, expected) in [
@@ -394,6 +445,12 @@ async fn a_bad_configuration_fails_init_naming_the_variable() {
         (
             Harness::builder().env("CODEBUILD_PROJECT", "not a project"),
             "invalid configuration: CODEBUILD_PROJECT `not a project` is not a CodeBuild project name",
+        ),
+        (
+            Harness::builder()
+                .env("_HANDLER", "starter")
+                .without("CODEBUILD_PROJECT"),
+            "invalid configuration: CODEBUILD_PROJECT is not set",
         ),
         (
             Harness::builder().env("_HANDLER", "trigger_installer"),
