@@ -22,7 +22,7 @@ pub mod writes;
 pub use codebuild::{is_parameter_mismatch, CodeBuild};
 pub use codecommit::CodeCommit;
 pub use logs::Logs;
-pub use sts::own_role;
+pub use sts::{own_role, OwnRoleError};
 
 use aws_sdk_codebuild::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use thiserror::Error;

@@ -3,6 +3,7 @@
 //! that reports learns its own role once, on the first event that needs it (STS), so that
 //! neither init nor a push waits for STS.
 
+use crate::aws::OwnRoleError;
 use crate::config::{Config, RoleArn};
 use futures_util::future::BoxFuture;
 use lambda_runtime::tracing::warn;
@@ -11,12 +12,14 @@ use tokio::sync::OnceCell;
 
 /// Asks who the function is (STS `GetCallerIdentity`): the role of its own session, or why
 /// that cannot be known.
-pub struct RoleLearner(Box<dyn Fn() -> BoxFuture<'static, Result<RoleArn, String>> + Send + Sync>);
+pub struct RoleLearner(
+    Box<dyn Fn() -> BoxFuture<'static, Result<RoleArn, OwnRoleError>> + Send + Sync>,
+);
 
 impl RoleLearner {
     /// A learner that calls `learn`.
     pub fn new(
-        learn: impl Fn() -> BoxFuture<'static, Result<RoleArn, String>> + Send + Sync + 'static,
+        learn: impl Fn() -> BoxFuture<'static, Result<RoleArn, OwnRoleError>> + Send + Sync + 'static,
     ) -> Self {
         Self(Box::new(learn))
     }
@@ -63,7 +66,7 @@ impl ReporterRole {
                 (learn.0)()
                     .await
                     .inspect_err(|problem| {
-                        warn!(problem, "REPORTER_ROLE_ARN is not set and STS could not tell the function's role: no comment will be written");
+                        warn!(problem = %problem, "REPORTER_ROLE_ARN is not set and STS could not tell the function's role: no comment will be written");
                     })
                     .ok()
             })

@@ -6,6 +6,98 @@ use crate::aws::reads::TriggerReads;
 use crate::aws::writes::TriggerWrites;
 use crate::aws::AwsError;
 use aws_sdk_codecommit::types::{RepositoryTrigger, RepositoryTriggerEventEnum};
+use thiserror::Error;
+
+/// Why the trigger could not be installed or removed: the reason CloudFormation shows.
+#[derive(Debug, Error)]
+pub enum InstallError {
+    /// The properties do not make a trigger CodeCommit accepts.
+    #[error("invalid trigger: {0}")]
+    InvalidTrigger(#[source] aws_sdk_codecommit::error::BuildError),
+    /// A trigger of this stack's name that the stack did not write.
+    #[error(
+        "repository {repository} already has a trigger named {name} that this stack did not write \
+         (it invokes {destination}); remove or rename that trigger, or deploy this stack under \
+         another name"
+    )]
+    TheirTrigger {
+        /// The repository.
+        repository: String,
+        /// The trigger's name.
+        name: String,
+        /// What it invokes.
+        destination: String,
+    },
+    /// The repository has as many triggers as CodeCommit allows.
+    #[error(
+        "repository {repository} already has {MAX_TRIGGERS} triggers, the most CodeCommit allows{}; \
+         remove one, or deploy with TriggerMode=EventBridge",
+        if *.said_by_codecommit { " (MaximumRepositoryTriggersExceededException)" } else { "" }
+    )]
+    Full {
+        /// The repository.
+        repository: String,
+        /// Whether CodeCommit refused the write, rather than the count read before it.
+        said_by_codecommit: bool,
+    },
+    /// The repository does not exist.
+    #[error(
+        "repository {repository} does not exist in this account and region \
+         (RepositoryDoesNotExistException); check the RepositoryName parameter"
+    )]
+    NoRepository {
+        /// The repository.
+        repository: String,
+    },
+    /// The custom resource's role may not make the call.
+    #[error(
+        "AccessDeniedException: the custom resource's role may not call {action} on repository \
+         {repository}: {}",
+        .source.message
+    )]
+    Denied {
+        /// The IAM action.
+        action: &'static str,
+        /// The repository.
+        repository: String,
+        /// The call that failed.
+        source: AwsError,
+    },
+    /// Another failure of a CodeCommit call.
+    #[error("{action} on repository {repository} failed: {}: {}", .source.code, .source.message)]
+    Call {
+        /// The IAM action.
+        action: &'static str,
+        /// The repository.
+        repository: String,
+        /// The call that failed.
+        source: AwsError,
+    },
+}
+
+impl InstallError {
+    /// `error` of `action` on `repository`, as a reason a user can act on.
+    fn of_call(error: AwsError, repository: &str, action: &'static str) -> Self {
+        let repository = repository.to_owned();
+        match error.code.as_str() {
+            "RepositoryDoesNotExistException" => Self::NoRepository { repository },
+            "MaximumRepositoryTriggersExceededException" => Self::Full {
+                repository,
+                said_by_codecommit: true,
+            },
+            "AccessDeniedException" | "AccessDenied" => Self::Denied {
+                action,
+                repository,
+                source: error,
+            },
+            _ => Self::Call {
+                action,
+                repository,
+                source: error,
+            },
+        }
+    }
+}
 
 /// Prefix of the physical id answered for a Create that failed: a Delete of
 /// such an id has nothing to remove.
@@ -66,11 +158,11 @@ pub async fn run<S: TriggerReads + TriggerWrites>(store: &S, request: &Request) 
             let ours = spec.as_ref().map(trigger_of).transpose();
             let removed = match ours {
                 Ok(ours) => remove(store, &id, ours.as_ref()).await,
-                Err(reason) => Err(reason),
+                Err(invalid) => Err(invalid),
             };
             let (status, reason) = match removed {
                 Ok(reason) => (Status::Success, reason),
-                Err(reason) => (Status::Failed, reason),
+                Err(failure) => (Status::Failed, failure.to_string()),
             };
             Reply {
                 status,
@@ -82,19 +174,19 @@ pub async fn run<S: TriggerReads + TriggerWrites>(store: &S, request: &Request) 
 }
 
 /// The answer to an install of `spec` for `request`.
-fn installed(request: &Request, spec: &TriggerSpec, result: Result<String, String>) -> Reply {
+fn installed(request: &Request, spec: &TriggerSpec, result: Result<String, InstallError>) -> Reply {
     match result {
         Ok(reason) => Reply {
             status: Status::Success,
             reason,
             physical_id: spec.physical_id(),
         },
-        Err(reason) => Reply::failed_before(request, reason),
+        Err(failure) => Reply::failed_before(request, failure.to_string()),
     }
 }
 
 /// The trigger `spec` describes.
-fn trigger_of(spec: &TriggerSpec) -> Result<RepositoryTrigger, String> {
+fn trigger_of(spec: &TriggerSpec) -> Result<RepositoryTrigger, InstallError> {
     RepositoryTrigger::builder()
         .name(&spec.trigger_name)
         .destination_arn(&spec.destination_arn)
@@ -107,7 +199,7 @@ fn trigger_of(spec: &TriggerSpec) -> Result<RepositoryTrigger, String> {
                 .collect(),
         ))
         .build()
-        .map_err(|error| format!("invalid trigger: {error}"))
+        .map_err(InstallError::InvalidTrigger)
 }
 
 /// Why `existing`'s trigger of `ours`' name may not be replaced or removed, if it was not
@@ -118,40 +210,38 @@ fn someone_elses(
     ours: &RepositoryTrigger,
     before: Option<&RepositoryTrigger>,
     repository: &str,
-) -> Option<String> {
+) -> Option<InstallError> {
     let theirs = existing.iter().find(|trigger| {
         trigger.name() == ours.name()
             && !is_ours(trigger, ours)
             && !before.is_some_and(|before| is_ours(trigger, before))
     })?;
-    Some(format!(
-        "repository {repository} already has a trigger named {} that this stack did not write (it invokes {}); \
-         remove or rename that trigger, or deploy this stack under another name",
-        theirs.name(),
-        theirs.destination_arn()
-    ))
+    Some(InstallError::TheirTrigger {
+        repository: repository.to_owned(),
+        name: theirs.name().to_owned(),
+        destination: theirs.destination_arn().to_owned(),
+    })
 }
 
 async fn install<S: TriggerReads + TriggerWrites>(
     store: &S,
     spec: &TriggerSpec,
     before: Option<&TriggerSpec>,
-) -> Result<String, String> {
+) -> Result<String, InstallError> {
     let repository = &spec.repository_name;
     let ours = trigger_of(spec)?;
     let before = before.map(trigger_of).transpose()?;
-    let existing = store
-        .get_triggers(repository)
-        .await
-        .map_err(|error| explain(&error, repository, "codecommit:GetRepositoryTriggers"))?;
+    let existing = store.get_triggers(repository).await.map_err(|error| {
+        InstallError::of_call(error, repository, "codecommit:GetRepositoryTriggers")
+    })?;
     if let Some(refusal) = someone_elses(&existing, &ours, before.as_ref(), repository) {
         return Err(refusal);
     }
     let Some(triggers) = with_trigger(&existing, ours) else {
-        return Err(format!(
-            "repository {repository} already has {MAX_TRIGGERS} triggers, the most CodeCommit allows; \
-             remove one, or deploy with TriggerMode=EventBridge"
-        ));
+        return Err(InstallError::Full {
+            repository: repository.clone(),
+            said_by_codecommit: false,
+        });
     };
     let summary = format!(
         "trigger {} on repository {repository} invokes {}",
@@ -163,7 +253,9 @@ async fn install<S: TriggerReads + TriggerWrites>(
     store
         .put_triggers(repository, triggers)
         .await
-        .map_err(|error| explain(&error, repository, "codecommit:PutRepositoryTriggers"))?;
+        .map_err(|error| {
+            InstallError::of_call(error, repository, "codecommit:PutRepositoryTriggers")
+        })?;
     Ok(summary)
 }
 
@@ -171,7 +263,7 @@ async fn remove<S: TriggerReads + TriggerWrites>(
     store: &S,
     physical_id: &str,
     ours: Option<&RepositoryTrigger>,
-) -> Result<String, String> {
+) -> Result<String, InstallError> {
     let Some((repository, name)) = physical_id.split_once('/') else {
         return Ok(format!(
             "{physical_id} was never installed; nothing to remove"
@@ -185,8 +277,8 @@ async fn remove<S: TriggerReads + TriggerWrites>(
             ))
         }
         Err(error) => {
-            return Err(explain(
-                &error,
+            return Err(InstallError::of_call(
+                error,
                 repository,
                 "codecommit:GetRepositoryTriggers",
             ))
@@ -203,30 +295,12 @@ async fn remove<S: TriggerReads + TriggerWrites>(
     store
         .put_triggers(repository, triggers)
         .await
-        .map_err(|error| explain(&error, repository, "codecommit:PutRepositoryTriggers"))?;
+        .map_err(|error| {
+            InstallError::of_call(error, repository, "codecommit:PutRepositoryTriggers")
+        })?;
     Ok(format!(
         "removed trigger {name} from repository {repository}"
     ))
-}
-
-/// A reason a user can act on.
-fn explain(error: &AwsError, repository: &str, action: &str) -> String {
-    match error.code.as_str() {
-        "RepositoryDoesNotExistException" => format!(
-            "repository {repository} does not exist in this account and region \
-             (RepositoryDoesNotExistException); check the RepositoryName parameter"
-        ),
-        "MaximumRepositoryTriggersExceededException" => format!(
-            "repository {repository} already has {MAX_TRIGGERS} triggers, the most CodeCommit allows \
-             (MaximumRepositoryTriggersExceededException); remove one, or deploy with TriggerMode=EventBridge"
-        ),
-        "AccessDeniedException" | "AccessDenied" => format!(
-            "AccessDeniedException: the custom resource's role may not call {action} on repository \
-             {repository}: {}",
-            error.message
-        ),
-        _ => format!("{action} on repository {repository} failed: {}: {}", error.code, error.message),
-    }
 }
 
 #[cfg(test)]

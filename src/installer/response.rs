@@ -46,12 +46,26 @@ pub fn body(envelope: &Envelope, outcome: &Reply) -> Vec<u8> {
     serde_json::to_vec(&body).unwrap_or_default()
 }
 
+/// Why CloudFormation could not be answered.
+#[derive(Debug, thiserror::Error)]
+pub enum ResponseError {
+    /// The system has no root certificates to trust the URL's with.
+    #[error("no TLS root certificates: {0}")]
+    NoRoots(#[source] std::io::Error),
+    /// The URL cannot make a request.
+    #[error("invalid ResponseURL: {0}")]
+    InvalidUrl(#[source] hyper::http::Error),
+    /// The URL refused the answer, or never took it (the last status or transport failure).
+    #[error("the ResponseURL answered {0}")]
+    Refused(String),
+}
+
 /// PUTs `body` to the pre-signed `url`, retrying transport failures and
 /// server errors. The `Content-Type` is empty, as the URL was signed for.
-pub async fn send(url: &str, body: Vec<u8>) -> Result<(), String> {
+pub async fn send(url: &str, body: Vec<u8>) -> Result<(), ResponseError> {
     let connector = hyper_rustls::HttpsConnectorBuilder::new()
         .with_native_roots()
-        .map_err(|error| format!("no TLS root certificates: {error}"))?
+        .map_err(ResponseError::NoRoots)?
         .https_only()
         .enable_http1()
         .build();
@@ -63,7 +77,7 @@ pub async fn send(url: &str, body: Vec<u8>) -> Result<(), String> {
             .header(hyper::header::CONTENT_TYPE, "")
             .header(hyper::header::CONTENT_LENGTH, body.len())
             .body(Full::new(body.clone()))
-            .map_err(|error| format!("invalid ResponseURL: {error}"))?;
+            .map_err(ResponseError::InvalidUrl)?;
         match client.request(request).await {
             Ok(response) if response.status().is_success() => return Ok(()),
             Ok(response) => {
@@ -83,5 +97,5 @@ pub async fn send(url: &str, body: Vec<u8>) -> Result<(), String> {
         }
         tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
     }
-    Err(format!("the ResponseURL answered {last_error}"))
+    Err(ResponseError::Refused(last_error))
 }

@@ -68,7 +68,7 @@ pub async fn serve() -> ExitCode {
             .await
             .map_err(|problem| Diagnostic {
                 error_type: "ResponseNotSent".into(),
-                error_message: problem,
+                error_message: problem.to_string(),
             })
     })
     .await
