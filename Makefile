@@ -38,21 +38,21 @@ export RUST_TEST_THREADS ?= 4
 ## build), cfn-lint and `sam validate --lint` of template.yaml
 lint: venv
 	cargo fmt --check
-	tools/harness test --workspace --no-run
+	tools/harness test --no-run
 	tools/harness test --no-run --benches
 	cfn-lint template.yaml
 	sam validate --lint
 
 ## unit: the unit tests (src/), a quick pass of the fuzz tests, the template's policy tests
 unit: venv
-	tools/harness test --workspace --lib --bins --test fuzz
+	tools/harness test --lib --bins --test fuzz
 	pytest -q tests/template
 
 ## e2e: the end-to-end tests (tests/integration): the release binaries against moto and the
 ## local CodeCommit, under a local Lambda Runtime API
 e2e: venv
 	cargo build --release --locked --bin codecommit-build-trigger --bin starter
-	tools/harness test --workspace --no-run
+	tools/harness test --no-run
 	tools/harness test --test integration
 
 ## test: lint, unit and e2e at once (tools/test). `make test TEST="--test integration trust::"`
