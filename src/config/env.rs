@@ -2,11 +2,12 @@
 //! or the routing rules, the switches, and the project's name.
 
 use super::{
-    rules, Config, ConfigError, Reporting, RoleArn, Rule, RuleOrigin, ALLOWED_REPOSITORIES,
+    project_name, rules, AllowedProjects, Config, ConfigError, Reporting, RepositoryFiles, RoleArn,
+    Rule, RuleOrigin, ALLOWED_PROJECTS, ALLOWED_REPOSITORIES,
     APPROVE_PULL_REQUESTS, BRANCHES, CODEBUILD_PROJECT, COMMENT_LOG_LINES, COMMIT_COMMENTS,
     DEFAULT_BRANCHES, DEFAULT_COMMENT_LOG_LINES, DEFAULT_MAX_BUILDS, DEFAULT_REBUILD_COMMAND,
     IGNORE_PUSHERS, MAX_BUILDS, MAX_COMMENT_LOG_LINES, PATHS, PATHS_IGNORE, PULL_REQUESTS,
-    REBUILD_COMMAND, REPORTER_ROLE_ARN, RULES, RULES_FILE, SHORTHAND, SKIP_MARKERS,
+    REBUILD_COMMAND, REPORTER_ROLE_ARN, REPOSITORY_CONFIG, RULES, RULES_FILE, SHORTHAND, SKIP_MARKERS,
     STARTER_ROLE_ARN, SUPERSEDE, TAGS,
 };
 use crate::config::pattern::PatternList;
@@ -77,10 +78,25 @@ impl Config {
                 }
                 rules
             }
-            None => vec![shorthand_rule(&var, &patterns)?],
+            None => {
+                let files_alone = var(REPOSITORY_CONFIG)?.is_some_and(|v| !v.trim().is_empty())
+                    && SHORTHAND
+                        .iter()
+                        .map(|shorthand| var(shorthand))
+                        .collect::<Result<Vec<_>, _>>()?
+                        .iter()
+                        .all(Option::is_none);
+                if files_alone {
+                    Vec::new()
+                } else {
+                    vec![shorthand_rule(&var, &patterns)?]
+                }
+            }
         };
+        let repository_files = repository_files(&var, &patterns, &rules)?;
         Ok(Self {
             rules,
+            repository_files,
             skip_markers: switch(SKIP_MARKERS, var(SKIP_MARKERS)?, true)?,
             ignored_pushers: patterns(IGNORE_PUSHERS)?,
             allowed_repositories: patterns(ALLOWED_REPOSITORIES)?,
@@ -88,6 +104,51 @@ impl Config {
             max_builds: count(MAX_BUILDS, var(MAX_BUILDS)?, DEFAULT_MAX_BUILDS, 1000)?,
         })
     }
+}
+
+/// `REPOSITORY_CONFIG` and `ALLOWED_PROJECTS`.
+fn repository_files(
+    var: &impl Fn(&'static str) -> Result<Option<String>, ConfigError>,
+    patterns: &impl Fn(&'static str) -> Result<Option<PatternList>, ConfigError>,
+    rules: &[Rule],
+) -> Result<Option<RepositoryFiles>, ConfigError> {
+    let allowed = patterns(ALLOWED_PROJECTS)?;
+    let path = match var(REPOSITORY_CONFIG)? {
+        Some(path) if !path.trim().is_empty() => path.trim().to_owned(),
+        _ if allowed.is_some() => return Err(ConfigError::AllowedProjectsWithoutFiles),
+        _ => return Ok(None),
+    };
+    if !is_file_path(&path) {
+        return Err(ConfigError::InvalidRepositoryConfig {
+            value: truncate(&path, 300),
+        });
+    }
+    let allowed_projects = match allowed {
+        Some(patterns) => AllowedProjects::Matching(Box::new(patterns)),
+        None if rules.is_empty() => return Err(ConfigError::NoProjectAllowed),
+        None => {
+            let mut names: Vec<String> = rules
+                .iter()
+                .map(|rule| project_name(&rule.project).to_owned())
+                .collect();
+            names.sort();
+            names.dedup();
+            AllowedProjects::OwnRules(names)
+        }
+    };
+    Ok(Some(RepositoryFiles {
+        path,
+        allowed_projects,
+    }))
+}
+
+/// A file's path in a repository: relative, `/`-separated, with no empty, `.` or `..` part.
+fn is_file_path(path: &str) -> bool {
+    (1..=1024).contains(&path.len())
+        && !path.chars().any(char::is_control)
+        && path
+            .split('/')
+            .all(|part| !matches!(part, "" | "." | ".."))
 }
 
 /// The reporting variables.

@@ -46,7 +46,9 @@ impl<'a> Label<'a> {
                 "",
                 "",
             ],
-            RuleOrigin::Rules => [self.field.rule_field(), " of rule ", &self.rule.name],
+            RuleOrigin::Rules | RuleOrigin::File => {
+                [self.field.rule_field(), " of rule ", &self.rule.name]
+            }
         }
     }
 }

@@ -8,10 +8,12 @@
 mod env;
 mod label;
 pub(crate) mod pattern;
+pub mod repository_file;
 mod rules;
 
 pub(crate) use env::{is_project, is_project_name};
 pub use label::{Label, PatternField};
+pub use repository_file::{AllowedProjects, FileError};
 pub(crate) use rules::is_rule_name;
 
 use crate::config::pattern::{PatternError, PatternList};
@@ -41,6 +43,10 @@ pub const SKIP_MARKERS: &str = "SKIP_MARKERS";
 pub const IGNORE_PUSHERS: &str = "IGNORE_PUSHERS";
 /// Variable holding the ARN patterns of the repositories whose events are accepted.
 pub const ALLOWED_REPOSITORIES: &str = "ALLOWED_REPOSITORIES";
+/// Variable naming the file, in each repository, that holds the repository's own rules.
+pub const REPOSITORY_CONFIG: &str = "REPOSITORY_CONFIG";
+/// Variable holding the project-name patterns that a repository's file may name.
+pub const ALLOWED_PROJECTS: &str = "ALLOWED_PROJECTS";
 /// Variable holding how many of a failed build's last log lines its comment shows.
 pub const COMMENT_LOG_LINES: &str = "COMMENT_LOG_LINES";
 /// Variable switching approvals of pull-request revisions on.
@@ -159,6 +165,18 @@ pub enum ConfigError {
         /// Why.
         problem: String,
     },
+    /// `REPOSITORY_CONFIG` is not a path a repository's file can have.
+    #[error("{REPOSITORY_CONFIG} `{value}` is not a file's path in a repository (relative, 1 to 1,024 characters, no `.` or `..` part, no empty part)")]
+    InvalidRepositoryConfig {
+        /// The value as set (truncated when long).
+        value: String,
+    },
+    /// Repository files are on, but no file could name a project.
+    #[error("{REPOSITORY_CONFIG} is set but no project is allowed: set {ALLOWED_PROJECTS} to the projects repositories may start, or give the function's own rules")]
+    NoProjectAllowed,
+    /// `ALLOWED_PROJECTS` is set without `REPOSITORY_CONFIG`.
+    #[error("{ALLOWED_PROJECTS} is set but {REPOSITORY_CONFIG} is not: repositories' files are off, so no project is allowed through them")]
+    AllowedProjectsWithoutFiles,
     /// The rules are malformed.
     #[error("{location}: {problem}")]
     InvalidRules {
@@ -172,8 +190,11 @@ pub enum ConfigError {
 /// Validated configuration of the function.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// The rules, in order; a push that matches several starts each one's project.
+    /// The function's own rules, in order; a push that matches several starts each one's
+    /// project. Empty only when repositories' files are on.
     pub rules: Vec<Rule>,
+    /// Repositories' own files, when `REPOSITORY_CONFIG` turns them on.
+    pub repository_files: Option<RepositoryFiles>,
     /// Whether `[skip ci]` and its kin in the pushed head commit's message skip it.
     pub skip_markers: bool,
     /// Pushers (IAM ARN patterns) whose pushes never build.
@@ -184,6 +205,29 @@ pub struct Config {
     pub reporting: Reporting,
     /// The most builds one event may start; an event that wants more starts none.
     pub max_builds: u16,
+}
+
+/// Where each repository keeps its own rules, and which projects they may start.
+#[derive(Debug, Clone)]
+pub struct RepositoryFiles {
+    /// The file's path in the repository.
+    pub path: String,
+    /// The projects a file may name.
+    pub allowed_projects: AllowedProjects,
+}
+
+impl Config {
+    /// Whether this function may start `project` (a name): one of its own rules' projects,
+    /// or one that repositories' files may name.
+    pub fn may_start(&self, project: &str) -> bool {
+        self.rules
+            .iter()
+            .any(|rule| project_name(&rule.project) == project)
+            || self
+                .repository_files
+                .as_ref()
+                .is_some_and(|files| files.allowed_projects.allows(project))
+    }
 }
 
 /// How builds' results are written back to CodeCommit.
@@ -301,6 +345,7 @@ pub struct Rule {
 enum RuleOrigin {
     Shorthand,
     Rules,
+    File,
 }
 
 impl Rule {
@@ -313,7 +358,7 @@ impl Rule {
 
     /// The rule's name as reported, `None` for the one-rule shorthand.
     pub fn reported_name(&self) -> Option<&str> {
-        (self.origin == RuleOrigin::Rules).then_some(self.name.as_str())
+        (self.origin != RuleOrigin::Shorthand).then_some(self.name.as_str())
     }
 
     /// Whether the rule filters branch pushes by the files they change.
@@ -448,6 +493,48 @@ mod tests {
                 .starts_with(&format!("RULES_FILE `{file}` cannot be read")),
             "{error}"
         );
+    }
+
+    #[test]
+    fn repository_files_need_no_rules_of_the_function_but_a_project_they_may_name() {
+        let files = config(&[
+            (REPOSITORY_CONFIG, ".codecommit-build-trigger.yml"),
+            (ALLOWED_PROJECTS, "team-*,!team-prod"),
+        ])
+        .expect("valid");
+        assert!(files.rules.is_empty());
+        assert!(files.may_start("team-api"));
+        assert!(!files.may_start("team-prod"));
+        let own = config(&[
+            (REPOSITORY_CONFIG, "ci/build-trigger.yml"),
+            (CODEBUILD_PROJECT, "arn:aws:codebuild:us-east-1:123456789012:project/app"),
+        ])
+        .expect("valid");
+        assert!(own.may_start("app"));
+        assert!(!own.may_start("other"));
+        assert_eq!(
+            own.repository_files.map(|files| files.path).as_deref(),
+            Some("ci/build-trigger.yml")
+        );
+        assert_eq!(
+            config(&[(REPOSITORY_CONFIG, ".codecommit-build-trigger.yml")]).unwrap_err(),
+            ConfigError::NoProjectAllowed
+        );
+        assert_eq!(
+            config(&[(CODEBUILD_PROJECT, "app"), (ALLOWED_PROJECTS, "team-*")]).unwrap_err(),
+            ConfigError::AllowedProjectsWithoutFiles
+        );
+        assert_eq!(
+            config(&[(REPOSITORY_CONFIG, "x.yml"), (BRANCHES, "main")]).unwrap_err(),
+            ConfigError::Missing(CODEBUILD_PROJECT)
+        );
+        for bad in ["/etc/passwd", "../x.yml", "a//b.yml", "a/./b.yml", "dir/"] {
+            let error = config(&[(REPOSITORY_CONFIG, bad), (ALLOWED_PROJECTS, "p*")]).unwrap_err();
+            assert!(
+                matches!(error, ConfigError::InvalidRepositoryConfig { .. }),
+                "{bad}: {error}"
+            );
+        }
     }
 
     #[test]

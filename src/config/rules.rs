@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, HashSet};
 /// One rule as written.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct RawRule {
+pub(super) struct RawRule {
     name: String,
     project: String,
     #[serde(default)]
@@ -34,6 +34,20 @@ struct RawRule {
     environment: BTreeMap<String, String>,
     #[serde(default)]
     supersede: bool,
+}
+
+/// What is wrong with one rule of a list, and where.
+#[derive(Debug)]
+pub(super) struct RuleProblem {
+    /// The rule's position in the list.
+    pub index: usize,
+    /// The field at fault, as written (`name`, `paths`, ...).
+    pub field: &'static str,
+    /// Where, after the list's own name: `[1].name`, or `[1] (web).paths` once the rule's
+    /// name is known good.
+    pub at: String,
+    /// What is wrong there.
+    pub problem: String,
 }
 
 /// Parses and validates the rules document; `variable` names where it came
@@ -55,14 +69,27 @@ pub(super) fn parse(variable: &str, json: &str) -> Result<Vec<Rule>, ConfigError
     if raw.is_empty() {
         return Err(invalid(String::new(), "holds no rule".into()));
     }
+    validate(raw, RuleOrigin::Rules).map_err(|problem| invalid(problem.at, problem.problem))
+}
+
+/// Checks each rule as written and makes it a [`Rule`]: names unique and well formed,
+/// projects well formed, patterns valid, at least one of branches, tags and pull requests,
+/// variable names CodeBuild accepts; a repository's own file may not name repositories.
+pub(super) fn validate(raw: Vec<RawRule>, origin: RuleOrigin) -> Result<Vec<Rule>, RuleProblem> {
     let mut names = HashSet::new();
     raw.into_iter()
         .enumerate()
         .map(|(index, rule)| {
-            let at = |field: &str| format!("[{index}]{field}");
+            let problem = |field: &'static str, at: String, problem: String| RuleProblem {
+                index,
+                field,
+                at,
+                problem,
+            };
             if !is_rule_name(&rule.name) {
-                return Err(invalid(
-                    at(".name"),
+                return Err(problem(
+                    "name",
+                    format!("[{index}].name"),
                     format!(
                         "{:?} is not 1 to 64 letters, digits, `.`, `_` or `-`",
                         rule.name
@@ -70,24 +97,34 @@ pub(super) fn parse(variable: &str, json: &str) -> Result<Vec<Rule>, ConfigError
                 ));
             }
             if !names.insert(rule.name.clone()) {
-                return Err(invalid(
-                    at(".name"),
+                return Err(problem(
+                    "name",
+                    format!("[{index}].name"),
                     format!("{:?} names two rules", rule.name),
                 ));
             }
             let name = rule.name.clone();
-            let at = |field: &str| format!("[{index}] ({name}).{field}");
+            let invalid = |field: &'static str, why: String| {
+                problem(field, format!("[{index}] ({name}).{field}"), why)
+            };
             if !is_project(&rule.project) {
                 return Err(invalid(
-                    at("project"),
+                    "project",
                     format!("{:?} is not a CodeBuild project name or ARN", rule.project),
                 ));
             }
-            let list = |field: &str, patterns: Option<Vec<String>>| {
+            if origin == RuleOrigin::File && rule.repositories.is_some() {
+                return Err(invalid(
+                    "repositories",
+                    "a repository's file speaks for its own repository: remove repositories"
+                        .into(),
+                ));
+            }
+            let list = |field: &'static str, patterns: Option<Vec<String>>| {
                 patterns
                     .map(|patterns| {
                         PatternList::from_patterns(patterns.iter().map(String::as_str))
-                            .map_err(|error| invalid(at(field), error.to_string()))
+                            .map_err(|error| invalid(field, error.to_string()))
                     })
                     .transpose()
             };
@@ -96,12 +133,13 @@ pub(super) fn parse(variable: &str, json: &str) -> Result<Vec<Rule>, ConfigError
             let pull_requests = list("pullRequests", rule.pull_requests)?;
             if branches.is_none() && tags.is_none() && pull_requests.is_none() {
                 return Err(invalid(
-                    at("branches"),
-                    "is missing, and so is tags: the rule would never build".into(),
+                    "branches",
+                    "is missing, and so are tags and pullRequests: the rule would never build"
+                        .into(),
                 ));
             }
             for name in rule.environment.keys() {
-                check_variable_name(name).map_err(|problem| invalid(at("environment"), problem))?;
+                check_variable_name(name).map_err(|why| invalid("environment", why))?;
             }
             Ok(Rule {
                 name: rule.name,
@@ -114,7 +152,7 @@ pub(super) fn parse(variable: &str, json: &str) -> Result<Vec<Rule>, ConfigError
                 paths_ignore: list("pathsIgnore", rule.paths_ignore)?,
                 environment: rule.environment.into_iter().collect(),
                 supersede: rule.supersede,
-                origin: RuleOrigin::Rules,
+                origin,
             })
         })
         .collect()
@@ -226,7 +264,7 @@ mod tests {
         );
         assert_eq!(
             error(r#"[{"name": "a", "project": "p1"}]"#),
-            "RULES[0] (a).branches: is missing, and so is tags: the rule would never build"
+            "RULES[0] (a).branches: is missing, and so are tags and pullRequests: the rule would never build"
         );
         assert_eq!(
             error(
