@@ -2,6 +2,7 @@
 //! finish. Part of `make bench`; the target is under 1 ms.
 
 use codecommit_build_trigger::config::Config;
+use codecommit_build_trigger::decide::files::Files;
 use codecommit_build_trigger::decide::needs::Facts;
 use codecommit_build_trigger::decide::{finish, plan};
 use codecommit_build_trigger::event;
@@ -46,12 +47,22 @@ fn decide_4000(c: &mut Criterion) {
     let push = event::parse(&text).expect("a valid event");
     let facts = Facts::default();
     c.bench_function("decide 4000 references", |b| {
-        b.iter(|| finish(plan(black_box(&config), black_box(push.records())), &facts).len())
+        b.iter(|| {
+            finish(
+                plan(
+                    black_box(&config),
+                    &Files::default(),
+                    black_box(push.records()),
+                ),
+                &facts,
+            )
+            .len()
+        })
     });
     c.bench_function("parse and decide 4000 references", |b| {
         b.iter(|| {
             let push = event::parse(black_box(&text)).expect("a valid event");
-            finish(plan(&config, push.records()), &facts).len()
+            finish(plan(&config, &Files::default(), push.records()), &facts).len()
         })
     });
 }

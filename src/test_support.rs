@@ -208,6 +208,8 @@ pub struct FakeCodeCommit {
     pub revisions: HashMap<String, String>,
     /// Branches' heads by name (`None`: deleted); reading any other fails.
     pub branches: HashMap<String, Option<String>>,
+    /// Repository files by (repository, commit, path); any other is missing.
+    pub files: HashMap<(String, String, String), String>,
     /// Every call, as `Operation commit`.
     pub calls: std::sync::Mutex<Vec<String>>,
     /// Comments posted, as (id, author, content); every one by [`OWN_SESSION`].
@@ -278,6 +280,27 @@ impl crate::aws::reads::CodeCommitReads for FakeCodeCommit {
             .get(branch)
             .cloned()
             .ok_or_else(|| Self::missing("GetBranch"))
+    }
+
+    async fn file(
+        &self,
+        repository: &str,
+        commit: &crate::event::CommitId,
+        path: &str,
+    ) -> Result<Option<crate::aws::reads::RepositoryFile>, crate::aws::AwsError> {
+        self.log(format!("GetFile {repository} {} {path}", commit.as_str()));
+        let key = (
+            repository.to_owned(),
+            commit.as_str().to_owned(),
+            path.to_owned(),
+        );
+        Ok(self
+            .files
+            .get(&key)
+            .map(|content| crate::aws::reads::RepositoryFile {
+                content: content.clone().into_bytes(),
+                symlink: false,
+            }))
     }
 
     async fn merge_base(

@@ -7,6 +7,7 @@
 //! about a minute of fuzzing in all). A failure prints the input that caused it.
 
 use codecommit_build_trigger::config::Config;
+use codecommit_build_trigger::decide::files::Files;
 use codecommit_build_trigger::decide::needs::{Changes, Facts};
 use codecommit_build_trigger::decide::{finish, plan, Outcome, RuleVerdict};
 use codecommit_build_trigger::event::{
@@ -181,7 +182,7 @@ fn configurations() -> Vec<Config> {
 
 /// Facts that answer every need, alternately known and unknown.
 fn facts_for(records: &[Record], config: &Config, known: bool) -> Facts {
-    let needs = plan(config, records).needs();
+    let needs = plan(config, &Files::default(), records).needs();
     let mut facts = Facts::default();
     for key in needs.messages {
         facts.messages.insert(key, Ok("a commit [skip ci]".into()));
@@ -215,7 +216,8 @@ fn check(text: &str, configs: &[Config]) -> bool {
     for config in configs {
         for known in [true, false] {
             let facts = facts_for(records, config, known);
-            let decisions = finish(plan(config, records), &facts);
+            let files = Files::default();
+            let decisions = finish(plan(config, &files, records), &facts);
             assert_eq!(decisions.len(), references, "one decision per reference");
             for decision in &decisions {
                 let Outcome::Rules(outcomes) = &decision.outcome else {

@@ -1,10 +1,10 @@
 //! [`CodeCommitReads`] on the AWS SDK's CodeCommit client; the comment and trigger calls on
 //! the same client are in `comments` and `triggers` below.
 
-use super::reads::{CodeCommitReads, CurrentPullRequest};
+use super::reads::{CodeCommitReads, CurrentPullRequest, RepositoryFile};
 use super::AwsError;
 use crate::event::{CommitId, PullRequestStatus};
-use aws_sdk_codecommit::types::PullRequestStatusEnum;
+use aws_sdk_codecommit::types::{FileModeTypeEnum, PullRequestStatusEnum};
 
 mod comments;
 mod triggers;
@@ -126,6 +126,31 @@ impl CodeCommitReads for CodeCommit {
             .await
             .map_err(|error| AwsError::from_sdk("GetRepository", error))?;
         Ok(output.repository_metadata.and_then(|m| m.default_branch))
+    }
+
+    async fn file(
+        &self,
+        repository: &str,
+        commit: &CommitId,
+        path: &str,
+    ) -> Result<Option<RepositoryFile>, AwsError> {
+        let answer = self
+            .client
+            .get_file()
+            .repository_name(repository)
+            .commit_specifier(commit.as_str())
+            .file_path(path)
+            .send()
+            .await
+            .map_err(|error| AwsError::from_sdk("GetFile", error));
+        match answer {
+            Ok(output) => Ok(Some(RepositoryFile {
+                symlink: output.file_mode == FileModeTypeEnum::Symlink,
+                content: output.file_content.into_inner(),
+            })),
+            Err(error) if error.code == "FileDoesNotExistException" => Ok(None),
+            Err(error) => Err(error),
+        }
     }
 
     async fn branch_head(

@@ -124,6 +124,23 @@ pub trait CodeCommitReads: Send + Sync {
         commit: &CommitId,
         destination: &str,
     ) -> impl Future<Output = Result<String, AwsError>> + Send;
+
+    /// The file at `path` in `commit`; `None` when the commit has no file there (`GetFile`).
+    fn file(
+        &self,
+        repository: &str,
+        commit: &CommitId,
+        path: &str,
+    ) -> impl Future<Output = Result<Option<RepositoryFile>, AwsError>> + Send;
+}
+
+/// A file as `GetFile` answers it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepositoryFile {
+    /// Its content.
+    pub content: Vec<u8>,
+    /// Whether it is a symbolic link (its content is then the link's target).
+    pub symlink: bool,
 }
 
 /// A pull request as `GetPullRequest` reports it now.

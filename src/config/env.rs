@@ -3,11 +3,11 @@
 
 use super::{
     project_name, rules, AllowedProjects, Config, ConfigError, Reporting, RepositoryFiles, RoleArn,
-    Rule, RuleOrigin, ALLOWED_PROJECTS, ALLOWED_REPOSITORIES,
-    APPROVE_PULL_REQUESTS, BRANCHES, CODEBUILD_PROJECT, COMMENT_LOG_LINES, COMMIT_COMMENTS,
-    DEFAULT_BRANCHES, DEFAULT_COMMENT_LOG_LINES, DEFAULT_MAX_BUILDS, DEFAULT_REBUILD_COMMAND,
-    IGNORE_PUSHERS, MAX_BUILDS, MAX_COMMENT_LOG_LINES, PATHS, PATHS_IGNORE, PULL_REQUESTS,
-    REBUILD_COMMAND, REPORTER_ROLE_ARN, REPOSITORY_CONFIG, RULES, RULES_FILE, SHORTHAND, SKIP_MARKERS,
+    Rule, RuleOrigin, ALLOWED_PROJECTS, ALLOWED_REPOSITORIES, APPROVE_PULL_REQUESTS, BRANCHES,
+    CODEBUILD_PROJECT, COMMENT_LOG_LINES, COMMIT_COMMENTS, DEFAULT_BRANCHES,
+    DEFAULT_COMMENT_LOG_LINES, DEFAULT_MAX_BUILDS, DEFAULT_REBUILD_COMMAND, IGNORE_PUSHERS,
+    MAX_BUILDS, MAX_COMMENT_LOG_LINES, PATHS, PATHS_IGNORE, PULL_REQUESTS, REBUILD_COMMAND,
+    REPORTER_ROLE_ARN, REPOSITORY_CONFIG, RULES, RULES_FILE, SHORTHAND, SKIP_MARKERS,
     STARTER_ROLE_ARN, SUPERSEDE, TAGS,
 };
 use crate::config::pattern::PatternList;
@@ -146,9 +146,7 @@ fn repository_files(
 fn is_file_path(path: &str) -> bool {
     (1..=1024).contains(&path.len())
         && !path.chars().any(char::is_control)
-        && path
-            .split('/')
-            .all(|part| !matches!(part, "" | "." | ".."))
+        && path.split('/').all(|part| !matches!(part, "" | "." | ".."))
 }
 
 /// The reporting variables.

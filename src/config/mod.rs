@@ -507,7 +507,10 @@ mod tests {
         assert!(!files.may_start("team-prod"));
         let own = config(&[
             (REPOSITORY_CONFIG, "ci/build-trigger.yml"),
-            (CODEBUILD_PROJECT, "arn:aws:codebuild:us-east-1:123456789012:project/app"),
+            (
+                CODEBUILD_PROJECT,
+                "arn:aws:codebuild:us-east-1:123456789012:project/app",
+            ),
         ])
         .expect("valid");
         assert!(own.may_start("app"));

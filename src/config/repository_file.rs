@@ -112,20 +112,17 @@ pub fn parse(bytes: &[u8], allowed: &AllowedProjects) -> Result<Vec<Rule>, FileE
             bytes.len()
         )));
     }
-    let text = std::str::from_utf8(bytes)
-        .map_err(|error| whole(format!("is not UTF-8 text: {error}")))?;
+    let text =
+        std::str::from_utf8(bytes).map_err(|error| whole(format!("is not UTF-8 text: {error}")))?;
     let mut path = None;
-    let raw: RawFile = serde_saphyr::with_deserializer_from_str_with_options(
-        text,
-        options(),
-        |deserializer| {
+    let raw: RawFile =
+        serde_saphyr::with_deserializer_from_str_with_options(text, options(), |deserializer| {
             serde_path_to_error::deserialize(deserializer).map_err(|error| {
                 path = Some(error.path().to_string());
                 error.into_inner()
             })
-        },
-    )
-    .map_err(|error| parse_error(&error, path.as_deref()))?;
+        })
+        .map_err(|error| parse_error(&error, path.as_deref()))?;
     if raw.rules.is_empty() {
         return Err(whole("rules holds no rule".into()));
     }
@@ -172,7 +169,10 @@ fn options() -> serde_saphyr::Options {
 /// A parse error as a [`FileError`]: the path serde was at (`rules[1].branches`), the line,
 /// and the message without the position the parser appends to it.
 fn parse_error(error: &serde_saphyr::Error, path: Option<&str>) -> FileError {
-    let line = error.location().map(|at| at.line()).filter(|line| *line > 0);
+    let line = error
+        .location()
+        .map(|at| at.line())
+        .filter(|line| *line > 0);
     let message = error.to_string();
     let message = error
         .location()
@@ -296,10 +296,7 @@ rules:
             error("rules:\n  - name: api\n    project: team-api\n    repositories: [other]\n    branches: [main]\n"),
             "rules[0] (api).repositories, line 4: a repository's file speaks for its own repository: remove repositories"
         );
-        assert_eq!(
-            error("rules: []\n"),
-            "rules holds no rule"
-        );
+        assert_eq!(error("rules: []\n"), "rules holds no rule");
         assert_eq!(
             error("rules:\n  - name: api\n    project: team-api\n    tags: [v1]\n  - name: deploy\n    project: prod-deploy\n    branches: [main]\n"),
             "rules[1] (deploy).project, line 6: \"prod-deploy\" is not a project that ALLOWED_PROJECTS allows"

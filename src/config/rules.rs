@@ -116,8 +116,7 @@ pub(super) fn validate(raw: Vec<RawRule>, origin: RuleOrigin) -> Result<Vec<Rule
             if origin == RuleOrigin::File && rule.repositories.is_some() {
                 return Err(invalid(
                     "repositories",
-                    "a repository's file speaks for its own repository: remove repositories"
-                        .into(),
+                    "a repository's file speaks for its own repository: remove repositories".into(),
                 ));
             }
             let list = |field: &'static str, patterns: Option<Vec<String>>| {

@@ -8,8 +8,12 @@
 //! those [`Facts`]; [`finish`] decides the rest. Nothing is asked of AWS for
 //! a reference that no rule would build.
 
+pub mod files;
+pub mod needs;
+
 use crate::config::pattern::{Match, PatternList};
 use crate::config::{Config, PatternField, Rule};
+use crate::decide::files::{rules_for, Files};
 use crate::decide::needs::{
     BaseHint, BaseQuery, BranchKey, CommitKey, Facts, Needs, PullRequestKey, PullRequestNow,
 };
@@ -164,12 +168,18 @@ impl Line<'_> {
 
 /// The rules whose projects keep builds of `record`'s pull request to stop
 /// when it closes or merges: those that supersede and would build it.
-pub fn rules_superseding_pull_request<'a>(config: &'a Config, record: &Record) -> Vec<&'a Rule> {
+pub fn rules_superseding_pull_request<'a>(
+    config: &'a Config,
+    files: &'a Files,
+    record: &Record,
+) -> Vec<&'a Rule> {
     let Some(pull_request) = &record.pull_request else {
         return Vec::new();
     };
-    config
-        .rules
+    let Ok(rules) = rules_for(config, files, record, &pull_request.destination_commit) else {
+        return Vec::new();
+    };
+    rules
         .iter()
         .filter(|rule| {
             rule.supersede
@@ -186,16 +196,16 @@ fn kind_word(kind: RefKind) -> &'static str {
     }
 }
 
-/// Decides every reference of an event's `records` as far as the event and
-/// configuration allow, in event order.
-pub fn plan<'a>(config: &'a Config, records: &'a [Record]) -> Plan<'a> {
+/// Decides every reference of an event's `records` as far as the event, the
+/// configuration and the repositories' `files` allow, in event order.
+pub fn plan<'a>(config: &'a Config, files: &'a Files, records: &'a [Record]) -> Plan<'a> {
     let mut references: Vec<Planned<'a>> = records
         .iter()
         .flat_map(|record| {
             record.references.iter().map(move |update| Planned {
                 record,
                 update,
-                step: plan_reference(config, record, update),
+                step: plan_reference(config, files, record, update),
             })
         })
         .collect();
@@ -256,13 +266,26 @@ impl Hash for Identity<'_> {
     }
 }
 
-fn plan_reference<'a>(config: &'a Config, record: &'a Record, update: &'a RefUpdate) -> Step<'a> {
+/// A reference that no skip decided before the rules: what they decide it with.
+struct Admitted<'a> {
+    kind: RefKind,
+    name: &'a str,
+    commit: &'a CommitId,
+    created: bool,
+    previous: &'a Option<CommitId>,
+}
+
+/// What decides a reference before any rule: deleted, neither branch nor tag, a pull
+/// request that is not open or only merged, an ignored pusher; or what it builds.
+fn admit<'a>(
+    config: &Config,
+    record: &'a Record,
+    update: &'a RefUpdate,
+) -> Result<Admitted<'a>, String> {
     let reference = &update.reference;
     let (kind, name) = reference.split();
     let (commit, created, previous) = match &update.change {
-        RefChange::Deleted { .. } => {
-            return Step::Skip(format!("{} {name} was deleted", kind_word(kind)))
-        }
+        RefChange::Deleted { .. } => return Err(format!("{} {name} was deleted", kind_word(kind))),
         RefChange::Pushed {
             commit,
             created,
@@ -270,19 +293,19 @@ fn plan_reference<'a>(config: &'a Config, record: &'a Record, update: &'a RefUpd
         } => (commit, *created, previous),
     };
     if kind == RefKind::Other {
-        return Step::Skip(format!(
+        return Err(format!(
             "{reference} is neither a branch (refs/heads/) nor a tag (refs/tags/)"
         ));
     }
     if let Some(pull_request) = &record.pull_request {
         if pull_request.status != PullRequestStatus::Open {
-            return Step::Skip(format!(
+            return Err(format!(
                 "pull request {} is {}: it never builds",
                 pull_request.id, pull_request.status
             ));
         }
         if record.kind == EventKind::PullRequestMergeStatusUpdated {
-            return Step::Skip(format!(
+            return Err(format!(
                 "a {} event of an open pull request never builds",
                 record.kind.as_str()
             ));
@@ -295,12 +318,42 @@ fn plan_reference<'a>(config: &'a Config, record: &'a Record, update: &'a RefUpd
             } else {
                 "pushed"
             };
-            return Step::Skip(format!(
+            return Err(format!(
                 "{what} by {pusher}, which matches `{}` in IGNORE_PUSHERS",
                 pattern.as_str()
             ));
         }
     }
+    Ok(Admitted {
+        kind,
+        name,
+        commit,
+        created,
+        previous,
+    })
+}
+
+fn plan_reference<'a>(
+    config: &'a Config,
+    files: &'a Files,
+    record: &'a Record,
+    update: &'a RefUpdate,
+) -> Step<'a> {
+    let reference = &update.reference;
+    let Admitted {
+        kind,
+        name,
+        commit,
+        created,
+        previous,
+    } = match admit(config, record, update) {
+        Ok(admitted) => admitted,
+        Err(reason) => return Step::Skip(reason),
+    };
+    let rules = match rules_for(config, files, record, commit) {
+        Ok(rules) => rules,
+        Err(reason) => return Step::Skip(reason),
+    };
     let hint = |rule: &Rule| match (&record.pull_request, previous) {
         (Some(pull_request), _) => BaseHint::MergeBase(pull_request.destination_commit.clone()),
         (None, Some(previous)) => BaseHint::Previous(previous.clone()),
@@ -309,7 +362,7 @@ fn plan_reference<'a>(config: &'a Config, record: &'a Record, update: &'a RefUpd
             project: rule.project.clone(),
         },
     };
-    match candidates(config, record, kind, name, |rule| {
+    match candidates(rules, record, kind, name, |rule| {
         (kind == RefKind::Branch && rule.filters_paths()).then(|| {
             Box::new(BaseQuery {
                 repository: record.repository.name.clone(),
@@ -328,7 +381,7 @@ fn plan_reference<'a>(config: &'a Config, record: &'a Record, update: &'a RefUpd
 /// with its reason and its path-filter query (from `base`); or, when none
 /// would, why not.
 fn candidates<'a>(
-    config: &'a Config,
+    rules_in_order: &'a [Rule],
     record: &Record,
     kind: RefKind,
     name: &str,
@@ -339,7 +392,7 @@ fn candidates<'a>(
     let mut first_miss = None;
     let mut other_misses = Vec::new();
     let mut rules = Vec::new();
-    for (position, rule) in config.rules.iter().enumerate() {
+    for (position, rule) in rules_in_order.iter().enumerate() {
         let matched = match &record.pull_request {
             None => match_rule(rule, &record.repository.name, kind, name),
             Some(pull_request) => match_pull_request(rule, &record.repository.name, pull_request),
@@ -349,7 +402,7 @@ fn candidates<'a>(
                 // Room for this rule and the ones after it, rather than a
                 // `Vec`'s first four: most references match one rule.
                 if rules.is_empty() {
-                    rules.reserve_exact(config.rules.len() - position);
+                    rules.reserve_exact(rules_in_order.len() - position);
                 }
                 rules.push(Candidate {
                     rule,
@@ -694,6 +747,5 @@ fn short(commit: &str) -> &str {
     commit.get(..8).unwrap_or(commit)
 }
 
-pub mod needs;
 #[cfg(test)]
 mod tests;

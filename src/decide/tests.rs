@@ -18,7 +18,7 @@ fn lines(config: &Config, push: &Push, facts: &Facts) -> Vec<String> {
 }
 
 fn record_lines(config: &Config, records: &[Record], facts: &Facts) -> Vec<String> {
-    finish(plan(config, records), facts)
+    finish(plan(config, &Files::default(), records), facts)
         .iter()
         .flat_map(|decision| match &decision.outcome {
             Outcome::Skip(reason) => vec![format!("skip {reason}")],
@@ -265,7 +265,8 @@ fn skip_markers_need_the_message_of_candidates_only() {
         None,
         json!([{"ref": "refs/heads/master", "commit": A}, {"ref": "refs/heads/other", "commit": B}]),
     );
-    let plan = plan(&config, &push.records);
+    let files = Files::default();
+    let plan = plan(&config, &files, &push.records);
     let needs = plan.needs();
     assert_eq!(
         needs.messages.into_iter().collect::<Vec<_>>(),
@@ -320,7 +321,10 @@ fn switched_off_skip_markers_need_nothing() {
         None,
         json!([{"ref": "refs/heads/master", "commit": A}]),
     );
-    assert_eq!(plan(&config, &push.records).needs(), Needs::default());
+    assert_eq!(
+        plan(&config, &Files::default(), &push.records).needs(),
+        Needs::default()
+    );
 }
 
 /// A monorepo: two services, each its own rule and project.
@@ -355,7 +359,7 @@ fn path_rules_build_only_the_services_that_changed() {
         None,
         json!([{"ref": "refs/heads/main", "commit": A}]),
     );
-    let needs = plan(&config, &push.records).needs();
+    let needs = plan(&config, &Files::default(), &push.records).needs();
     let queries: Vec<_> = needs.bases.iter().cloned().collect();
     assert_eq!(
         queries.len(),
@@ -398,7 +402,10 @@ fn an_unknown_base_builds_and_says_why() {
         json!([{"ref": "refs/heads/main", "commit": A}]),
     );
     let mut facts = Facts::default();
-    for query in plan(&config, &push.records).needs().bases {
+    for query in plan(&config, &Files::default(), &push.records)
+        .needs()
+        .bases
+    {
         facts
             .changes
             .insert(query, Err("no earlier build of refs/heads/main".into()));
@@ -421,7 +428,10 @@ fn an_empty_change_skips_and_tags_are_not_path_filtered() {
         json!([{"ref": "refs/heads/main", "commit": A}, {"ref": "refs/tags/v2.0.0", "commit": A}]),
     );
     let mut facts = Facts::default();
-    for query in plan(&config, &push.records).needs().bases {
+    for query in plan(&config, &Files::default(), &push.records)
+        .needs()
+        .bases
+    {
         let (q, c) = changes(&query, A, &[]);
         facts.changes.insert(q, c);
     }
@@ -448,7 +458,7 @@ fn the_base_comes_from_the_event_when_it_can() {
         None,
         json!([{"ref": "refs/heads/new", "commit": A, "created": true}]),
     );
-    let hints: Vec<_> = plan(&config, &created.records)
+    let hints: Vec<_> = plan(&config, &Files::default(), &created.records)
         .needs()
         .bases
         .into_iter()
@@ -462,7 +472,7 @@ fn the_base_comes_from_the_event_when_it_can() {
                    "referenceFullName": "refs/heads/main", "commitId": A, "oldCommitId": B}
     });
     let updated = crate::test_support::parse_push(&eventbridge);
-    let hints: Vec<_> = plan(&config, &updated.records)
+    let hints: Vec<_> = plan(&config, &Files::default(), &updated.records)
         .needs()
         .bases
         .into_iter()
@@ -534,7 +544,7 @@ mod pull_requests {
     /// Facts saying that every pull request needed is `status` now.
     fn now(config: &Config, records: &[Record], status: PullRequestStatus) -> Facts {
         Facts {
-            pull_requests: plan(config, records)
+            pull_requests: plan(config, &Files::default(), records)
                 .needs()
                 .pull_requests
                 .into_iter()
@@ -559,7 +569,7 @@ mod pull_requests {
             "Open",
             "False",
         ));
-        let needs = plan(&config, &records).needs();
+        let needs = plan(&config, &Files::default(), &records).needs();
         assert_eq!(
             needs
                 .pull_requests
@@ -597,7 +607,7 @@ mod pull_requests {
             None,
             json!([{"ref": "refs/heads/main", "commit": A}]),
         );
-        assert!(plan(&config, &push.records)
+        assert!(plan(&config, &Files::default(), &push.records)
             .needs()
             .pull_requests
             .is_empty());
@@ -751,7 +761,7 @@ mod pull_requests {
             "Open",
             "False",
         ));
-        let needs = plan(&config, &records).needs();
+        let needs = plan(&config, &Files::default(), &records).needs();
         let keys: Vec<_> = needs
             .messages
             .iter()

@@ -202,6 +202,11 @@ impl CommitId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// Its first 8 digits, as reasons name a commit.
+    pub fn short(&self) -> &str {
+        &self.0[..8]
+    }
 }
 
 impl fmt::Display for CommitId {

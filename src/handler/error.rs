@@ -47,6 +47,15 @@ pub enum HandlerError {
         /// `starter` or `reporter`.
         function: &'static str,
     },
+    /// A repository's file could not be read (not "no such file": a refusal, a throttle, a
+    /// transport failure), so its rules are unknown; nothing was started.
+    #[error("{file} could not be read: {source}; {}. Nothing was started: Lambda retries the event", .source.advice())]
+    RepositoryFileUnreadable {
+        /// The file: `PATH of repository NAME at commit COMMIT`.
+        file: String,
+        /// The call that failed.
+        source: Box<crate::aws::AwsError>,
+    },
     /// Some builds could not be started (the others were).
     #[error("{}", StartFailures(.0))]
     StartBuildFailed(Vec<FailedStart>),
@@ -105,6 +114,7 @@ impl HandlerError {
             Self::InvalidEvent(_) => "InvalidEvent",
             Self::RepositoryNotAllowed { .. } => "RepositoryNotAllowed",
             Self::StartBuildFailed(_) => "StartBuildFailed",
+            Self::RepositoryFileUnreadable { .. } => "RepositoryFileUnreadable",
             Self::ReportFailed { .. } => "ReportFailed",
             Self::RebuildFailed { .. } => "RebuildFailed",
             Self::ReporterUnknown => "InvalidConfiguration",

@@ -3,10 +3,12 @@
 
 use super::answer::Response;
 use super::error::HandlerError;
+use super::push::START_RESERVE;
 use super::{Starter, ANSWER_MARGIN};
 use crate::aws::reads::{BuildReads, CodeCommitReads, CommentReads, CurrentPullRequest};
 use crate::aws::writes::BuildWrites;
 use crate::aws::AwsError;
+use crate::decide::files::Files;
 use crate::decide::rules_superseding_pull_request;
 use crate::event::{
     CommitId, EventKind, GitRef, PullRequest, PullRequestComment, PullRequestStatus, Record,
@@ -27,9 +29,12 @@ where
         records: &[Record],
         deadline: Option<Instant>,
     ) -> Result<Response, HandlerError> {
-        let mut response = self.build(records, deadline).await?;
-        let stopping = self.stop_closed_pull_requests(records, &mut response);
         let answer_by = deadline.map(|deadline| deadline - ANSWER_MARGIN);
+        let early = self
+            .read_early(records, answer_by.map(|at| at - START_RESERVE))
+            .await?;
+        let mut response = self.build_with(&early, records, deadline).await?;
+        let stopping = self.stop_closed_pull_requests(&early.files, records, &mut response);
         if within(answer_by, stopping).await.is_none() {
             warn!("no time left to stop the closed pull request's builds");
         }
@@ -39,7 +44,12 @@ where
     /// Stops the in-progress builds of every closed or merged pull request of
     /// `records` that started before the event, once per project of the rules
     /// that supersede, and names them in the response.
-    async fn stop_closed_pull_requests(&self, records: &[Record], response: &mut Response) {
+    async fn stop_closed_pull_requests(
+        &self,
+        files: &Files,
+        records: &[Record],
+        response: &mut Response,
+    ) {
         for record in records {
             let (Some(pull_request), Some(update)) =
                 (&record.pull_request, record.references.first())
@@ -49,10 +59,11 @@ where
             if pull_request.status == PullRequestStatus::Open {
                 continue;
             }
-            let mut projects: Vec<&str> = rules_superseding_pull_request(&self.config, record)
-                .into_iter()
-                .map(|rule| rule.project.as_str())
-                .collect();
+            let mut projects: Vec<&str> =
+                rules_superseding_pull_request(&self.config, files, record)
+                    .into_iter()
+                    .map(|rule| rule.project.as_str())
+                    .collect();
             projects.sort_unstable();
             projects.dedup();
             let mut stopped = Vec::new();

@@ -3,6 +3,7 @@
 
 use super::answer::{Response, Skipped, Started};
 use super::error::{FailedStart, HandlerError};
+use super::gather::Early;
 use super::{Starter, ANSWER_MARGIN};
 use crate::aws::reads::{BuildReads, CodeCommitReads, CommentReads, PastBuild};
 use crate::aws::writes::{BuildRequest, BuildWrites, StartedBuild};
@@ -22,7 +23,7 @@ use tokio::time::Instant;
 const CONCURRENT_STARTS: usize = 8;
 /// Time kept for starting builds after reading what the decisions need:
 /// one StartBuild attempt.
-const START_RESERVE: Duration = Duration::from_secs(6);
+pub(super) const START_RESERVE: Duration = Duration::from_secs(6);
 
 /// One build to start.
 struct Wanted<'a> {
@@ -44,8 +45,21 @@ where
         deadline: Option<Instant>,
     ) -> Result<Response, HandlerError> {
         let answer_by = deadline.map(|deadline| deadline - ANSWER_MARGIN);
+        let read_by = answer_by.map(|at| at - START_RESERVE);
+        let early = self.read_early(records, read_by).await?;
+        self.build_with(&early, records, deadline).await
+    }
+
+    /// Decides `records` with the rules `early` read, and starts the builds wanted.
+    pub(super) async fn build_with(
+        &self,
+        early: &Early,
+        records: &[Record],
+        deadline: Option<Instant>,
+    ) -> Result<Response, HandlerError> {
+        let answer_by = deadline.map(|deadline| deadline - ANSWER_MARGIN);
         let decisions = self
-            .decide(records, answer_by.map(|at| at - START_RESERVE))
+            .decide(early, records, answer_by.map(|at| at - START_RESERVE))
             .await;
         let mut response = Response::default();
         let lines: Vec<Line<'_>> = decisions.iter().flat_map(Decision::lines).collect();

@@ -5,7 +5,7 @@
 
 use super::answer::{ReportAction, Reported, Response};
 use super::error::HandlerError;
-use super::gather::decide;
+use super::gather::{decide, read_early};
 use super::own_role::ReporterRole;
 use super::pull_request::pull_request_record;
 use super::{admitted, log_refusal, ANSWER_MARGIN};
@@ -257,7 +257,7 @@ where
         let created_at = current.created_at;
         let record = pull_request_record(repository.clone(), id, current, None)
             .map_err(|source| failed(change, source))?;
-        let selected = self.selected(&record).await;
+        let selected = self.selected(change, &record).await?;
         if selected.is_empty() {
             return Ok("not approved: no rule selects the pull request now".into());
         }
@@ -290,10 +290,22 @@ where
 
     /// The (project, rule)s the configuration builds `record` (a pull request's current
     /// revision) with, decided as its source update would be.
-    async fn selected(&self, record: &Record) -> Vec<Selected> {
+    async fn selected(
+        &self,
+        change: &BuildChange,
+        record: &Record,
+    ) -> Result<Vec<Selected>, HandlerError> {
         let records = std::slice::from_ref(record);
+        let early = match read_early(&self.config, records, &self.codecommit, None).await {
+            Ok(early) => early,
+            Err(HandlerError::RepositoryFileUnreadable { source, .. }) => {
+                return Err(failed(change, *source))
+            }
+            Err(other) => return Err(other),
+        };
         let decisions = decide(
             &self.config,
+            &early,
             records,
             &self.codecommit,
             &self.codebuild,
@@ -312,7 +324,7 @@ where
             .collect();
         selected.sort();
         selected.dedup();
-        selected
+        Ok(selected)
     }
 
     /// The builds of `origin`'s revision (of its source commit, started by the starter when
@@ -394,12 +406,7 @@ where
     /// not otherwise.
     fn reported_origin<'c>(&self, change: &'c BuildChange) -> Result<&'c BuildOrigin, String> {
         let origin = change.origin.as_ref().map_err(Clone::clone)?;
-        let ours = self
-            .config
-            .rules
-            .iter()
-            .any(|rule| project_name(&rule.project) == change.build.project);
-        if !ours {
+        if !self.config.may_start(&change.build.project) {
             return Err(format!(
                 "project {} is not one this function starts",
                 change.build.project

@@ -4,7 +4,7 @@
 use super::answer::{Response, Skipped};
 use super::error::HandlerError;
 use super::explain::{explain, explain_ignored, Explained};
-use super::gather::decide;
+use super::gather::{decide, read_early, Early};
 use super::own_role::ReporterRole;
 use super::{admitted, log_refusal};
 use crate::aws::reads::{BuildReads, CodeCommitReads, CommentReads};
@@ -53,14 +53,26 @@ where
         self.reporter_role.get(&self.config).await
     }
 
-    /// Decides every reference of `records`, reading (never writing) what the rules need.
+    /// Reads the repositories' files `records` need, with what their references need anyway.
+    pub(super) async fn read_early(
+        &self,
+        records: &[Record],
+        deadline: Option<Instant>,
+    ) -> Result<Early, HandlerError> {
+        read_early(&self.config, records, &self.codecommit, deadline).await
+    }
+
+    /// Decides every reference of `records` with the rules `early` read, reading (never
+    /// writing) what those rules need.
     pub(super) async fn decide<'a>(
         &'a self,
+        early: &'a Early,
         records: &'a [Record],
         deadline: Option<Instant>,
     ) -> Vec<Decision<'a>> {
         decide(
             &self.config,
+            early,
             records,
             &self.codecommit,
             &self.codebuild,
@@ -83,7 +95,10 @@ where
                             .into(),
                 }))
             }
-            event => explain(&self.decide(event.records(), None).await),
+            event => {
+                let early = self.read_early(event.records(), None).await?;
+                explain(&self.decide(&early, event.records(), None).await)
+            }
         })
     }
 

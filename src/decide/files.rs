@@ -1,0 +1,150 @@
+//! Which rules decide a reference: the function's own, or, with `REPOSITORY_CONFIG`, its
+//! repository's file at the commit that counts: the pushed commit for a push, the
+//! DESTINATION commit for a pull request (so that a pull request cannot change which
+//! projects build it, or how).
+//!
+//! The files are read before [`plan`](super::plan), which needs the rules; [`files_needed`]
+//! says which, and which facts the same references will need whatever the files say, so that
+//! the caller can read those at the same time.
+
+use super::needs::{CommitKey, Needs, PullRequestKey};
+use super::{admit, short};
+use crate::config::{Config, Rule};
+use crate::event::{CommitId, Record};
+use std::collections::{BTreeSet, HashMap};
+
+/// A repository's file at a commit.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FileKey {
+    /// The repository's name.
+    pub repository: String,
+    /// The commit the file is read at.
+    pub commit: CommitId,
+}
+
+/// What a repository's file at a commit says.
+#[derive(Debug, Clone)]
+pub enum FileRules {
+    /// The commit has no such file: the function's own rules decide.
+    Absent,
+    /// The file's rules.
+    Rules(Vec<Rule>),
+    /// Nothing of the repository builds, for this reason (an invalid file, a commit the
+    /// repository does not have).
+    Refused(String),
+}
+
+/// The repository files read for one event.
+#[derive(Debug, Clone, Default)]
+pub struct Files {
+    read: HashMap<FileKey, FileRules>,
+}
+
+impl Files {
+    /// Notes what the file at `key` says.
+    pub fn insert(&mut self, key: FileKey, rules: FileRules) {
+        self.read.insert(key, rules);
+    }
+
+    /// Why nothing of `repository` builds in this event, if one of its files was refused.
+    fn refusal(&self, repository: &str) -> Option<&str> {
+        self.read
+            .iter()
+            .filter(|(key, _)| key.repository == repository)
+            .filter_map(|(key, rules)| match rules {
+                FileRules::Refused(reason) => Some((key, reason.as_str())),
+                _ => None,
+            })
+            .min_by(|a, b| a.0.cmp(b.0))
+            .map(|(_, reason)| reason)
+    }
+}
+
+/// The commit whose file decides `record`'s reference at `commit`: the pull request's
+/// destination commit, or the pushed commit.
+pub fn file_commit<'a>(record: &'a Record, commit: &'a CommitId) -> &'a CommitId {
+    record
+        .pull_request
+        .as_ref()
+        .map_or(commit, |pull_request| &pull_request.destination_commit)
+}
+
+/// The files `records` need read (none without `REPOSITORY_CONFIG`), and what the same
+/// references need whatever the files say: their commits' messages (skip markers) and
+/// their pull requests' status. References decided without rules (deleted, closed, an
+/// ignored pusher) need nothing. A closed pull request's file is read too: its rules say
+/// which builds to stop.
+pub fn files_needed(config: &Config, records: &[Record]) -> (BTreeSet<FileKey>, Needs) {
+    let mut files = BTreeSet::new();
+    let mut needs = Needs::default();
+    if config.repository_files.is_none() {
+        return (files, needs);
+    }
+    for record in records {
+        let repository = &record.repository.name;
+        if let Some(pull_request) = &record.pull_request {
+            files.insert(FileKey {
+                repository: repository.clone(),
+                commit: pull_request.destination_commit.clone(),
+            });
+        }
+        for update in &record.references {
+            let Ok(admitted) = admit(config, record, update) else {
+                continue;
+            };
+            files.insert(FileKey {
+                repository: repository.clone(),
+                commit: file_commit(record, admitted.commit).clone(),
+            });
+            if config.skip_markers {
+                needs.messages.insert(CommitKey {
+                    repository: repository.clone(),
+                    commit: admitted.commit.clone(),
+                });
+            }
+            if let Some(pull_request) = &record.pull_request {
+                needs.pull_requests.insert(PullRequestKey {
+                    repository: repository.clone(),
+                    id: pull_request.id.clone(),
+                });
+            }
+        }
+    }
+    (files, needs)
+}
+
+/// The rules that decide `record`'s reference at `commit`, or why nothing of it builds.
+pub(super) fn rules_for<'a>(
+    config: &'a Config,
+    files: &'a Files,
+    record: &Record,
+    commit: &CommitId,
+) -> Result<&'a [Rule], String> {
+    let Some(repository_files) = &config.repository_files else {
+        return Ok(&config.rules);
+    };
+    let repository = &record.repository.name;
+    if let Some(reason) = files.refusal(repository) {
+        return Err(reason.to_owned());
+    }
+    let at = file_commit(record, commit);
+    let key = FileKey {
+        repository: repository.clone(),
+        commit: at.clone(),
+    };
+    match files.read.get(&key) {
+        Some(FileRules::Rules(rules)) => Ok(rules),
+        Some(FileRules::Refused(reason)) => Err(reason.clone()),
+        Some(FileRules::Absent) if config.rules.is_empty() => Err(format!(
+            "{} is not in {repository} at commit {}, and the function has no rules of its own",
+            repository_files.path,
+            short(at.as_str())
+        )),
+        Some(FileRules::Absent) => Ok(&config.rules),
+        None => Err(format!(
+            "{} at commit {} was not read",
+            repository_files.path,
+            short(at.as_str())
+        )),
+    }
+}
