@@ -210,6 +210,8 @@ pub struct FakeCodeCommit {
     pub branches: HashMap<String, Option<String>>,
     /// Repository files by (repository, commit, path); any other is missing.
     pub files: HashMap<(String, String, String), String>,
+    /// The error code every `GetFile` fails with, when set.
+    pub file_failure: Option<&'static str>,
     /// Every call, as `Operation commit`.
     pub calls: std::sync::Mutex<Vec<String>>,
     /// Comments posted, as (id, author, content); every one by [`OWN_SESSION`].
@@ -289,6 +291,13 @@ impl crate::aws::reads::CodeCommitReads for FakeCodeCommit {
         path: &str,
     ) -> Result<Option<crate::aws::reads::RepositoryFile>, crate::aws::AwsError> {
         self.log(format!("GetFile {repository} {} {path}", commit.as_str()));
+        if let Some(code) = self.file_failure {
+            return Err(crate::aws::AwsError {
+                operation: "GetFile",
+                code: code.into(),
+                message: format!("GetFile failed: {code}"),
+            });
+        }
         let key = (
             repository.to_owned(),
             commit.as_str().to_owned(),

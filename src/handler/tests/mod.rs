@@ -8,6 +8,8 @@ use serde_json::json;
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 
+mod repository_files;
+
 const A: &str = "1111111111111111111111111111111111111111";
 const OLD: &str = "0000000000000000000000000000000000000abc";
 
