@@ -58,6 +58,7 @@ pub fn build_request(
     BuildRequest {
         project: project.to_owned(),
         source_version: commit.as_str().to_owned(),
+        source_location: record.repository.clone_url(),
         idempotency_token: idempotency_token(rule, record, reference, commit),
         environment,
     }
@@ -140,6 +141,26 @@ mod tests {
             &update.reference,
             update.commit().expect("a commit"),
         )
+    }
+
+    #[test]
+    fn the_source_is_the_events_repository_in_its_region_and_partition() {
+        let push = push(
+            "my-app",
+            None,
+            json!([{"ref": "refs/heads/master", "commit": A}]),
+        );
+        assert_eq!(
+            request_for("shared-build", &push, 0).source_location,
+            "https://git-codecommit.us-east-1.amazonaws.com/v1/repos/my-app"
+        );
+        let mut china = push.records[0].repository.clone();
+        china.arn = "arn:aws-cn:codecommit:cn-north-1:123456789012:web.site".into();
+        china.name = "web.site".into();
+        assert_eq!(
+            china.clone_url(),
+            "https://git-codecommit.cn-north-1.amazonaws.com.cn/v1/repos/web.site"
+        );
     }
 
     #[test]

@@ -8,7 +8,9 @@ use crate::event::{BuildReport, BuildStatus, LogStream, Phase, Variable};
 use crate::vocabulary::variables;
 use aws_sdk_codebuild::config::retry::{RetryConfig, RetryPartition, TokenBucket};
 use aws_sdk_codebuild::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_codebuild::types::{Build, EnvironmentVariable, EnvironmentVariableType, StatusType};
+use aws_sdk_codebuild::types::{
+    Build, EnvironmentVariable, EnvironmentVariableType, SourceType, StatusType,
+};
 use std::time::Duration;
 
 impl PastBuild {
@@ -241,6 +243,8 @@ impl BuildWrites for CodeBuild {
             .client
             .start_build()
             .project_name(&request.project)
+            .source_type_override(SourceType::Codecommit)
+            .source_location_override(&request.source_location)
             .source_version(&request.source_version)
             .idempotency_token(&request.idempotency_token)
             .set_environment_variables_override(Some(environment))

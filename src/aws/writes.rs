@@ -14,6 +14,9 @@ pub struct BuildRequest {
     pub project: String,
     /// The commit to build.
     pub source_version: String,
+    /// The repository to build it from (its HTTPS clone URL): StartBuild names it as the
+    /// source, type `CODECOMMIT`, whatever the project's own source is.
+    pub source_location: String,
     /// Derived from (project, repository, ref or pull request and revision, commit) only.
     pub idempotency_token: String,
     /// PLAINTEXT environment variables for the build, in a fixed order:

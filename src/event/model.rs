@@ -85,6 +85,24 @@ pub struct Repository {
     pub arn: String,
 }
 
+impl Repository {
+    /// Its HTTPS clone URL, in its region and partition (`amazonaws.com.cn` in China), as a
+    /// CodeBuild `CODECOMMIT` source names it.
+    pub fn clone_url(&self) -> String {
+        let [partition, _, region, _, _] =
+            crate::vocabulary::arn::fields(&self.arn).unwrap_or_default();
+        let domain = if partition == "aws-cn" {
+            "amazonaws.com.cn"
+        } else {
+            "amazonaws.com"
+        };
+        format!(
+            "https://git-codecommit.{region}.{domain}/v1/repos/{}",
+            self.name
+        )
+    }
+}
+
 /// One updated reference.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RefUpdate {
