@@ -15,6 +15,7 @@
 //! malformed or unknown id. Their comments and approvals, and comments on commits, are
 //! answered as the service does (see `comments`).
 
+use base64::Engine as _;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -50,13 +51,16 @@ const REPOSITORY_DATE: f64 = 1_700_000_000.0;
 /// The operations answered from the repositories' triggers.
 const TRIGGER_OPERATIONS: [&str; 2] = ["GetRepositoryTriggers", "PutRepositoryTriggers"];
 /// The operations answered from a git repository.
-pub const GIT_OPERATIONS: [&str; 5] = [
+pub const GIT_OPERATIONS: [&str; 6] = [
     "GetRepository",
     "GetBranch",
     "GetCommit",
     "GetDifferences",
     "GetMergeOptions",
+    "GetFile",
 ];
+/// The largest file `GetFile` returns (6 MB); a larger one is a `FileTooLargeException`.
+pub const MAX_GET_FILE_BYTES: usize = 6 * 1024 * 1024;
 
 #[derive(Default)]
 struct State {
@@ -623,6 +627,7 @@ async fn answer_from_git(
             "GetCommit" => get_commit(&repo, &body),
             "GetDifferences" => get_differences(&repo, &body),
             "GetMergeOptions" => get_merge_options(&repo, &body),
+            "GetFile" => get_file(&repo, &body),
             other => unreachable!("{other} is not a git operation"),
         };
         match answer {
@@ -778,6 +783,91 @@ fn get_branch(repo: &Repository<'_>, body: &Value) -> Result<Value, Rejection> {
             )
         })?;
     Ok(json!({ "branch": { "branchName": branch, "commitId": commit_id } }))
+}
+
+/// `GetFile`: the blob at `filePath` in the commit `commitSpecifier` names (the default
+/// branch's head when it is not given), base64 as the JSON protocol carries it.
+fn get_file(repo: &Repository<'_>, body: &Value) -> Result<Value, Rejection> {
+    let Some(path) = string_field(body, "filePath") else {
+        return Err(reject(
+            "PathRequiredException",
+            "The folderPath for the location cannot be null.",
+        ));
+    };
+    let relative = path.trim_start_matches('/');
+    if relative.is_empty()
+        || relative
+            .split('/')
+            .any(|part| matches!(part, "" | "." | ".."))
+    {
+        return Err(reject(
+            "InvalidPathException",
+            format!("The specified path {path} is not valid."),
+        ));
+    }
+    let commit_id = match string_field(body, "commitSpecifier") {
+        Some(_) => repo.resolve(
+            body,
+            "commitSpecifier",
+            "CommitRequiredException",
+            "CommitDoesNotExistException",
+        )?,
+        None => {
+            let default = repo
+                .git
+                .map(|git| format!("refs/heads/{}", git.default_branch))
+                .unwrap_or_default();
+            repo.commit_id(&default).ok_or_else(|| {
+                reject(
+                    "CommitDoesNotExistException",
+                    format!("The repository {} has no commits.", repo.name),
+                )
+            })?
+        }
+    };
+    let missing = || {
+        reject(
+            "FileDoesNotExistException",
+            format!(
+                "The specified file {path} does not exist at commit {commit_id} in repository {}.",
+                repo.name
+            ),
+        )
+    };
+    let listed = repo
+        .dir()
+        .output(&["ls-tree", "-z", "--full-tree", &commit_id, "--", relative]);
+    let entry = String::from_utf8_lossy(&listed.stdout);
+    let (meta, listed_path) = entry
+        .trim_end_matches('\0')
+        .split_once('\t')
+        .ok_or_else(missing)?;
+    let [mode, kind, blob] = meta.split(' ').collect::<Vec<_>>()[..] else {
+        return Err(missing());
+    };
+    if kind != "blob" || listed_path != relative {
+        return Err(missing());
+    }
+    let content = repo.dir().output(&["cat-file", "blob", blob]).stdout;
+    if content.len() > MAX_GET_FILE_BYTES {
+        return Err(reject(
+            "FileTooLargeException",
+            format!("The file {path} exceeds the maximum size of 6 MB for GetFile."),
+        ));
+    }
+    let file_mode = match mode {
+        "120000" => "SYMLINK",
+        "100755" => "EXECUTABLE",
+        _ => "NORMAL",
+    };
+    Ok(json!({
+        "commitId": commit_id,
+        "blobId": blob,
+        "filePath": relative,
+        "fileMode": file_mode,
+        "fileSize": content.len(),
+        "fileContent": base64::engine::general_purpose::STANDARD.encode(&content),
+    }))
 }
 
 /// `GetCommit`: the commit object as `git cat-file commit` prints it.

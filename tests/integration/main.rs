@@ -23,5 +23,6 @@ mod harness;
 mod pull_requests;
 mod replay;
 mod reporting;
+mod repositories;
 mod routing;
 mod trust;
