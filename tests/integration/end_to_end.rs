@@ -41,6 +41,11 @@ async fn a_push_to_master_builds_the_pushed_commit() {
     let request = &requests[0];
     assert_eq!(request["projectName"], "demo-project");
     assert_eq!(request["sourceVersion"], MASTER_COMMIT);
+    assert_eq!(request["sourceTypeOverride"], "CODECOMMIT");
+    assert_eq!(
+        request["sourceLocationOverride"],
+        "https://git-codecommit.us-east-1.amazonaws.com/v1/repos/my-app"
+    );
     let token = request["idempotencyToken"]
         .as_str()
         .expect("an idempotency token");

@@ -659,13 +659,21 @@ async fn hostile_reference_names_reach_the_build_only_as_variable_values() {
             keys,
             BTreeSet::from([
                 "projectName",
+                "sourceTypeOverride",
+                "sourceLocationOverride",
                 "sourceVersion",
                 "idempotencyToken",
                 "environmentVariablesOverride"
             ]),
-            "no buildspec, source or other override: {request}"
+            "no buildspec or other override: {request}"
         );
         assert_eq!(request["projectName"], "demo-project");
+        assert_eq!(request["sourceTypeOverride"], "CODECOMMIT");
+        assert_eq!(
+            request["sourceLocationOverride"],
+            "https://git-codecommit.us-east-1.amazonaws.com/v1/repos/my-app",
+            "the source is the event's repository, whatever the name pushed"
+        );
         let variables = overrides(request);
         let reference = variables
             .iter()
