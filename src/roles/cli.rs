@@ -1,10 +1,13 @@
-//! The command line: `explain EVENT.json` prints each reference's decision and reason under the
-//! configuration in the environment, reading what the rules need and never starting or
-//! stopping a build.
+//! The command line: `explain [--config FILE] EVENT.json` prints each reference's decision and
+//! reason under the configuration in the environment (or a repository's file), reading what
+//! the rules need and never starting or stopping a build; `check FILE` validates a
+//! repository's file offline.
 
 use super::starter::starter;
 use crate::aws::sdk::SdkEnvError;
-use crate::config::Config;
+use crate::config::pattern::PatternList;
+use crate::config::repository_file::{self, AllowedProjects};
+use crate::config::{Config, Rule, ALLOWED_PROJECTS, REPOSITORY_CONFIG};
 use crate::event;
 use crate::lambda::sdk_config;
 use std::process::ExitCode;
@@ -12,10 +15,15 @@ use std::process::ExitCode;
 /// What the binary says when it is run without a command it knows.
 pub const USAGE: &str =
     "codecommit-build-trigger runs as an AWS Lambda function (AWS_LAMBDA_RUNTIME_API set);
-on a terminal: codecommit-build-trigger explain EVENT.json
-  prints each reference's decision and reason under the configuration in the environment,
-  reading from CodeCommit and CodeBuild what the rules need, never starting or stopping a build;
-  it reads AWS_REGION and the credentials from the environment, as the function does";
+on a terminal:
+  codecommit-build-trigger explain [--config FILE] EVENT.json
+    prints each reference's decision and reason under the configuration in the environment,
+    or under the rules of FILE (a repository's own file), reading from CodeCommit and
+    CodeBuild what the rules need, never starting or stopping a build; it reads AWS_REGION
+    and the credentials from the environment, as the function does
+  codecommit-build-trigger check FILE
+    checks a repository's own file offline: exit 0 when it is valid, 1 with what is wrong;
+    the projects it names must match ALLOWED_PROJECTS when that is set";
 
 const CREDENTIALS_HINT: &str = "to run explain with a profile's credentials: \
 eval \"$(aws configure export-credentials --format env)\"";
@@ -26,9 +34,48 @@ pub fn usage() -> ExitCode {
     ExitCode::from(2)
 }
 
-/// `explain EVENT.json`: decisions as JSON on standard output; each failure on standard error.
-pub async fn explain(path: &str) -> ExitCode {
-    match explained(path).await {
+/// `check FILE`: whether `path` is a valid repository file, on standard output (exit 0) or
+/// standard error (exit 1).
+pub fn check(path: &str) -> ExitCode {
+    match checked(path) {
+        Ok(rules) => {
+            let names: Vec<String> = rules
+                .iter()
+                .map(|rule| format!("{} ({})", rule.name, rule.project))
+                .collect();
+            println!(
+                "{path}: valid, {} rule(s): {}",
+                rules.len(),
+                names.join(", ")
+            );
+            ExitCode::SUCCESS
+        }
+        Err(problem) => {
+            eprintln!("{path}: {problem}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The rules of the repository file at `path`, checked against `ALLOWED_PROJECTS` when set.
+fn checked(path: &str) -> Result<Vec<Rule>, String> {
+    let allowed = match std::env::var(ALLOWED_PROJECTS) {
+        Ok(patterns) if !patterns.trim().is_empty() => PatternList::parse(&patterns)
+            .map(|patterns| AllowedProjects::Matching(Box::new(patterns)))
+            .map_err(|problem| format!("{ALLOWED_PROJECTS} {problem}"))?,
+        Ok(_) | Err(std::env::VarError::NotPresent) => AllowedProjects::Any,
+        Err(std::env::VarError::NotUnicode(_)) => {
+            return Err(format!("{ALLOWED_PROJECTS} is not valid UTF-8"))
+        }
+    };
+    let bytes = std::fs::read(path).map_err(|problem| format!("cannot be read: {problem}"))?;
+    repository_file::parse(&bytes, &allowed).map_err(|invalid| invalid.to_string())
+}
+
+/// `explain [--config FILE] EVENT.json`: decisions as JSON on standard output; each failure on
+/// standard error.
+pub async fn explain(rules_file: Option<&str>, path: &str) -> ExitCode {
+    match explained(rules_file, path).await {
         Ok(text) => {
             println!("{text}");
             ExitCode::SUCCESS
@@ -40,10 +87,31 @@ pub async fn explain(path: &str) -> ExitCode {
     }
 }
 
+/// The configuration in the environment; with `rules_file`, that file's rules in place of
+/// the function's own and of every repository's (no project needs to be set then).
+fn explain_config(rules_file: Option<&str>) -> Result<Config, String> {
+    let Some(file) = rules_file else {
+        return Config::from_env().map_err(|problem| format!("invalid configuration: {problem}"));
+    };
+    let rules = checked(file).map_err(|problem| format!("{file}: {problem}"))?;
+    let mut config = Config::from_lookup(|name| match name {
+        REPOSITORY_CONFIG => Ok(Some(".codecommit-build-trigger.yml".to_owned())),
+        ALLOWED_PROJECTS => Ok(Some("*".to_owned())),
+        name => match std::env::var(name) {
+            Ok(value) => Ok(Some(value)),
+            Err(std::env::VarError::NotPresent) => Ok(None),
+            Err(std::env::VarError::NotUnicode(_)) => Err(()),
+        },
+    })
+    .map_err(|problem| format!("invalid configuration: {problem}"))?;
+    config.rules = rules;
+    config.repository_files = None;
+    Ok(config)
+}
+
 /// The decisions for the event in `path`, as pretty JSON, or what went wrong.
-async fn explained(path: &str) -> Result<String, String> {
-    let config =
-        Config::from_env().map_err(|problem| format!("invalid configuration: {problem}"))?;
+async fn explained(rules_file: Option<&str>, path: &str) -> Result<String, String> {
+    let config = explain_config(rules_file)?;
     let json = std::fs::read_to_string(path)
         .map_err(|problem| format!("cannot read {path}: {problem}"))?;
     let event = event::parse(&json).map_err(|invalid| format!("invalid event: {invalid}"))?;

@@ -284,3 +284,84 @@ async fn a_file_the_function_may_not_read_fails_the_event_for_a_retry() {
     );
     assert!(harness.start_build_requests().is_empty());
 }
+
+/// Writes `text` to a file of its own under the system's temporary directory; returns its path.
+fn scratch_file(name: &str, text: &str) -> String {
+    let path = std::env::temp_dir().join(format!("repositories-{}-{name}", std::process::id()));
+    std::fs::write(&path, text).expect("write a scratch file");
+    path.to_str().expect("a UTF-8 path").to_owned()
+}
+
+#[tokio::test]
+async fn check_validates_a_file_offline_as_the_function_would() {
+    let harness = installation().start().await;
+    let good = scratch_file("good.yml", &rules_for(SHARED));
+    let output = harness.run_cli(&["check", &good]).await;
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout).trim(),
+        format!("{good}: valid, 1 rule(s): main ({SHARED})")
+    );
+
+    // The installation's ALLOWED_PROJECTS (team-*) applies, as it would in the function.
+    let rogue = scratch_file("rogue.yml", &rules_for("prod-deploy"));
+    let output = harness.run_cli(&["check", &rogue]).await;
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr).trim(),
+        format!("{rogue}: rules[0] (main).project, line 3: \"prod-deploy\" is not a project that ALLOWED_PROJECTS allows")
+    );
+
+    let broken = scratch_file(
+        "broken.yml",
+        "rules:\n  - name: main\n    project: team-api\n    tags: [v1\n",
+    );
+    let output = harness.run_cli(&["check", &broken]).await;
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    assert!(
+        String::from_utf8_lossy(&output.stderr).starts_with(&format!("{broken}: ")),
+        "{output:?}"
+    );
+    for path in [good, rogue, broken] {
+        std::fs::remove_file(path).expect("remove a scratch file");
+    }
+}
+
+#[tokio::test]
+async fn explain_decides_an_event_with_a_given_file() {
+    let (repo, commit) = repository(None);
+    let harness = installation().git_repository("web", repo).start().await;
+    let file = scratch_file(
+        "explain.yml",
+        "rules:\n  - {name: docs, project: team-api, branches: ['docs/*']}\n  - {name: main, project: team-shared, branches: [main]}\n",
+    );
+    let event = scratch_file("event.json", &push("web", &commit).to_string());
+    let output = harness
+        .run_cli(&["explain", "--config", &file, &event])
+        .await;
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let lines: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let decided: Vec<(&str, &str)> = lines
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|line| {
+            (
+                line["rule"].as_str().unwrap_or("<none>"),
+                line["decision"].as_str().unwrap_or("<none>"),
+            )
+        })
+        .collect();
+    assert_eq!(decided, [("main", "build")], "{lines}");
+    assert!(
+        harness.start_build_requests().is_empty(),
+        "explain starts nothing"
+    );
+    assert!(
+        file_reads(&harness).is_empty(),
+        "the given file, not the repository's"
+    );
+    for path in [file, event] {
+        std::fs::remove_file(path).expect("remove a scratch file");
+    }
+}
