@@ -35,13 +35,14 @@ export RUST_TEST_THREADS ?= 4
 .PHONY: lint unit e2e test demo demo-pull-request bench package fuzz venv venv-demo release clean
 
 ## lint: cargo fmt, clippy (as the harness compiles, so `make unit` and `make e2e` reuse the
-## build), cfn-lint and `sam validate --lint` of template.yaml
+## build), cfn-lint and `sam validate --lint` of both templates
 lint: venv
 	cargo fmt --check
 	tools/harness test --no-run
 	tools/harness test --no-run --benches
-	cfn-lint template.yaml
+	cfn-lint template.yaml many-repositories.yaml
 	sam validate --lint
+	sam validate --lint --template many-repositories.yaml
 
 ## unit: the unit tests (src/), a quick pass of the fuzz tests, the template's policy tests
 unit: venv

@@ -1,0 +1,205 @@
+"""Checks on many-repositories.yaml, the installation for many repositories: the parameters'
+patterns, the ARNs and EventBridge patterns they make, and each role's reach.
+
+The intrinsic functions that build ARNs and patterns from the parameters (Sub, Split, Select,
+Join, If, Ref) are evaluated here as CloudFormation would, with a stack in us-east-1 of
+account 123456789012.
+"""
+
+import json
+import pathlib
+import re
+
+import pytest
+from cfnlint.decode import cfn_yaml
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+TEMPLATE = cfn_yaml.load(str(ROOT / "many-repositories.yaml"))
+RESOURCES = TEMPLATE["Resources"]
+PARAMETERS = TEMPLATE["Parameters"]
+PSEUDO = {
+    "AWS::Partition": "aws",
+    "AWS::Region": "us-east-1",
+    "AWS::AccountId": "123456789012",
+    "AWS::StackName": "builds",
+}
+REPOSITORY_ARN = "arn:aws:codecommit:us-east-1:123456789012:"
+PROJECT_ARN = "arn:aws:codebuild:us-east-1:123456789012:project/"
+NO_VALUE = object()
+
+
+def parameters(**overrides):
+    params = {name: p.get("Default") for name, p in PARAMETERS.items()}
+    params.update(Repositories="team-*,website", AllowedProjects="team-*")
+    params.update(overrides)
+    return {name: str(value) if value is not None else None for name, value in params.items()}
+
+
+def condition(name, params):
+    return condition_value(TEMPLATE["Conditions"][name], params)
+
+
+def condition_value(expression, params):
+    (function, argument), = expression.items()
+    if function == "Condition":
+        return condition(argument, params)
+    if function == "Fn::Equals":
+        left, right = (evaluate(a, params) for a in argument)
+        return left == right
+    if function == "Fn::Not":
+        return not condition_value(argument[0], params)
+    if function == "Fn::Or":
+        return any(condition_value(a, params) for a in argument)
+    if function == "Fn::And":
+        return all(condition_value(a, params) for a in argument)
+    raise AssertionError(f"unexpected condition {expression}")
+
+
+def substitute(text, variables, params):
+    def value(match):
+        name = match.group(1)
+        if name in variables:
+            return evaluate(variables[name], params)
+        if name in PSEUDO:
+            return PSEUDO[name]
+        return params[name]
+    return re.sub(r"\$\{([^}!]+)\}", value, text)
+
+
+def evaluate(value, params):
+    """Evaluates a value as CloudFormation would, GetAtt left as it is."""
+    if isinstance(value, list):
+        items = [evaluate(v, params) for v in value]
+        return [v for v in items if v is not NO_VALUE]
+    if not isinstance(value, dict):
+        return value
+    if len(value) != 1:
+        return {k: evaluate(v, params) for k, v in value.items()}
+    (function, argument), = value.items()
+    if function == "Ref":
+        return NO_VALUE if argument == "AWS::NoValue" else PSEUDO.get(argument, params.get(argument))
+    if function == "Fn::If":
+        name, yes, no = argument
+        return evaluate(yes if condition(name, params) else no, params)
+    if function == "Fn::Sub":
+        if isinstance(argument, str):
+            return substitute(argument, {}, params)
+        return substitute(argument[0], argument[1], params)
+    if function == "Fn::Split":
+        return evaluate(argument[1], params).split(argument[0])
+    if function == "Fn::Select":
+        return evaluate(argument[1], params)[int(argument[0])]
+    if function == "Fn::Join":
+        return argument[0].join(evaluate(argument[1], params))
+    if function == "Fn::GetAtt":
+        return value
+    return {function: evaluate(argument, params)}
+
+
+def statements(role, params):
+    for policy in RESOURCES[role]["Properties"]["Policies"]:
+        yield from evaluate(policy["PolicyDocument"]["Statement"], params)
+
+
+def allowed(role, params):
+    """{action: set of resources} the role is granted."""
+    grants = {}
+    for statement in statements(role, params):
+        assert statement["Effect"] == "Allow"
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        for action in actions:
+            grants.setdefault(action, set()).update(
+                r if isinstance(r, str) else json.dumps(r) for r in resources
+            )
+    return grants
+
+
+def environment(function, params):
+    return evaluate(RESOURCES[function]["Properties"]["Environment"]["Variables"], params)
+
+
+def event_pattern(rule, params):
+    return json.loads(evaluate(RESOURCES[rule]["Properties"]["EventPattern"], params))
+
+
+@pytest.mark.parametrize("value", ["*", "team-*", "team-*,website", "a,b,c,d,e", "web.site_2"])
+def test_repositories_take_up_to_five_name_patterns(value):
+    assert re.fullmatch(PARAMETERS["Repositories"]["AllowedPattern"], value)
+
+
+@pytest.mark.parametrize("value", ["", "a,b,c,d,e,f", "team-[ab]", "!team", "a,,b", "a/b", "a b"])
+def test_repositories_refuse_what_iam_and_eventbridge_cannot_match(value):
+    assert not re.fullmatch(PARAMETERS["Repositories"]["AllowedPattern"], value)
+
+
+@pytest.mark.parametrize("patterns", ["*", "team-*", "team-*,website", "a,b,c,d,e"])
+def test_iam_grants_on_exactly_the_patterns_arns(patterns):
+    params = parameters(Repositories=patterns, AllowedProjects="team-*,shared-build")
+    expected_repositories = {REPOSITORY_ARN + p for p in patterns.split(",")}
+    expected_projects = {PROJECT_ARN + "team-*", PROJECT_ARN + "shared-build"}
+    starter = allowed("TriggerFunctionRole", params)
+    assert starter["codecommit:GetFile"] == expected_repositories
+    assert starter["codebuild:StartBuild"] == expected_projects
+    reporter = allowed("ReporterFunctionRole", params)
+    assert reporter["codecommit:PostCommentForPullRequest"] == expected_repositories
+    assert reporter["codebuild:BatchGetBuilds"] == expected_projects
+    allowed_repositories = environment("TriggerFunction", params)["ALLOWED_REPOSITORIES"]
+    assert set(allowed_repositories.split(",")) == expected_repositories
+
+
+def test_the_starter_starts_builds_and_writes_nothing_back_and_the_reporter_starts_nothing():
+    params = parameters(ApprovePullRequests="true", CommitComments="true")
+    starter = allowed("TriggerFunctionRole", params)
+    writes_back = {a for a in starter if a.startswith("codecommit:") and not a.startswith("codecommit:Get")}
+    assert writes_back == set()
+    reporter = allowed("ReporterFunctionRole", params)
+    assert not {"codebuild:StartBuild", "codebuild:StopBuild"} & set(reporter)
+    assert "codecommit:UpdatePullRequestApprovalState" in reporter
+    without = allowed("ReporterFunctionRole", parameters(ApprovePullRequests="false"))
+    assert "codecommit:UpdatePullRequestApprovalState" not in without
+
+
+def test_no_statement_grants_every_resource_or_action():
+    params = parameters()
+    for role in ("TriggerFunctionRole", "ReporterFunctionRole"):
+        for action, resources in allowed(role, params).items():
+            assert "*" not in action, (role, action)
+            assert "*" not in resources, (role, action)
+            for resource in resources:
+                if resource.startswith("arn:"):
+                    # A wildcard only where a pattern puts one, in the name.
+                    assert resource.split(":")[:5] in (
+                        ["arn", "aws", "codecommit", "us-east-1", "123456789012"],
+                        ["arn", "aws", "codebuild", "us-east-1", "123456789012"],
+                        ["arn", "aws", "logs", "us-east-1", "123456789012"],
+                        ["arn", "aws", "sqs", "us-east-1", "123456789012"],
+                    ), resource
+
+
+def test_every_rule_matches_the_repositories_by_name_and_no_repository_is_touched():
+    params = parameters(Repositories="team-*,website")
+    wildcards = [{"wildcard": "team-*"}, {"wildcard": "website"}]
+    push = event_pattern("PushRule", params)
+    assert push["detail"]["repositoryName"] == wildcards
+    assert push["detail"]["event"] == ["referenceCreated", "referenceUpdated"]
+    assert event_pattern("PullRequestRule", params)["detail"]["repositoryNames"] == wildcards
+    assert event_pattern("PullRequestCommentRule", params)["detail"]["repositoryName"] == wildcards
+    builds = event_pattern("BuildStateRule", params)["detail"]
+    assert builds["project-name"] == [{"wildcard": "team-*"}]
+    variables = builds["additional-information"]["environment"]["environment-variables"]
+    assert variables == {"name": ["CODECOMMIT_REPOSITORY"], "value": wildcards}
+    kinds = {resource["Type"] for resource in RESOURCES.values()}
+    assert not any(kind.startswith("AWS::CodeCommit") or kind.startswith("Custom::") for kind in kinds)
+
+
+def test_the_functions_read_each_repositorys_file_and_the_allowed_projects():
+    params = parameters()
+    for function in ("TriggerFunction", "ReporterFunction"):
+        variables = environment(function, params)
+        assert variables["REPOSITORY_CONFIG"] == ".codecommit-build-trigger.yml"
+        assert variables["ALLOWED_PROJECTS"] == "team-*"
+        assert "CODEBUILD_PROJECT" not in variables and "RULES" not in variables
+    assert RESOURCES["TriggerFunction"]["Metadata"]["BuildProperties"]["Binary"] == "starter"
+    destination = RESOURCES["TriggerFunction"]["Properties"]["EventInvokeConfig"]["DestinationConfig"]
+    assert destination["OnFailure"]["Type"] == "SQS"
