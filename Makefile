@@ -32,7 +32,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 # The end-to-end tests mostly wait on processes and sockets: more at a time than cores.
 export RUST_TEST_THREADS ?= 4
 
-.PHONY: lint unit e2e test demo demo-pull-request bench package fuzz venv venv-demo release clean
+.PHONY: lint unit e2e test demo demo-pull-request demo-repositories bench package fuzz venv venv-demo release clean
 
 ## lint: cargo fmt, clippy (as the harness compiles, so `make unit` and `make e2e` reuse the
 ## build), cfn-lint and `sam validate --lint` of both templates
@@ -71,6 +71,12 @@ demo:
 ## rebuild's success and the approval (moto for CodeBuild and CloudWatch Logs, the local CodeCommit)
 demo-pull-request:
 	tools/demo demo_pull_request
+
+## demo-repositories: one installation for many repositories, as many-repositories.yaml
+## configures it: two repositories build in one shared project from their own files, and a
+## third, whose file names a project it was not given, is refused with the reason
+demo-repositories:
+	tools/demo demo_repositories
 
 ## bench: cold and warm starts timed beside the floors, the 4,000-reference decision, the binary and
 ## arm64 zip sizes; prints the table the README shows
