@@ -337,12 +337,16 @@ struct Tracked {
 /// How long CodeBuild keeps a StartBuild's idempotency token.
 const TOKEN_LIFETIME: Duration = Duration::from_secs(300);
 
-/// A StartBuild the proxy forwarded, under its idempotency token.
-struct Started {
-    at: Instant,
-    request: Value,
+/// A StartBuild the proxy forwarded and moto answered with a new build, under its
+/// idempotency token.
+#[derive(Debug, Clone)]
+pub struct Started {
+    /// When moto's answer came back.
+    pub at: Instant,
+    /// The StartBuild request.
+    pub request: Value,
     /// The build as the StartBuild's answer gave it.
-    build: Value,
+    pub build: Value,
 }
 
 struct Shared {
@@ -630,6 +634,18 @@ impl Proxy {
             .lock()
             .expect("proxy recordings poisoned")
             .clone()
+    }
+
+    /// Every build started through the proxy (one per idempotency token still kept), with
+    /// when its StartBuild was answered.
+    pub fn started(&self) -> Vec<Started> {
+        self.shared
+            .tokens
+            .lock()
+            .expect("proxy tokens poisoned")
+            .values()
+            .cloned()
+            .collect()
     }
 
     /// The JSON bodies of the recorded requests for `operation` (e.g. `StopBuild`), in order.
