@@ -16,7 +16,8 @@ use std::process::ExitCode;
 pub const USAGE: &str =
     "codecommit-build-trigger runs as an AWS Lambda function (AWS_LAMBDA_RUNTIME_API set);
 on a terminal:
-  codecommit-build-trigger explain [--config FILE] EVENT.json
+  codecommit-build-trigger explain EVENT.json
+  codecommit-build-trigger explain --config FILE EVENT.json
     prints each reference's decision and reason under the configuration in the environment,
     or under the rules of FILE (a repository's own file), reading from CodeCommit and
     CodeBuild what the rules need, never starting or stopping a build; it reads AWS_REGION
