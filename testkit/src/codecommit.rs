@@ -20,6 +20,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
@@ -69,6 +70,8 @@ struct State {
     calls: Mutex<Vec<(String, Value)>>,
     denied: Mutex<HashSet<String>>,
     failures: Mutex<HashMap<String, VecDeque<String>>>,
+    delays: Mutex<HashMap<String, Duration>>,
+    spans: Mutex<Vec<CallSpan>>,
     configuration: AtomicU64,
     pull_requests: Mutex<HashMap<String, Value>>,
     comments: Mutex<comments::Store>,
@@ -79,6 +82,17 @@ struct State {
 struct GitBacking {
     dir: GitDir,
     default_branch: String,
+}
+
+/// When one call arrived and when it was answered ([`LocalCodeCommit::spans`]).
+#[derive(Debug, Clone)]
+pub struct CallSpan {
+    /// The operation, e.g. `GetFile`.
+    pub operation: String,
+    /// When its request arrived.
+    pub received: Instant,
+    /// When its answer was ready.
+    pub answered: Instant,
 }
 
 /// What [`LocalCodeCommit::set_pull_request`] records of a pull request.
@@ -324,13 +338,66 @@ impl LocalCodeCommit {
     }
 }
 
+impl LocalCodeCommit {
+    /// Hold every answer to `operation` for `by` before sending it, as a slow service would.
+    pub fn delay(&self, operation: &str, by: Duration) {
+        self.state
+            .delays
+            .lock()
+            .expect("fake CodeCommit delays poisoned")
+            .insert(operation.to_owned(), by);
+    }
+
+    /// When each call so far arrived and was answered, in the order they were answered.
+    pub fn spans(&self) -> Vec<CallSpan> {
+        self.state
+            .spans
+            .lock()
+            .expect("fake CodeCommit spans poisoned")
+            .clone()
+    }
+}
+
 impl Drop for LocalCodeCommit {
     fn drop(&mut self) {
         self.server.abort();
     }
 }
 
+/// Answers one request, held for the operation's delay if it has one, noting its span.
 async fn handle(state: Arc<State>, request: Request<Incoming>) -> HttpResponse {
+    let received = Instant::now();
+    let operation = request
+        .headers()
+        .get("x-amz-target")
+        .map(|target| String::from_utf8_lossy(target.as_bytes()).into_owned())
+        .unwrap_or_default()
+        .trim_start_matches(TARGET_PREFIX)
+        .to_owned();
+    let delay = state
+        .delays
+        .lock()
+        .expect("fake CodeCommit delays poisoned")
+        .get(&operation)
+        .copied();
+    let answer = answer(Arc::clone(&state), request).await;
+    if let Some(delay) = delay {
+        tokio::time::sleep_until((received + delay).into()).await;
+    }
+    state
+        .spans
+        .lock()
+        .expect("fake CodeCommit spans poisoned")
+        .push(CallSpan {
+            operation,
+            received,
+            answered: Instant::now(),
+        });
+    answer
+}
+
+/// The answer to one request.
+async fn answer(state: Arc<State>, request: Request<Incoming>) -> HttpResponse {
     let (parts, body) = request.into_parts();
     let body = match body.collect().await {
         Ok(collected) => collected.to_bytes(),

@@ -365,3 +365,102 @@ async fn explain_decides_an_event_with_a_given_file() {
         std::fs::remove_file(path).expect("remove a scratch file");
     }
 }
+
+#[tokio::test]
+async fn the_file_is_read_at_the_same_time_as_the_commit_message() {
+    let (repo, commit) = repository(Some(&rules_for(SHARED)));
+    let harness = installation().git_repository("web", repo).start().await;
+    // Slow reads, so that one read after the other could not be mistaken for two at once.
+    let slow = std::time::Duration::from_millis(300);
+    harness.codecommit.delay("GetFile", slow);
+    harness.codecommit.delay("GetCommit", slow);
+    let answer = harness.answer(&push("web", &commit)).await;
+    assert_eq!(answer["started"][0]["project"], SHARED, "{answer}");
+    let spans = harness.codecommit.spans();
+    let span = |operation: &str| {
+        spans
+            .iter()
+            .find(|span| span.operation == operation)
+            .unwrap_or_else(|| panic!("no {operation} call: {spans:?}"))
+    };
+    let (file, message) = (span("GetFile"), span("GetCommit"));
+    assert!(
+        message.received < file.answered && file.received < message.answered,
+        "GetFile and GetCommit did not overlap: {spans:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_reporter_approves_once_every_build_the_destinations_file_selects_succeeded() {
+    use crate::pull_requests::set_pull_request_17;
+    use crate::reporting::REVISION;
+    use testkit::codecommit::{FUNCTION_ROLE, FUNCTION_SESSION};
+    use testkit::events::build_state_event;
+
+    let repo = GitRepo::init("master");
+    repo.write(
+        FILE,
+        "rules:\n  - {name: test, project: team-api, pullRequests: [master]}\n  - {name: lint, project: team-shared, pullRequests: [master]}\n",
+    );
+    let master = repo.commit("Two rules for pull requests");
+    repo.checkout_new_branch("feature/retries", "master");
+    repo.write("src/lib.rs", "pub fn g() {}\n");
+    let source = repo.commit("A change");
+    let harness = installation()
+        .env("REPORTER_ROLE_ARN", FUNCTION_ROLE)
+        .env("APPROVE_PULL_REQUESTS", "true")
+        .git_repository("my-app", repo)
+        .start()
+        .await;
+    set_pull_request_17(&harness, &source, &master, "OPEN", false);
+    harness.codecommit.set_revision("17", REVISION);
+    let opened = harness
+        .answer(&crate::pull_requests::event(
+            "pull-request-created.json",
+            &source,
+            &master,
+            REVISION,
+        ))
+        .await;
+    let build = |project: &str| {
+        let started = opened["started"].as_array().expect("started");
+        let entry = started
+            .iter()
+            .find(|entry| entry["project"] == project)
+            .unwrap_or_else(|| panic!("no {project} build in {opened}"));
+        let id = entry["buildId"].as_str().expect("a build id").to_owned();
+        let request = harness
+            .start_build_requests()
+            .into_iter()
+            .find(|request| request["projectName"] == project)
+            .expect("its StartBuild");
+        (id, request["environmentVariablesOverride"].clone())
+    };
+    let (test, test_variables) = build("team-api");
+    let (lint, lint_variables) = build("team-shared");
+
+    let first = harness
+        .answer(&harness.codebuild_says(build_state_event(&test, 1, "SUCCEEDED", test_variables)))
+        .await;
+    assert_eq!(
+        first["reported"]["approval"], "not yet: 1 of its builds is still running",
+        "{first}"
+    );
+    harness.proxy.finish_build(&test);
+    let second = harness
+        .answer(&harness.codebuild_says(build_state_event(&lint, 1, "SUCCEEDED", lint_variables)))
+        .await;
+    assert_eq!(
+        second["reported"]["approval"], "approved: all 2 of its builds succeeded",
+        "{second}"
+    );
+    assert_eq!(
+        harness.codecommit.approvers("17", REVISION),
+        [FUNCTION_SESSION]
+    );
+    assert_eq!(
+        harness.codecommit.comments().len(),
+        2,
+        "one comment per build"
+    );
+}
