@@ -164,16 +164,25 @@ async fn a_pull_request_builds_what_the_file_at_its_destination_commit_says() {
     );
 }
 
-#[tokio::test]
-async fn a_file_that_cannot_be_read_fails_the_event_and_starts_nothing() {
+/// A push of main at `A` to a starter whose every `GetFile` fails with `code`.
+async fn push_with_file_failure(
+    code: &'static str,
+) -> (
+    Starter<FakeCodeBuild, FakeCodeCommit>,
+    Result<crate::handler::answer::Response, HandlerError>,
+) {
     let starter = starter(FakeCodeCommit {
-        file_failure: Some("ThrottlingException"),
+        file_failure: Some(code),
         ..codecommit(&[])
     });
-    let error = starter
-        .handle(&push(&[("refs/heads/main", A)]), None)
-        .await
-        .expect_err("unknown rules");
+    let outcome = starter.handle(&push(&[("refs/heads/main", A)]), None).await;
+    (starter, outcome)
+}
+
+#[tokio::test]
+async fn a_file_that_cannot_be_read_fails_the_event_and_starts_nothing() {
+    let (starter, outcome) = push_with_file_failure("ThrottlingException").await;
+    let error = outcome.expect_err("unknown rules");
     assert!(matches!(
         error,
         HandlerError::RepositoryFileUnreadable { .. }
@@ -190,14 +199,8 @@ async fn a_file_that_cannot_be_read_fails_the_event_and_starts_nothing() {
 
 #[tokio::test]
 async fn a_commit_the_repository_does_not_have_builds_nothing_and_is_not_retried() {
-    let starter = starter(FakeCodeCommit {
-        file_failure: Some("CommitDoesNotExistException"),
-        ..codecommit(&[])
-    });
-    let response = starter
-        .handle(&push(&[("refs/heads/main", A)]), None)
-        .await
-        .expect("answered");
+    let (_, outcome) = push_with_file_failure("CommitDoesNotExistException").await;
+    let response = outcome.expect("answered");
     assert!(response.started.is_empty());
     assert!(response.skipped[0]
         .reason
