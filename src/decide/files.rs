@@ -148,3 +148,101 @@ pub(super) fn rules_for<'a>(
         )),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{ALLOWED_PROJECTS, IGNORE_PUSHERS, REPOSITORY_CONFIG, SKIP_MARKERS};
+    use crate::test_support::{
+        config, pull_request_event, pull_request_records, push, PR_DESTINATION, PR_SOURCE,
+    };
+    use serde_json::json;
+
+    const A: &str = "1111111111111111111111111111111111111111";
+    const B: &str = "2222222222222222222222222222222222222222";
+
+    fn with_files(extra: &[(&'static str, &str)]) -> Config {
+        let mut vars = vec![(REPOSITORY_CONFIG, "ci.yml"), (ALLOWED_PROJECTS, "team-*")];
+        vars.extend_from_slice(extra);
+        config(&vars)
+    }
+
+    fn keys(files: &BTreeSet<FileKey>) -> Vec<(&str, &str)> {
+        files
+            .iter()
+            .map(|key| (key.repository.as_str(), key.commit.as_str()))
+            .collect()
+    }
+
+    #[test]
+    fn a_push_reads_each_pushed_commits_file_once_and_a_deleted_reference_nothing() {
+        let push = push(
+            "my-app",
+            None,
+            json!([
+                {"ref": "refs/heads/main", "commit": A},
+                {"ref": "refs/heads/dev", "commit": A},
+                {"ref": "refs/tags/v1", "commit": B},
+                {"ref": "refs/heads/gone", "deleted": true},
+            ]),
+        );
+        let (files, needs) = files_needed(&with_files(&[]), &push.records);
+        assert_eq!(keys(&files), [("my-app", A), ("my-app", B)]);
+        let messages: Vec<&str> = needs.messages.iter().map(|k| k.commit.as_str()).collect();
+        assert_eq!(
+            messages,
+            [A, B],
+            "read beside the files: skip markers are on"
+        );
+        let (_, needs) = files_needed(&with_files(&[(SKIP_MARKERS, "false")]), &push.records);
+        assert!(needs.messages.is_empty());
+    }
+
+    #[test]
+    fn a_pull_request_reads_its_destination_commits_file_and_its_status() {
+        let event = pull_request_event("pullRequestCreated", "main", "Open", "False");
+        let records = pull_request_records(&event);
+        let (files, needs) = files_needed(&with_files(&[]), &records);
+        assert_eq!(keys(&files), [("my-app", PR_DESTINATION)]);
+        assert_eq!(
+            needs
+                .messages
+                .iter()
+                .map(|k| k.commit.as_str())
+                .collect::<Vec<_>>(),
+            [PR_SOURCE],
+            "the skip markers are the source commit's"
+        );
+        assert_eq!(needs.pull_requests.len(), 1);
+        assert_eq!(
+            file_commit(
+                &records[0],
+                &records[0].references[0]
+                    .commit()
+                    .cloned()
+                    .expect("a commit")
+            )
+            .as_str(),
+            PR_DESTINATION
+        );
+
+        // A closed pull request builds nothing, but its file says which builds to stop.
+        let closed = pull_request_event("pullRequestStatusChanged", "main", "Closed", "False");
+        let (files, needs) = files_needed(&with_files(&[]), &pull_request_records(&closed));
+        assert_eq!(keys(&files), [("my-app", PR_DESTINATION)]);
+        assert_eq!(needs, Needs::default());
+    }
+
+    #[test]
+    fn nothing_is_read_without_repository_files_or_for_an_ignored_pusher() {
+        let push_by_bot = push(
+            "my-app",
+            Some("arn:aws:iam::123456789012:user/bot"),
+            json!([{"ref": "refs/heads/main", "commit": A}]),
+        );
+        let own = config(&[(crate::config::CODEBUILD_PROJECT, "p1")]);
+        assert!(files_needed(&own, &push_by_bot.records).0.is_empty());
+        let ignoring = with_files(&[(IGNORE_PUSHERS, "arn:aws:iam::123456789012:user/bot")]);
+        assert!(files_needed(&ignoring, &push_by_bot.records).0.is_empty());
+    }
+}
