@@ -17,11 +17,7 @@ use crate::vocabulary::truncate;
 impl Config {
     /// Reads the configuration from the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| match std::env::var(name) {
-            Ok(value) => Ok(Some(value)),
-            Err(std::env::VarError::NotPresent) => Ok(None),
-            Err(std::env::VarError::NotUnicode(_)) => Err(()),
-        })
+        Self::from_lookup(process_variable)
     }
 
     /// Reads the configuration through `lookup`, which answers `Ok(None)`
@@ -103,6 +99,16 @@ impl Config {
             reporting: reporting(&var)?,
             max_builds: count(MAX_BUILDS, var(MAX_BUILDS)?, DEFAULT_MAX_BUILDS, 1000)?,
         })
+    }
+}
+
+/// Variable `name` of the process environment, as [`Config::from_lookup`] asks for it:
+/// `Ok(None)` when unset, `Err(())` when not Unicode.
+pub(crate) fn process_variable(name: &str) -> Result<Option<String>, ()> {
+    match std::env::var(name) {
+        Ok(value) => Ok(Some(value)),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(_)) => Err(()),
     }
 }
 

@@ -11,6 +11,7 @@ pub(crate) mod pattern;
 pub mod repository_file;
 mod rules;
 
+pub(crate) use env::process_variable;
 pub(crate) use env::{is_project, is_project_name};
 pub use label::{Label, PatternField};
 pub use repository_file::{AllowedProjects, FileError};

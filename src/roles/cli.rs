@@ -7,7 +7,7 @@ use super::starter::starter;
 use crate::aws::sdk::SdkEnvError;
 use crate::config::pattern::PatternList;
 use crate::config::repository_file::{self, AllowedProjects};
-use crate::config::{Config, Rule, ALLOWED_PROJECTS, REPOSITORY_CONFIG};
+use crate::config::{process_variable, Config, Rule, ALLOWED_PROJECTS, REPOSITORY_CONFIG};
 use crate::event;
 use crate::lambda::sdk_config;
 use std::process::ExitCode;
@@ -60,14 +60,12 @@ pub fn check(path: &str) -> ExitCode {
 
 /// The rules of the repository file at `path`, checked against `ALLOWED_PROJECTS` when set.
 fn checked(path: &str) -> Result<Vec<Rule>, String> {
-    let allowed = match std::env::var(ALLOWED_PROJECTS) {
-        Ok(patterns) if !patterns.trim().is_empty() => PatternList::parse(&patterns)
+    let allowed = match process_variable(ALLOWED_PROJECTS) {
+        Ok(Some(patterns)) if !patterns.trim().is_empty() => PatternList::parse(&patterns)
             .map(|patterns| AllowedProjects::Matching(Box::new(patterns)))
             .map_err(|problem| format!("{ALLOWED_PROJECTS} {problem}"))?,
-        Ok(_) | Err(std::env::VarError::NotPresent) => AllowedProjects::Any,
-        Err(std::env::VarError::NotUnicode(_)) => {
-            return Err(format!("{ALLOWED_PROJECTS} is not valid UTF-8"))
-        }
+        Ok(_) => AllowedProjects::Any,
+        Err(()) => return Err(format!("{ALLOWED_PROJECTS} is not valid UTF-8")),
     };
     let bytes = std::fs::read(path).map_err(|problem| format!("cannot be read: {problem}"))?;
     repository_file::parse(&bytes, &allowed).map_err(|invalid| invalid.to_string())
@@ -98,11 +96,7 @@ fn explain_config(rules_file: Option<&str>) -> Result<Config, String> {
     let mut config = Config::from_lookup(|name| match name {
         REPOSITORY_CONFIG => Ok(Some(".codecommit-build-trigger.yml".to_owned())),
         ALLOWED_PROJECTS => Ok(Some("*".to_owned())),
-        name => match std::env::var(name) {
-            Ok(value) => Ok(Some(value)),
-            Err(std::env::VarError::NotPresent) => Ok(None),
-            Err(std::env::VarError::NotUnicode(_)) => Err(()),
-        },
+        name => process_variable(name),
     })
     .map_err(|problem| format!("invalid configuration: {problem}"))?;
     config.rules = rules;
