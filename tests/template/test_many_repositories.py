@@ -77,7 +77,12 @@ def evaluate(value, params):
         return {k: evaluate(v, params) for k, v in value.items()}
     (function, argument), = value.items()
     if function == "Ref":
-        return NO_VALUE if argument == "AWS::NoValue" else PSEUDO.get(argument, params.get(argument))
+        if argument == "AWS::NoValue":
+            return NO_VALUE
+        if argument in PSEUDO or argument in params:
+            return PSEUDO.get(argument, params.get(argument))
+        return value  # a resource's
+
     if function == "Fn::If":
         name, yes, no = argument
         return evaluate(yes if condition(name, params) else no, params)
@@ -203,3 +208,14 @@ def test_the_functions_read_each_repositorys_file_and_the_allowed_projects():
     assert RESOURCES["TriggerFunction"]["Metadata"]["BuildProperties"]["Binary"] == "starter"
     destination = RESOURCES["TriggerFunction"]["Properties"]["EventInvokeConfig"]["DestinationConfig"]
     assert destination["OnFailure"]["Type"] == "SQS"
+
+
+@pytest.mark.parametrize("name", ["FailedEventsAlarm", "TriggerDeliveryFailuresAlarm", "TriggerErrorsAlarm",
+                                  "ReporterDeliveryFailuresAlarm", "ReporterErrorsAlarm"])
+def test_every_alarm_notifies_the_given_topic_or_the_one_made_for_the_email(name):
+    def actions(params):
+        return evaluate(RESOURCES[name]["Properties"].get("AlarmActions", {"Ref": "AWS::NoValue"}), params)
+    assert actions(parameters()) is NO_VALUE
+    topic = "arn:aws:sns:us-east-1:123456789012:ops"
+    assert actions(parameters(AlarmTopicArn=topic)) == [topic]
+    assert actions(parameters(AlarmEmail="ops@example.com")) == [{"Ref": "AlarmTopic"}]

@@ -301,6 +301,47 @@ def test_a_push_that_cannot_start_its_build_is_kept_and_alarmed():
     assert alarm["Threshold"] == 1
 
 
+ALARMS = {
+    "FailedEventsAlarm": None,
+    "TriggerDeliveryFailuresAlarm": "TriggerFunction",
+    "TriggerErrorsAlarm": "TriggerFunction",
+    "ReporterDeliveryFailuresAlarm": "ReporterFunction",
+    "ReporterErrorsAlarm": "ReporterFunction",
+}
+
+
+def alarm_actions(name, params):
+    return resolve(RESOURCES[name]["Properties"].get("AlarmActions", {"Ref": "AWS::NoValue"}), params)
+
+
+def test_every_alarm_notifies_the_given_topic_or_the_one_made_for_the_email():
+    for name, function in ALARMS.items():
+        if function:
+            dimensions = RESOURCES[name]["Properties"]["Dimensions"]
+            assert dimensions == [{"Name": "FunctionName", "Value": {"Ref": function}}], name
+        assert alarm_actions(name, parameters()) is NO_VALUE, f"{name} notifies nobody by default"
+        topic = "arn:aws:sns:us-east-1:123456789012:ops"
+        assert alarm_actions(name, parameters(AlarmTopicArn=topic)) == [topic], name
+        assert alarm_actions(name, parameters(AlarmEmail="ops@example.com")) == [{"Ref": "AlarmTopic"}], name
+    metrics = {RESOURCES[name]["Properties"]["MetricName"] for name in ALARMS}
+    assert metrics == {"ApproximateNumberOfMessagesVisible", "DestinationDeliveryFailures", "Errors"}
+    assert RESOURCES["AlarmTopic"]["Condition"] == "HasAlarmEmail"
+    assert RESOURCES["AlarmTopic"]["Properties"]["Subscription"] == [
+        {"Protocol": "email", "Endpoint": {"Ref": "AlarmEmail"}}
+    ]
+    for name in ("ReporterDeliveryFailuresAlarm", "ReporterErrorsAlarm"):
+        assert RESOURCES[name]["Condition"] == "UseReporting"
+
+
+def test_contradictory_parameters_are_refused_at_deploy_time():
+    rules = TEMPLATE["Rules"]
+    approvals = rules["ApprovalsNeedPullRequestBuilds"]
+    assert approvals["RuleCondition"] == {"Fn::Equals": [{"Ref": "ApprovePullRequests"}, "true"]}
+    assert approvals["Assertions"][0]["Assert"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "PullRequests"}, ""]}]}
+    alarms = rules["OneAlarmDestination"]
+    assert alarms["Assertions"][0]["Assert"] == {"Fn::Equals": [{"Ref": "AlarmTopicArn"}, ""]}
+
+
 def test_the_trigger_is_installed_by_the_custom_resource_named_after_the_stack():
     trigger = RESOURCES["RepositoryTrigger"]
     assert trigger["Type"] == "Custom::CodeCommitTrigger"
@@ -366,8 +407,10 @@ def parameters_default(name):
 
 def test_outputs_name_the_function_the_queue_and_the_trigger():
     assert set(TEMPLATE["Outputs"]) == {
-        "TriggerFunctionArn", "FailedEventsQueueUrl", "TriggerName", "ReporterFunctionRoleArn"
+        "TriggerFunctionArn", "FailedEventsQueueUrl", "TriggerName", "ReporterFunctionRoleArn",
+        "AlarmTopic",
     }
+    assert TEMPLATE["Outputs"]["AlarmTopic"]["Condition"] == "NotifiesSomeone"
     assert TEMPLATE["Outputs"]["ReporterFunctionRoleArn"]["Condition"] == "UseReporting"
 
 
