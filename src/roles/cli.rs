@@ -24,10 +24,17 @@ on a terminal:
     and the credentials from the environment, as the function does
   codecommit-build-trigger check FILE
     checks a repository's own file offline: exit 0 when it is valid, 1 with what is wrong;
-    the projects it names must match ALLOWED_PROJECTS when that is set";
+    the projects it names must match ALLOWED_PROJECTS when that is set
+  codecommit-build-trigger --version";
 
 const CREDENTIALS_HINT: &str = "to run explain with a profile's credentials: \
 eval \"$(aws configure export-credentials --format env)\"";
+
+/// `--version`: the name and version, as `codecommit-build-trigger 0.1.0`.
+pub fn version() -> ExitCode {
+    println!("codecommit-build-trigger {}", env!("CARGO_PKG_VERSION"));
+    ExitCode::SUCCESS
+}
 
 /// Prints [`USAGE`]; exits 2.
 pub fn usage() -> ExitCode {

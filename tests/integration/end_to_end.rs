@@ -656,3 +656,14 @@ async fn info_logs_hold_neither_credentials_nor_whole_events() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_binary_says_its_version() {
+    let harness = Harness::builder().start().await;
+    let output = harness.run_cli(&["--version"]).await;
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout).trim(),
+        format!("codecommit-build-trigger {}", env!("CARGO_PKG_VERSION"))
+    );
+}
