@@ -511,3 +511,11 @@ def test_the_projects_build_state_events_reach_the_reporter_and_rebuild_comments
     variables = resolve(FUNCTIONS["TriggerFunction"]["Properties"]["Environment"]["Variables"],
                         parameters(PullRequests="main", RebuildCommand="/ci again"))
     assert variables["REBUILD_COMMAND"] == "/ci again"
+
+
+def test_every_parameter_has_a_group_and_a_label():
+    interface = TEMPLATE["Metadata"]["AWS::CloudFormation::Interface"]
+    grouped = [name for group in interface["ParameterGroups"] for name in group["Parameters"]]
+    assert sorted(grouped) == sorted(TEMPLATE["Parameters"]), "each parameter in exactly one group"
+    assert len(grouped) == len(set(grouped))
+    assert set(interface["ParameterLabels"]) == set(TEMPLATE["Parameters"])
