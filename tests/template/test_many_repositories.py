@@ -219,3 +219,10 @@ def test_every_alarm_notifies_the_given_topic_or_the_one_made_for_the_email(name
     topic = "arn:aws:sns:us-east-1:123456789012:ops"
     assert actions(parameters(AlarmTopicArn=topic)) == [topic]
     assert actions(parameters(AlarmEmail="ops@example.com")) == [{"Ref": "AlarmTopic"}]
+
+
+def test_every_parameter_has_a_group_and_a_label():
+    interface = TEMPLATE["Metadata"]["AWS::CloudFormation::Interface"]
+    grouped = [name for group in interface["ParameterGroups"] for name in group["Parameters"]]
+    assert sorted(grouped) == sorted(PARAMETERS)
+    assert set(interface["ParameterLabels"]) == set(PARAMETERS)
