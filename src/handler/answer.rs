@@ -154,6 +154,10 @@ pub struct Started {
     /// superseded (stopped).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub superseded: Vec<String>,
+    /// Milliseconds from the event (its push or change) to CodeBuild's answer to this
+    /// StartBuild, when the event says when it happened; for the metrics, not the answer.
+    #[serde(skip)]
+    pub event_to_start_ms: Option<i64>,
 }
 
 /// A reference that was not built.

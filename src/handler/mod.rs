@@ -22,6 +22,7 @@ mod answer;
 mod error;
 mod explain;
 mod gather;
+pub mod metrics;
 mod own_role;
 mod pull_request;
 mod push;

@@ -211,7 +211,11 @@ where
         let project = &wanted.rule.project;
         let pull_request = record.pull_request.as_ref().map(|pr| pr.id.as_str());
         let request = build_request(wanted.rule, record, reference, wanted.commit);
-        let (build_id, already_started) = match self.start_for_this_event(&request, record).await? {
+        let answered = self.start_for_this_event(&request, record).await?;
+        let event_to_start_ms = record
+            .pushed_at
+            .map(|happened| super::metrics::now_ms() - happened);
+        let (build_id, already_started) = match answered {
             StartedBuild::Started { build_id, .. } => {
                 info!(repository = record.repository.name, reference = reference.as_str(),
                     commit = %wanted.commit, pull_request, project, build_id, "build started");
@@ -241,6 +245,7 @@ where
             pull_request: pull_request.map(str::to_owned),
             already_started,
             superseded,
+            event_to_start_ms,
         })
     }
 

@@ -4,6 +4,7 @@
 use super::reporter::{own_role_by_sts, reporter};
 use super::starter::starter;
 use crate::config::Config;
+use crate::handler::metrics;
 use crate::handler::Both;
 use crate::lambda;
 use aws_types::sdk_config::SdkConfig;
@@ -19,7 +20,9 @@ pub async fn serve(config: Config, sdk_config: SdkConfig) -> ExitCode {
         reporter(config, sdk_config, role),
     );
     lambda::serve(|event: Box<RawValue>, deadline| async move {
-        both.handle(event.get(), deadline).await
+        let outcome = both.handle(event.get(), deadline).await;
+        metrics::emit(&outcome);
+        outcome
     })
     .await
 }

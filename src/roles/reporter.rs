@@ -4,7 +4,7 @@
 
 use crate::aws::{own_role, CodeBuild, CodeCommit, Logs};
 use crate::config::Config;
-use crate::handler::{Reporter, ReporterRole, RoleLearner};
+use crate::handler::{metrics, Reporter, ReporterRole, RoleLearner};
 use crate::lambda;
 use aws_types::sdk_config::SdkConfig;
 use serde_json::value::RawValue;
@@ -40,7 +40,9 @@ pub async fn serve(config: Config, sdk_config: SdkConfig) -> ExitCode {
     let sdk_config = &sdk_config;
     let reporter = &reporter(config, sdk_config, own_role_by_sts(sdk_config));
     lambda::serve(|event: Box<RawValue>, deadline| async move {
-        reporter.handle(event.get(), deadline).await
+        let outcome = reporter.handle(event.get(), deadline).await;
+        metrics::emit(&outcome);
+        outcome
     })
     .await
 }

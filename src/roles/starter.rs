@@ -6,7 +6,7 @@
 use super::{configured, role, Role};
 use crate::aws::{CodeBuild, CodeCommit};
 use crate::config::Config;
-use crate::handler::Starter;
+use crate::handler::{metrics, Starter};
 use crate::lambda::{self, fail_init};
 use aws_types::sdk_config::SdkConfig;
 use serde_json::value::RawValue;
@@ -26,7 +26,9 @@ pub async fn serve(config: Config, sdk_config: SdkConfig) -> ExitCode {
     let sdk_config = &sdk_config;
     let starter = &starter(config, sdk_config);
     lambda::serve(|event: Box<RawValue>, deadline| async move {
-        starter.handle(event.get(), deadline).await
+        let outcome = starter.handle(event.get(), deadline).await;
+        metrics::emit(&outcome);
+        outcome
     })
     .await
 }

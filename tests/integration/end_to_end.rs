@@ -667,3 +667,62 @@ async fn the_binary_says_its_version() {
         format!("codecommit-build-trigger {}", env!("CARGO_PKG_VERSION"))
     );
 }
+
+/// The function's Embedded Metric Format lines (CloudWatch's metrics from the log), in order.
+async fn metric_lines(harness: &Harness, at_least: usize) -> Vec<serde_json::Value> {
+    let is_metrics = |record: &serde_json::Value| record.get("_aws").is_some();
+    for _ in 0..50 {
+        let lines: Vec<_> = harness
+            .function
+            .log_records()
+            .into_iter()
+            .filter(is_metrics)
+            .collect();
+        if lines.len() >= at_least {
+            return lines;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!(
+        "fewer than {at_least} metric lines\n{}",
+        harness.diagnostics()
+    );
+}
+
+#[tokio::test]
+async fn each_invocation_writes_its_metrics_as_cloudwatch_reads_them_from_the_log() {
+    let harness = Harness::builder()
+        .env("SKIP_MARKERS", "false")
+        .start()
+        .await;
+    let mut push = sample_event("push-master.json");
+    push["Records"][0]["eventTime"] = json!(testkit::now());
+    harness.invoke(&push).await.expect("a build");
+    harness
+        .invoke(&sample_event("malformed.json"))
+        .await
+        .expect_err("invalid");
+    let lines = metric_lines(&harness, 2).await;
+    let built = &lines[0];
+    let declared = &built["_aws"]["CloudWatchMetrics"][0];
+    assert_eq!(declared["Namespace"], "CodeCommitBuildTrigger");
+    assert_eq!(declared["Dimensions"], json!([["FunctionName"]]));
+    assert_eq!(built["FunctionName"], "codecommit-build-trigger");
+    // Every metric declared has its value on the line, as EMF requires.
+    for metric in declared["Metrics"].as_array().expect("metrics") {
+        let name = metric["Name"].as_str().expect("a name");
+        assert!(
+            built.get(name).is_some(),
+            "{name} declared without a value: {built}"
+        );
+    }
+    assert_eq!(built["Events"], 1);
+    assert_eq!(built["BuildsStarted"], 1);
+    assert_eq!(built["Skipped"], 0);
+    let latency = built["EventToStartBuild"][0].as_i64().expect("a latency");
+    assert!((0..60_000).contains(&latency), "{built}");
+    assert!(built["_aws"]["Timestamp"]
+        .as_i64()
+        .is_some_and(|at| at > 1_700_000_000_000));
+    assert_eq!(lines[1]["InvocationErrors"], 1, "{}", lines[1]);
+}

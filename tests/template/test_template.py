@@ -5,7 +5,9 @@ Run by `make test` (pytest from the venv); the template is read with cfn-lint's 
 turns `!Ref X` into {"Ref": "X"} and so on.
 """
 
+import json
 import pathlib
+import re
 import tomllib
 
 import pytest
@@ -408,7 +410,7 @@ def parameters_default(name):
 def test_outputs_name_the_function_the_queue_and_the_trigger():
     assert set(TEMPLATE["Outputs"]) == {
         "TriggerFunctionArn", "FailedEventsQueueUrl", "TriggerName", "ReporterFunctionRoleArn",
-        "AlarmTopic",
+        "AlarmTopic", "DashboardUrl",
     }
     assert TEMPLATE["Outputs"]["AlarmTopic"]["Condition"] == "NotifiesSomeone"
     assert TEMPLATE["Outputs"]["ReporterFunctionRoleArn"]["Condition"] == "UseReporting"
@@ -519,3 +521,37 @@ def test_every_parameter_has_a_group_and_a_label():
     assert sorted(grouped) == sorted(TEMPLATE["Parameters"]), "each parameter in exactly one group"
     assert len(grouped) == len(set(grouped))
     assert set(interface["ParameterLabels"]) == set(TEMPLATE["Parameters"])
+
+
+def written_metrics():
+    """The metrics the function writes (src/handler/metrics.rs), by name."""
+    source = (ROOT / "src" / "handler" / "metrics.rs").read_text()
+    table = source[source.index("pub const METRICS"):source.index("];")]
+    return set(re.findall(r'\("([A-Za-z]+)", "(?:Count|Milliseconds)"\)', table))
+
+
+def graphed_metrics(template):
+    """The (namespace, metric) pairs a template's dashboard graphs."""
+    body, _ = template["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    dashboard = json.loads(re.sub(r"\$\{[^}]+\}", "X", body))
+    graphed = set()
+    for widget in dashboard["widgets"]:
+        previous = []
+        for row in widget["properties"]["metrics"]:
+            names = [part for part in row if isinstance(part, str)]
+            if names[:1] == ["..."]:
+                names = previous
+            names = [prev if part == "." else part for part, prev in zip(names, previous + names[len(previous):])]
+            graphed.add((names[0], names[1]))
+            previous = names
+    return graphed
+
+
+@pytest.mark.parametrize("name", ["template.yaml", "many-repositories.yaml"])
+def test_the_dashboard_graphs_what_the_function_writes(name):
+    template = TEMPLATE if name == "template.yaml" else cfn_yaml.load(str(ROOT / name))
+    graphed = graphed_metrics(template)
+    own = {metric for namespace, metric in graphed if namespace == "CodeCommitBuildTrigger"}
+    assert own == written_metrics(), "every metric written is graphed, and only those"
+    assert ("AWS/Lambda", "DestinationDeliveryFailures") in graphed
+    assert "DashboardUrl" in template["Outputs"]
