@@ -246,3 +246,36 @@ mod tests {
         assert!(files_needed(&ignoring, &push_by_bot.records).0.is_empty());
     }
 }
+
+#[cfg(test)]
+mod closed_pull_requests {
+    use super::*;
+    use crate::config::{repository_file, AllowedProjects, ALLOWED_PROJECTS, REPOSITORY_CONFIG};
+    use crate::decide::rules_superseding_pull_request;
+    use crate::event::CommitId;
+    use crate::test_support::{config, pull_request_event, pull_request_records, PR_DESTINATION};
+
+    #[test]
+    fn a_closed_pull_request_stops_the_builds_its_destinations_file_supersedes() {
+        let config = config(&[(REPOSITORY_CONFIG, "ci.yml"), (ALLOWED_PROJECTS, "team-*")]);
+        let text = b"rules:\n  - {name: test, project: team-api, pullRequests: [main], supersede: true}\n  - {name: lint, project: team-lint, pullRequests: [main]}\n";
+        let rules = repository_file::parse(text, &AllowedProjects::Any).expect("valid");
+        let mut files = Files::default();
+        files.insert(
+            FileKey {
+                repository: "my-app".into(),
+                commit: CommitId::parse(PR_DESTINATION).expect("a commit"),
+            },
+            FileRules::Rules(rules),
+        );
+        let closed = pull_request_event("pullRequestStatusChanged", "main", "Closed", "False");
+        let records = pull_request_records(&closed);
+        let superseding: Vec<&str> = rules_superseding_pull_request(&config, &files, &records[0])
+            .iter()
+            .map(|rule| rule.project.as_str())
+            .collect();
+        assert_eq!(superseding, ["team-api"]);
+        // Without the file's rules read, none of the function's own (it has none) stop anything.
+        assert!(rules_superseding_pull_request(&config, &Files::default(), &records[0]).is_empty());
+    }
+}
