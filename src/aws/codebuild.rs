@@ -1,7 +1,7 @@
 //! [`BuildReads`] and [`BuildWrites`] on the AWS SDK's CodeBuild client, with StartBuild's
 //! own retry policy.
 
-use super::reads::{BuildReads, BuildsPage, PastBuild, RECENT_BUILDS};
+use super::reads::{BuildReads, BuildsPage, PastBuild, ProjectReads, RECENT_BUILDS};
 use super::writes::{BuildRequest, BuildWrites, StartedBuild};
 use super::AwsError;
 use crate::event::{BuildReport, BuildStatus, LogStream, Phase, Variable};
@@ -305,6 +305,38 @@ pub fn is_parameter_mismatch(code: &str, message: &str) -> bool {
     code.starts_with("IdempotentParameterMismatch")
         || (code == "InvalidInputException"
             && (message.contains("idempoten") || message.contains("parameter mismatch")))
+}
+
+impl ProjectReads for CodeBuild {
+    async fn missing_projects(&self, projects: &[String]) -> Result<Vec<String>, AwsError> {
+        let output = self
+            .client
+            .batch_get_projects()
+            .set_names(Some(projects.to_vec()))
+            .send()
+            .await
+            .map_err(|error| AwsError::from_sdk("BatchGetProjects", error))?;
+        // Found by name or by ARN, as it was asked; what is not found is missing.
+        let found: Vec<(&str, &str)> = output
+            .projects()
+            .iter()
+            .map(|project| {
+                (
+                    project.name().unwrap_or_default(),
+                    project.arn().unwrap_or_default(),
+                )
+            })
+            .collect();
+        Ok(projects
+            .iter()
+            .filter(|asked| {
+                !found
+                    .iter()
+                    .any(|(name, arn)| asked.as_str() == *name || asked.as_str() == *arn)
+            })
+            .cloned()
+            .collect())
+    }
 }
 
 #[cfg(test)]

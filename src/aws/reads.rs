@@ -220,6 +220,15 @@ pub trait LogReads: Send + Sync {
     ) -> impl Future<Output = Result<Vec<String>, AwsError>> + Send;
 }
 
+/// Whether projects exist (`BatchGetProjects`), for the installer's check at deploy time.
+pub trait ProjectReads: Send + Sync {
+    /// Those of `projects` (names or ARNs) that do not exist in this account and region.
+    fn missing_projects(
+        &self,
+        projects: &[String],
+    ) -> impl Future<Output = Result<Vec<String>, AwsError>> + Send;
+}
+
 /// A repository's triggers (`GetRepositoryTriggers`), for the installer.
 pub trait TriggerReads: Send + Sync {
     /// `GetRepositoryTriggers`.

@@ -2,7 +2,7 @@
 
 use super::request::{Action, Request, TriggerSpec};
 use super::triggers::{is_ours, with_trigger, without_trigger, MAX_TRIGGERS};
-use crate::aws::reads::TriggerReads;
+use crate::aws::reads::{ProjectReads, TriggerReads};
 use crate::aws::writes::TriggerWrites;
 use crate::aws::AwsError;
 use aws_sdk_codecommit::types::{RepositoryTrigger, RepositoryTriggerEventEnum};
@@ -48,6 +48,25 @@ pub enum InstallError {
     NoRepository {
         /// The repository.
         repository: String,
+    },
+    /// A project the function would start does not exist.
+    #[error(
+        "CodeBuild project(s) {} do not exist in this account and region (BatchGetProjects); \
+         check the ProjectName parameter (or RuleProjectArns), or create the project first",
+        .projects.join(", ")
+    )]
+    NoProject {
+        /// The missing projects, as named.
+        projects: Vec<String>,
+    },
+    /// The projects could not be looked up.
+    #[error(
+        "BatchGetProjects failed, so the projects could not be checked: {}: {}",
+        .source.code, .source.message
+    )]
+    ProjectCheck {
+        /// The call that failed.
+        source: AwsError,
     },
     /// The custom resource's role may not make the call.
     #[error(
@@ -144,13 +163,28 @@ fn current_id(request: &Request) -> String {
     }
 }
 
-/// Carries out `request` against `store`.
-pub async fn run<S: TriggerReads + TriggerWrites>(store: &S, request: &Request) -> Reply {
+/// Carries out `request` against `store`, checking first with `projects` that the projects
+/// the function starts exist.
+pub async fn run<S: TriggerReads + TriggerWrites, P: ProjectReads>(
+    store: &S,
+    projects: &P,
+    request: &Request,
+) -> Reply {
     match &request.action {
         Err(reason) => Reply::failed_before(request, format!("invalid request: {reason}")),
-        Ok(Action::Create(spec)) => installed(request, spec, install(store, spec, None).await),
+        Ok(Action::Create(spec)) => {
+            let result = match check_projects(projects, spec).await {
+                Ok(()) => install(store, spec, None).await,
+                Err(missing) => Err(missing),
+            };
+            installed(request, spec, result)
+        }
         Ok(Action::Update(spec, old)) => {
-            installed(request, spec, install(store, spec, old.as_ref()).await)
+            let result = match check_projects(projects, spec).await {
+                Ok(()) => install(store, spec, old.as_ref()).await,
+                Err(missing) => Err(missing),
+            };
+            installed(request, spec, result)
         }
 
         Ok(Action::Delete(spec)) => {
@@ -221,6 +255,25 @@ fn someone_elses(
         name: theirs.name().to_owned(),
         destination: theirs.destination_arn().to_owned(),
     })
+}
+
+/// Fails unless every project `spec` names exists.
+async fn check_projects<P: ProjectReads>(
+    projects: &P,
+    spec: &TriggerSpec,
+) -> Result<(), InstallError> {
+    if spec.project_names.is_empty() {
+        return Ok(());
+    }
+    let missing = projects
+        .missing_projects(&spec.project_names)
+        .await
+        .map_err(|source| InstallError::ProjectCheck { source })?;
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(InstallError::NoProject { projects: missing })
+    }
 }
 
 async fn install<S: TriggerReads + TriggerWrites>(
@@ -316,6 +369,22 @@ mod tests {
         repositories: Mutex<HashMap<String, Vec<RepositoryTrigger>>>,
         puts: Mutex<usize>,
         fail_with: Option<&'static str>,
+        /// The projects that exist; `None`: every one.
+        projects: Option<Vec<&'static str>>,
+    }
+
+    impl ProjectReads for FakeStore {
+        async fn missing_projects(&self, projects: &[String]) -> Result<Vec<String>, AwsError> {
+            Ok(projects
+                .iter()
+                .filter(|asked| {
+                    self.projects
+                        .as_ref()
+                        .is_some_and(|existing| !existing.contains(&asked.as_str()))
+                })
+                .cloned()
+                .collect())
+        }
     }
 
     impl TriggerReads for FakeStore {
@@ -397,14 +466,14 @@ mod tests {
     #[tokio::test]
     async fn create_then_delete_round_trips() {
         let store = store_with(2);
-        let created = run(&store, &request("Create", None)).await;
+        let created = run(&store, &store, &request("Create", None)).await;
         assert_eq!(created.status, Status::Success, "{}", created.reason);
         assert_eq!(created.physical_id, "my-app/my-stack");
         assert_eq!(store.repositories.lock().expect("lock")["my-app"].len(), 3);
-        let deleted = run(&store, &request("Delete", Some("my-app/my-stack"))).await;
+        let deleted = run(&store, &store, &request("Delete", Some("my-app/my-stack"))).await;
         assert_eq!(deleted.status, Status::Success);
         assert_eq!(store.repositories.lock().expect("lock")["my-app"].len(), 2);
-        let again = run(&store, &request("Delete", Some("my-app/my-stack"))).await;
+        let again = run(&store, &store, &request("Delete", Some("my-app/my-stack"))).await;
         assert_eq!(again.status, Status::Success);
         assert_eq!(
             *store.puts.lock().expect("lock"),
@@ -414,9 +483,34 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_project_that_does_not_exist_fails_the_create_before_the_trigger_is_written() {
+        let store = FakeStore {
+            projects: Some(vec!["my-project"]),
+            ..store_with(0)
+        };
+        let create = |projects: &[&str]| {
+            let mut create = request("Create", None);
+            if let Ok(Action::Create(spec)) = &mut create.action {
+                spec.project_names = projects.iter().map(|p| (*p).to_owned()).collect();
+            }
+            create
+        };
+        let created = run(&store, &store, &create(&["my-project", "my-projcet"])).await;
+        assert_eq!(created.status, Status::Failed);
+        assert_eq!(
+            created.reason,
+            "CodeBuild project(s) my-projcet do not exist in this account and region (BatchGetProjects); \
+             check the ProjectName parameter (or RuleProjectArns), or create the project first"
+        );
+        assert_eq!(*store.puts.lock().expect("lock"), 0, "no trigger written");
+        let created = run(&store, &store, &create(&["my-project"])).await;
+        assert_eq!(created.status, Status::Success, "{}", created.reason);
+    }
+
+    #[tokio::test]
     async fn a_full_repository_fails_the_create_and_its_rollback_removes_nothing() {
         let store = store_with(10);
-        let created = run(&store, &request("Create", None)).await;
+        let created = run(&store, &store, &request("Create", None)).await;
         assert_eq!(created.status, Status::Failed);
         assert!(
             created.reason.contains("already has 10 triggers"),
@@ -424,14 +518,24 @@ mod tests {
             created.reason
         );
         assert_eq!(created.physical_id, "failed-create:req-1");
-        let rollback = run(&store, &request("Delete", Some(&created.physical_id))).await;
+        let rollback = run(
+            &store,
+            &store,
+            &request("Delete", Some(&created.physical_id)),
+        )
+        .await;
         assert_eq!(rollback.status, Status::Success);
         assert_eq!(*store.puts.lock().expect("lock"), 0);
     }
 
     #[tokio::test]
     async fn errors_say_what_to_do() {
-        let missing = run(&FakeStore::default(), &request("Create", None)).await;
+        let missing = run(
+            &FakeStore::default(),
+            &FakeStore::default(),
+            &request("Create", None),
+        )
+        .await;
         assert!(
             missing.reason.contains("does not exist"),
             "{}",
@@ -441,7 +545,12 @@ mod tests {
             fail_with: Some("AccessDeniedException"),
             ..FakeStore::default()
         };
-        let outcome = run(&denied, &request("Update", Some("my-app/my-stack"))).await;
+        let outcome = run(
+            &denied,
+            &denied,
+            &request("Update", Some("my-app/my-stack")),
+        )
+        .await;
         assert_eq!(outcome.status, Status::Failed);
         assert_eq!(
             outcome.physical_id, "my-app/my-stack",
@@ -453,6 +562,7 @@ mod tests {
             outcome.reason
         );
         let gone = run(
+            &FakeStore::default(),
             &FakeStore::default(),
             &request("Delete", Some("my-app/my-stack")),
         )

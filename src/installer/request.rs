@@ -60,6 +60,10 @@ pub struct TriggerSpec {
     /// Repository events that fire the trigger.
     #[serde(default = "all_events")]
     pub events: Vec<String>,
+    /// The projects (names or ARNs) the function starts: checked at deploy time, so that a
+    /// stack naming a project that does not exist fails rather than succeed into silence.
+    #[serde(default)]
+    pub project_names: Vec<String>,
 }
 
 fn all_events() -> Vec<String> {

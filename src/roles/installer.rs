@@ -1,8 +1,8 @@
 //! The installer's function, the `Custom::CodeCommitTrigger` custom resource (`Handler:`
-//! [`HANDLER`]): it holds CodeCommit's trigger calls only, with every role's retries and time
-//! bounds.
+//! [`HANDLER`]): it holds CodeCommit's trigger calls and CodeBuild's project lookup only, with
+//! every role's retries and time bounds.
 
-use crate::aws::CodeCommit;
+use crate::aws::{CodeBuild, CodeCommit};
 use crate::installer::install::{run, Reply, Status};
 use crate::installer::{request, response};
 use crate::lambda::deadline::within;
@@ -27,7 +27,12 @@ pub async fn serve() -> ExitCode {
     // credentials) every request is answered FAILED, naming the problem,
     // rather than left to CloudFormation's hour-long timeout.
     let store = sdk_config()
-        .map(|sdk_config| CodeCommit::new(aws_sdk_codecommit::Client::new(&sdk_config)))
+        .map(|sdk_config| {
+            (
+                CodeCommit::new(aws_sdk_codecommit::Client::new(&sdk_config)),
+                CodeBuild::new(aws_sdk_codebuild::Client::new(&sdk_config)),
+            )
+        })
         .map_err(|problem| {
             error!("invalid configuration: {problem}");
             format!("the custom resource's function is misconfigured: {problem}")
@@ -42,12 +47,13 @@ pub async fn serve() -> ExitCode {
         let answer_by = deadline.map(|deadline| deadline - ANSWER_MARGIN);
         let outcome = match store {
             Err(misconfigured) => Reply::failed_before(&request, misconfigured.clone()),
-            Ok(store) => within(answer_by, run(store, &request))
+            Ok((codecommit, codebuild)) => within(answer_by, run(codecommit, codebuild, &request))
                 .await
                 .unwrap_or_else(|| {
                     Reply::failed_before(
                         &request,
-                        "CodeCommit did not answer in time; try the stack operation again".into(),
+                        "CodeCommit or CodeBuild did not answer in time; try the stack operation again"
+                            .into(),
                     )
                 }),
         };

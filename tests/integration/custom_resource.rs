@@ -51,12 +51,18 @@ impl Installer {
     /// Start the fake CodeCommit, the response URL server, the Runtime API emulator and the
     /// function; returns once the function first polls `/next`.
     async fn start() -> Installer {
-        Installer::start_without(&[]).await
+        Installer::start_with(&[], &[]).await
     }
 
     /// [`Installer::start`], with the variables named in `unset` left out of the function's
     /// environment.
     async fn start_without(unset: &[&str]) -> Installer {
+        Installer::start_with(unset, &[]).await
+    }
+
+    /// [`Installer::start`], with the variables named in `unset` left out of the function's
+    /// environment and those of `extra` added.
+    async fn start_with(unset: &[&str], extra: &[(&str, &str)]) -> Installer {
         let bin = trigger_bin();
         let codecommit = LocalCodeCommit::start().await;
         let responses = ResponseUrl::start().await;
@@ -85,6 +91,7 @@ impl Installer {
             ("SSL_CERT_FILE", certificate.as_str()),
         ]
         .iter()
+        .chain(extra)
         .filter(|(key, _)| !unset.contains(key))
         .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
         .collect();
@@ -1028,4 +1035,40 @@ async fn the_fake_codecommit_speaks_the_sdk_protocol() {
         ]
     );
     assert_eq!(fake.calls()[0].1, json!({"repositoryName": REPOSITORY}));
+}
+
+#[tokio::test]
+async fn a_project_that_does_not_exist_fails_the_create_and_no_trigger_is_written() {
+    let moto = testkit::moto::Moto::start().await;
+    testkit::moto::create_project(
+        &testkit::moto::codebuild_client(&moto.endpoint()),
+        "my-project",
+    )
+    .await;
+    let installer =
+        Installer::start_with(&[], &[("AWS_ENDPOINT_URL_CODEBUILD", &moto.endpoint())]).await;
+    installer
+        .codecommit
+        .add_repository(REPOSITORY, other_triggers());
+    let mut with_projects = properties(REPOSITORY, TRIGGER);
+    with_projects["ProjectNames"] = json!(["my-project", "my-projcet"]);
+    let create = installer.request("Create", with_projects.clone(), None);
+    let invocation = installer.invoke(&create).await;
+
+    assert_answer(&create, &invocation, "FAILED");
+    assert_mentions(
+        reason(&invocation.response),
+        &["my-projcet", "do not exist", "ProjectName"],
+    );
+    assert!(!reason(&invocation.response).contains("my-project,"));
+    assert_eq!(
+        stored(&installer, REPOSITORY),
+        other_triggers(),
+        "nothing written"
+    );
+
+    with_projects["ProjectNames"] = json!(["my-project"]);
+    let create = installer.request("Create", with_projects, None);
+    let invocation = installer.invoke(&create).await;
+    assert_answer(&create, &invocation, "SUCCESS");
 }

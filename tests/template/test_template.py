@@ -212,6 +212,7 @@ def test_only_the_installer_touches_the_repositorys_triggers_and_only_that_one()
     assert writers == ["TriggerInstallerRole"]
     role = ROLES["TriggerInstallerRole"]
     assert actions_of(role) == [
+        "codebuild:BatchGetProjects",
         "codecommit:GetRepositoryTriggers",
         "codecommit:PutRepositoryTriggers",
         "logs:CreateLogStream",
@@ -221,6 +222,15 @@ def test_only_the_installer_touches_the_repositorys_triggers_and_only_that_one()
     assert by_sid["ReadAndWriteThisRepositorysTriggers"]["Resource"] == {
         "Fn::Sub": "arn:${AWS::Partition}:codecommit:${AWS::Region}:${AWS::AccountId}:${RepositoryName}"
     }
+    # It checks, at deploy time, that the projects the function starts exist: those only.
+    assert by_sid["CheckTheProjectsExist"]["Resource"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:codebuild:${AWS::Region}:${AWS::AccountId}:project/${ProjectName}"
+    }
+    with_rules = parameters(Rules='[{"name": "a"}]', RuleProjectArns=["arn:aws:codebuild:us-east-1:1:project/a"])
+    checks = {s["Sid"]: s for s in statements(role, with_rules)}["CheckTheProjectsExist"]
+    assert checks["Resource"] == ["arn:aws:codebuild:us-east-1:1:project/a"]
+    properties = resolve(RESOURCES["RepositoryTrigger"]["Properties"], parameters())
+    assert properties["ProjectNames"] == ["my-project"]
 
 
 def test_codecommit_may_invoke_the_function_for_this_repository_and_account_only():
