@@ -1063,7 +1063,7 @@ async fn a_project_that_does_not_exist_fails_the_create_and_no_trigger_is_writte
     assert!(!reason(&invocation.response).contains("my-project,"));
     assert_eq!(
         stored(&installer, REPOSITORY),
-        other_triggers(),
+        with(other_triggers(), &[]),
         "nothing written"
     );
 
