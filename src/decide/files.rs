@@ -7,8 +7,8 @@
 //! says which, and which facts the same references will need whatever the files say, so that
 //! the caller can read those at the same time.
 
+use super::admit;
 use super::needs::{CommitKey, Needs, PullRequestKey};
-use super::{admit, short};
 use crate::config::{Config, Rule};
 use crate::event::{CommitId, Record};
 use std::collections::{BTreeSet, HashMap};
@@ -138,13 +138,13 @@ pub(super) fn rules_for<'a>(
         Some(FileRules::Absent) if config.rules.is_empty() => Err(format!(
             "{} is not in {repository} at commit {}, and the function has no rules of its own",
             repository_files.path,
-            short(at.as_str())
+            at.short()
         )),
         Some(FileRules::Absent) => Ok(&config.rules),
         None => Err(format!(
             "{} at commit {} was not read",
             repository_files.path,
-            short(at.as_str())
+            at.short()
         )),
     }
 }

@@ -173,19 +173,13 @@ pub async fn run<S: TriggerReads + TriggerWrites, P: ProjectReads>(
     match &request.action {
         Err(reason) => Reply::failed_before(request, format!("invalid request: {reason}")),
         Ok(Action::Create(spec)) => {
-            let result = match check_projects(projects, spec).await {
-                Ok(()) => install(store, spec, None).await,
-                Err(missing) => Err(missing),
-            };
-            installed(request, spec, result)
+            installed(request, spec, install(store, projects, spec, None).await)
         }
-        Ok(Action::Update(spec, old)) => {
-            let result = match check_projects(projects, spec).await {
-                Ok(()) => install(store, spec, old.as_ref()).await,
-                Err(missing) => Err(missing),
-            };
-            installed(request, spec, result)
-        }
+        Ok(Action::Update(spec, old)) => installed(
+            request,
+            spec,
+            install(store, projects, spec, old.as_ref()).await,
+        ),
 
         Ok(Action::Delete(spec)) => {
             let id = current_id(request);
@@ -276,11 +270,14 @@ async fn check_projects<P: ProjectReads>(
     }
 }
 
-async fn install<S: TriggerReads + TriggerWrites>(
+/// Installs `spec`'s trigger (in place of `before`'s), once its projects are known to exist.
+async fn install<S: TriggerReads + TriggerWrites, P: ProjectReads>(
     store: &S,
+    projects: &P,
     spec: &TriggerSpec,
     before: Option<&TriggerSpec>,
 ) -> Result<String, InstallError> {
+    check_projects(projects, spec).await?;
     let repository = &spec.repository_name;
     let ours = trigger_of(spec)?;
     let before = before.map(trigger_of).transpose()?;
