@@ -1,5 +1,5 @@
-//! [`CodeCommitReads`] on the AWS SDK's CodeCommit client; the comment and trigger calls on
-//! the same client are in `comments` and `triggers` below.
+//! [`CodeCommitReads`] on the AWS SDK's CodeCommit client; the comment, trigger and merge-gate
+//! calls on the same client are in `comments`, `triggers` and `merge_gate` below.
 
 use super::reads::{CodeCommitReads, CurrentPullRequest, RepositoryFile};
 use super::AwsError;
@@ -7,6 +7,7 @@ use crate::event::{CommitId, PullRequestStatus};
 use aws_sdk_codecommit::types::{FileModeTypeEnum, PullRequestStatusEnum};
 
 mod comments;
+mod merge_gate;
 mod triggers;
 
 /// The pull request's target in `repository`.

@@ -229,6 +229,36 @@ pub trait ProjectReads: Send + Sync {
     ) -> impl Future<Output = Result<Vec<String>, AwsError>> + Send;
 }
 
+/// An approval rule template as CodeCommit holds it (`GetApprovalRuleTemplate`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApprovalTemplate {
+    /// Its description (which says whose it is).
+    pub description: String,
+    /// Its content (JSON).
+    pub content: String,
+    /// The SHA-256 of its content, which an update names to change what it read.
+    pub content_sha256: String,
+}
+
+/// Approval rule templates and the repositories they are on, for the installer's merge gate.
+pub trait GateReads: Send + Sync {
+    /// `GetApprovalRuleTemplate`; `None` if there is no template of that name.
+    fn template(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<ApprovalTemplate>, AwsError>> + Send;
+
+    /// Every repository the template is associated with
+    /// (`ListRepositoriesForApprovalRuleTemplate`, all pages).
+    fn template_repositories(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Vec<String>, AwsError>> + Send;
+
+    /// Every repository in the account and region (`ListRepositories`, all pages).
+    fn repository_names(&self) -> impl Future<Output = Result<Vec<String>, AwsError>> + Send;
+}
+
 /// A repository's triggers (`GetRepositoryTriggers`), for the installer.
 pub trait TriggerReads: Send + Sync {
     /// `GetRepositoryTriggers`.

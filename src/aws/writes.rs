@@ -86,3 +86,40 @@ pub trait TriggerWrites: Send + Sync {
         triggers: Vec<RepositoryTrigger>,
     ) -> impl Future<Output = Result<(), AwsError>> + Send;
 }
+
+/// Approval rule templates and their associations, for the installer's merge gate.
+pub trait GateWrites: Send + Sync {
+    /// `CreateApprovalRuleTemplate`.
+    fn create_template(
+        &self,
+        name: &str,
+        content: &str,
+        description: &str,
+    ) -> impl Future<Output = Result<(), AwsError>> + Send;
+
+    /// `UpdateApprovalRuleTemplateContent`, if the content is still the one read
+    /// (`existing_sha256`).
+    fn update_template_content(
+        &self,
+        name: &str,
+        content: &str,
+        existing_sha256: &str,
+    ) -> impl Future<Output = Result<(), AwsError>> + Send;
+
+    /// `DeleteApprovalRuleTemplate` (it must be associated with no repository).
+    fn delete_template(&self, name: &str) -> impl Future<Output = Result<(), AwsError>> + Send;
+
+    /// `AssociateApprovalRuleTemplateWithRepository`.
+    fn associate(
+        &self,
+        name: &str,
+        repository: &str,
+    ) -> impl Future<Output = Result<(), AwsError>> + Send;
+
+    /// `DisassociateApprovalRuleTemplateFromRepository`.
+    fn disassociate(
+        &self,
+        name: &str,
+        repository: &str,
+    ) -> impl Future<Output = Result<(), AwsError>> + Send;
+}

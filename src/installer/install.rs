@@ -1,9 +1,10 @@
 //! What the custom resource does for each request, and the answer it gives.
 
-use super::request::{Action, Request, TriggerSpec};
+use super::install_gate::run_gate;
+use super::request::{Action, Request, Resource, TriggerSpec};
 use super::triggers::{is_ours, with_trigger, without_trigger, MAX_TRIGGERS};
-use crate::aws::reads::{ProjectReads, TriggerReads};
-use crate::aws::writes::TriggerWrites;
+use crate::aws::reads::{GateReads, ProjectReads, TriggerReads};
+use crate::aws::writes::{GateWrites, TriggerWrites};
 use crate::aws::AwsError;
 use aws_sdk_codecommit::types::{RepositoryTrigger, RepositoryTriggerEventEnum};
 use thiserror::Error;
@@ -155,7 +156,7 @@ impl Reply {
 
 /// The physical id to answer before a request is carried out: the resource's
 /// own, or a failed-create id for a Create.
-fn current_id(request: &Request) -> String {
+pub(super) fn current_id(request: &Request) -> String {
     let envelope = &request.envelope;
     match &envelope.physical_resource_id {
         Some(id) => id.clone(),
@@ -165,23 +166,23 @@ fn current_id(request: &Request) -> String {
 
 /// Carries out `request` against `store`, checking first with `projects` that the projects
 /// the function starts exist.
-pub async fn run<S: TriggerReads + TriggerWrites, P: ProjectReads>(
-    store: &S,
-    projects: &P,
-    request: &Request,
-) -> Reply {
+pub async fn run<S, P>(store: &S, projects: &P, request: &Request) -> Reply
+where
+    S: TriggerReads + TriggerWrites + GateReads + GateWrites,
+    P: ProjectReads,
+{
     match &request.action {
         Err(reason) => Reply::failed_before(request, format!("invalid request: {reason}")),
-        Ok(Action::Create(spec)) => {
+        Ok(Resource::MergeGate(action)) => run_gate(store, request, action).await,
+        Ok(Resource::Trigger(Action::Create(spec))) => {
             installed(request, spec, install(store, projects, spec, None).await)
         }
-        Ok(Action::Update(spec, old)) => installed(
+        Ok(Resource::Trigger(Action::Update(spec, old))) => installed(
             request,
             spec,
             install(store, projects, spec, old.as_ref()).await,
         ),
-
-        Ok(Action::Delete(spec)) => {
+        Ok(Resource::Trigger(Action::Delete(spec))) => {
             let id = current_id(request);
             let ours = spec.as_ref().map(trigger_of).transpose();
             let removed = match ours {
@@ -406,6 +407,48 @@ mod tests {
         }
     }
 
+    /// The trigger's tests never reach the merge gate's calls.
+    fn not_a_gate(operation: &'static str) -> AwsError {
+        AwsError {
+            operation,
+            code: "NotInThisTest".into(),
+            message: "the trigger's tests make no merge-gate call".into(),
+        }
+    }
+
+    impl GateReads for FakeStore {
+        async fn template(
+            &self,
+            _: &str,
+        ) -> Result<Option<crate::aws::reads::ApprovalTemplate>, AwsError> {
+            Err(not_a_gate("GetApprovalRuleTemplate"))
+        }
+        async fn template_repositories(&self, _: &str) -> Result<Vec<String>, AwsError> {
+            Err(not_a_gate("ListRepositoriesForApprovalRuleTemplate"))
+        }
+        async fn repository_names(&self) -> Result<Vec<String>, AwsError> {
+            Err(not_a_gate("ListRepositories"))
+        }
+    }
+
+    impl GateWrites for FakeStore {
+        async fn create_template(&self, _: &str, _: &str, _: &str) -> Result<(), AwsError> {
+            Err(not_a_gate("CreateApprovalRuleTemplate"))
+        }
+        async fn update_template_content(&self, _: &str, _: &str, _: &str) -> Result<(), AwsError> {
+            Err(not_a_gate("UpdateApprovalRuleTemplateContent"))
+        }
+        async fn delete_template(&self, _: &str) -> Result<(), AwsError> {
+            Err(not_a_gate("DeleteApprovalRuleTemplate"))
+        }
+        async fn associate(&self, _: &str, _: &str) -> Result<(), AwsError> {
+            Err(not_a_gate("AssociateApprovalRuleTemplateWithRepository"))
+        }
+        async fn disassociate(&self, _: &str, _: &str) -> Result<(), AwsError> {
+            Err(not_a_gate("DisassociateApprovalRuleTemplateFromRepository"))
+        }
+    }
+
     impl TriggerWrites for FakeStore {
         async fn put_triggers(
             &self,
@@ -428,6 +471,7 @@ mod tests {
             "StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/s/1",
             "RequestId": "req-1",
             "LogicalResourceId": "RepositoryTrigger",
+            "ResourceType": "Custom::CodeCommitTrigger",
             "ResourceProperties": {
                 "RepositoryName": "my-app",
                 "TriggerName": "my-stack",
@@ -487,7 +531,7 @@ mod tests {
         };
         let create = |projects: &[&str]| {
             let mut create = request("Create", None);
-            if let Ok(Action::Create(spec)) = &mut create.action {
+            if let Ok(Resource::Trigger(Action::Create(spec))) = &mut create.action {
                 spec.project_names = projects.iter().map(|p| (*p).to_owned()).collect();
             }
             create

@@ -10,6 +10,8 @@
 //! the Lambda function that does all this.
 
 pub mod install;
+mod install_gate;
+pub mod merge_gate;
 pub mod request;
 pub mod response;
 pub mod triggers;

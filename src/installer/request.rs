@@ -1,5 +1,8 @@
-//! CloudFormation custom resource requests for `Custom::CodeCommitTrigger`.
+//! CloudFormation custom resource requests for `Custom::CodeCommitTrigger` and
+//! `Custom::CodeCommitMergeGate`.
 
+use super::merge_gate::MergeGateSpec;
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::Value;
 use thiserror::Error;
@@ -28,17 +31,37 @@ pub struct Envelope {
     pub physical_resource_id: Option<String>,
 }
 
-/// What CloudFormation asks.
+/// What CloudFormation asks of a resource described by `S`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Action {
-    /// Install the trigger.
-    Create(TriggerSpec),
-    /// Install the trigger as now specified (its id may change), in place of the one the
+pub enum Action<S> {
+    /// Install the resource.
+    Create(S),
+    /// Install the resource as now specified (its id may change), in place of the one the
     /// previous properties described (when the request says).
-    Update(TriggerSpec, Option<TriggerSpec>),
-    /// Remove the trigger this function installed, described as it was (when the request
+    Update(S, Option<S>),
+    /// Remove the resource this function installed, described as it was (when the request
     /// says).
-    Delete(Option<TriggerSpec>),
+    Delete(Option<S>),
+}
+
+/// The resource a request is about, by its `ResourceType`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resource {
+    /// `Custom::CodeCommitTrigger`: this stack's trigger on a repository.
+    Trigger(Action<TriggerSpec>),
+    /// `Custom::CodeCommitMergeGate`: this stack's approval rule template on repositories.
+    MergeGate(Action<MergeGateSpec>),
+}
+
+/// The `ResourceType` of the trigger.
+pub const TRIGGER_TYPE: &str = "Custom::CodeCommitTrigger";
+/// The `ResourceType` of the merge gate.
+pub const MERGE_GATE_TYPE: &str = "Custom::CodeCommitMergeGate";
+
+/// Properties that can be checked beyond their types.
+pub trait Spec: DeserializeOwned {
+    /// Why these properties cannot be carried out, naming the field.
+    fn validate(&self) -> Result<(), String>;
 }
 
 /// The trigger to install, from `ResourceProperties`.
@@ -76,7 +99,9 @@ impl TriggerSpec {
     pub fn physical_id(&self) -> String {
         format!("{}/{}", self.repository_name, self.trigger_name)
     }
+}
 
+impl Spec for TriggerSpec {
     fn validate(&self) -> Result<(), String> {
         let repository_ok = (1..=100).contains(&self.repository_name.len())
             && self
@@ -110,8 +135,8 @@ impl TriggerSpec {
 pub struct Request {
     /// Where and how to answer.
     pub envelope: Envelope,
-    /// The action, or a reason to answer FAILED.
-    pub action: Result<Action, String>,
+    /// The resource and what to do with it, or a reason to answer FAILED.
+    pub action: Result<Resource, String>,
 }
 
 /// Parses a request. An error means it cannot be answered at all: nothing is done for it.
@@ -135,13 +160,24 @@ pub fn parse(event: &Value) -> Result<Request, UnanswerableRequest> {
     Ok(Request { envelope, action })
 }
 
-fn action(event: &Value) -> Result<Action, String> {
-    let spec_in = |field: &str| -> Result<TriggerSpec, String> {
+fn action(event: &Value) -> Result<Resource, String> {
+    match event.get("ResourceType").and_then(Value::as_str) {
+        Some(TRIGGER_TYPE) => action_on(event).map(Resource::Trigger),
+        Some(MERGE_GATE_TYPE) => action_on(event).map(Resource::MergeGate),
+        Some(other) => Err(format!(
+            "ResourceType {other:?} is neither {TRIGGER_TYPE} nor {MERGE_GATE_TYPE}"
+        )),
+        None => Err("ResourceType is missing".to_owned()),
+    }
+}
+
+fn action_on<S: Spec>(event: &Value) -> Result<Action<S>, String> {
+    let spec_in = |field: &str| -> Result<S, String> {
         let properties = event
             .get(field)
             .ok_or_else(|| format!("{field} is missing"))?;
         let spec =
-            serde_path_to_error::deserialize::<_, TriggerSpec>(properties).map_err(|error| {
+            serde_path_to_error::deserialize::<_, S>(properties).map_err(|error| {
                 match error.path().to_string().as_str() {
                     "." => format!("{field}: {}", error.inner()),
                     path => format!("{field}.{path}: {}", error.inner()),
@@ -193,7 +229,7 @@ mod tests {
     #[test]
     fn create_reads_the_trigger_with_defaults() {
         let parsed = parse(&request("Create", properties())).expect("answerable");
-        let Ok(Action::Create(spec)) = parsed.action else {
+        let Ok(Resource::Trigger(Action::Create(spec))) = parsed.action else {
             panic!("expected a create, got {:?}", parsed.action);
         };
         assert_eq!(spec.physical_id(), "my-app/my-stack");
@@ -234,7 +270,7 @@ mod tests {
         let mut event = request("Delete", json!({}));
         event["PhysicalResourceId"] = json!("my-app/my-stack");
         let parsed = parse(&event).expect("answerable");
-        assert_eq!(parsed.action, Ok(Action::Delete(None)));
+        assert_eq!(parsed.action, Ok(Resource::Trigger(Action::Delete(None))));
         assert_eq!(
             parsed.envelope.physical_resource_id.as_deref(),
             Some("my-app/my-stack")
