@@ -13,7 +13,9 @@
 //! `GetPullRequest` answers the pull requests a test recorded with
 //! [`LocalCodeCommit::set_pull_request`], with the service's error codes for a missing,
 //! malformed or unknown id. Their comments and approvals, and comments on commits, are
-//! answered as the service does (see `comments`).
+//! answered as the service does (see `comments`); so are approval rule templates, their
+//! associations, `ListRepositories` and `EvaluatePullRequestApprovalRules` (see
+//! `templates`).
 
 use base64::Engine as _;
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -34,8 +36,11 @@ use super::git::{GitDir, GitRepo};
 use super::http::{self, HttpResponse};
 
 mod comments;
+mod templates;
 #[allow(unused_imports)] // Each test binary and example uses a different subset.
 pub use comments::{caller_of, StoredComment, FUNCTION_ROLE, FUNCTION_SESSION, MAX_COMMENT_CHARS};
+#[allow(unused_imports)] // Each test binary and example uses a different subset.
+pub use templates::{StoredTemplate, MAX_TEMPLATES_PER_REPOSITORY};
 
 /// The `X-Amz-Target` prefix of every CodeCommit operation.
 pub const TARGET_PREFIX: &str = "CodeCommit_20150413.";
@@ -75,6 +80,7 @@ struct State {
     configuration: AtomicU64,
     pull_requests: Mutex<HashMap<String, Value>>,
     comments: Mutex<comments::Store>,
+    templates: Mutex<templates::Store>,
 }
 
 /// The git repository behind one CodeCommit repository.
@@ -238,6 +244,33 @@ impl LocalCodeCommit {
             .lock()
             .expect("fake CodeCommit comments poisoned")
             .approvers(id, revision)
+    }
+
+    /// The approval rule template `name`, if it exists.
+    pub fn approval_template(&self, name: &str) -> Option<StoredTemplate> {
+        self.templates().template(name)
+    }
+
+    /// The repositories approval rule template `name` is associated with, sorted.
+    pub fn template_repositories(&self, name: &str) -> Vec<String> {
+        self.templates().repositories_of(name)
+    }
+
+    /// Put approval rule template `name` in place, as a user would have by hand.
+    pub fn add_approval_template(&self, name: &str, description: &str, content: &str) {
+        self.templates().insert(name, description, content);
+    }
+
+    /// Associate approval rule template `name` with `repository`, as a user would have.
+    pub fn associate_template(&self, name: &str, repository: &str) {
+        self.templates().associate(name, repository);
+    }
+
+    fn templates(&self) -> std::sync::MutexGuard<'_, templates::Store> {
+        self.state
+            .templates
+            .lock()
+            .expect("fake CodeCommit templates poisoned")
     }
 
     /// Create (or replace) repository `name` holding exactly `triggers`, stored as given.
@@ -449,6 +482,7 @@ async fn answer(state: Arc<State>, request: Request<Incoming>) -> HttpResponse {
     let known = TRIGGER_OPERATIONS.contains(&operation.as_str())
         || GIT_OPERATIONS.contains(&operation.as_str())
         || comments::OPERATIONS.contains(&operation.as_str())
+        || templates::OPERATIONS.contains(&operation.as_str())
         || operation == "GetPullRequest";
     if !target.starts_with(TARGET_PREFIX) || !known {
         return error(
@@ -472,6 +506,9 @@ async fn answer(state: Arc<State>, request: Request<Incoming>) -> HttpResponse {
     }
     if operation == "GetPullRequest" {
         return get_pull_request(&state, &body);
+    }
+    if templates::OPERATIONS.contains(&operation.as_str()) {
+        return templates::answer(&state, &operation, &body);
     }
     if comments::OPERATIONS.contains(&operation.as_str()) {
         let caller = comments::caller_of(&access_key(&parts.headers));

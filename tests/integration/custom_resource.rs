@@ -16,6 +16,8 @@ use testkit::runtime_api::{FunctionError, RuntimeApi};
 use testkit::{trigger_bin, INIT_TIMEOUT, INVOKE_TIMEOUT};
 use tokio::time::Instant;
 
+mod merge_gate;
+
 const REPOSITORY: &str = "my-app";
 const TRIGGER: &str = "my-stack";
 const STACK_ID: &str =
@@ -122,9 +124,20 @@ impl Installer {
         installer
     }
 
-    /// A CloudFormation custom resource request of type `kind` with a fresh `RequestId` and
+    /// A CloudFormation request of type `kind` for the trigger with a fresh `RequestId` and
     /// its own `ResponseURL`; `PhysicalResourceId` only if `physical_id` is given.
     fn request(&self, kind: &str, properties: Value, physical_id: Option<&str>) -> Value {
+        self.request_for("Custom::CodeCommitTrigger", kind, properties, physical_id)
+    }
+
+    /// [`Installer::request`] for a resource of type `resource_type`.
+    fn request_for(
+        &self,
+        resource_type: &str,
+        kind: &str,
+        properties: Value,
+        physical_id: Option<&str>,
+    ) -> Value {
         let sequence = self.sequence.fetch_add(1, Ordering::SeqCst) + 1;
         let name = format!("{}-{sequence}", kind.to_lowercase());
         let mut request = json!({
@@ -132,7 +145,7 @@ impl Installer {
             "ResponseURL": self.responses.url(&name),
             "StackId": STACK_ID,
             "RequestId": format!("5d8a7c1e-0b2f-4e3a-9c4d-{sequence:012x}"),
-            "ResourceType": "Custom::CodeCommitTrigger",
+            "ResourceType": resource_type,
             "LogicalResourceId": LOGICAL_ID,
             "ResourceProperties": properties,
         });
