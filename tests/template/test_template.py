@@ -131,6 +131,11 @@ def test_no_policy_allows_everything_whatever_the_parameters(role):
         for action in leaves(statement["Action"]):
             assert "*" not in action, f"{role}: wildcard action {action}"
         for resource in leaves(statement["Resource"]):
+            if statement["Sid"] == "KeepTheStacksApprovalRuleTemplate":
+                # Approval rule templates are not resources IAM can name; the function changes
+                # only the template whose description names its stack.
+                assert set(statement["Action"]) == TEMPLATE_ACTIONS and resource == "*"
+                continue
             assert resource != "*", f"{role}: {statement['Sid']} on every resource"
             text = resource if isinstance(resource, str) else str(resource)
             if statement["Action"] == "logs:GetLogEvents":
@@ -140,6 +145,11 @@ def test_no_policy_allows_everything_whatever_the_parameters(role):
             assert "*" not in text, f"{role}: wildcard resource {resource}"
 
 
+TEMPLATE_ACTIONS = {
+    "codecommit:CreateApprovalRuleTemplate", "codecommit:GetApprovalRuleTemplate",
+    "codecommit:UpdateApprovalRuleTemplateContent", "codecommit:DeleteApprovalRuleTemplate",
+    "codecommit:ListRepositoriesForApprovalRuleTemplate",
+}
 PROJECT_ARN = {"Fn::Sub": "arn:${AWS::Partition}:codebuild:${AWS::Region}:${AWS::AccountId}:project/${ProjectName}"}
 REPOSITORY_ARN = {"Fn::Sub": "arn:${AWS::Partition}:codecommit:${AWS::Region}:${AWS::AccountId}:${RepositoryName}"}
 
@@ -350,6 +360,9 @@ def test_contradictory_parameters_are_refused_at_deploy_time():
     approvals = rules["ApprovalsNeedPullRequestBuilds"]
     assert approvals["RuleCondition"] == {"Fn::Equals": [{"Ref": "ApprovePullRequests"}, "true"]}
     assert approvals["Assertions"][0]["Assert"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "PullRequests"}, ""]}]}
+    gate = rules["MergeGateNeedsPullRequestBuilds"]
+    assert gate["RuleCondition"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "MergeGate"}, ""]}]}
+    assert gate["Assertions"][0]["Assert"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "PullRequests"}, ""]}]}
     alarms = rules["OneAlarmDestination"]
     assert alarms["Assertions"][0]["Assert"] == {"Fn::Equals": [{"Ref": "AlarmTopicArn"}, ""]}
 
@@ -363,6 +376,40 @@ def test_the_trigger_is_installed_by_the_custom_resource_named_after_the_stack()
     assert properties["ServiceToken"] == {"Fn::GetAtt": ["TriggerInstallerFunction", "Arn"]}
     assert properties["TriggerName"] == {"Ref": "AWS::StackName"}
     assert properties["DestinationArn"] == {"Fn::GetAtt": ["TriggerFunction", "Arn"]}
+
+
+def test_the_merge_gate_is_one_parameter_and_adds_exactly_its_permissions():
+    gated = parameters(PullRequests="main,release/*", MergeGate="main,release/2.0")
+    assert condition("UseMergeGate", gated)
+    assert condition("UseApprovals", gated), "the gate turns the approvals on"
+    assert not condition("UseMergeGate", parameters()), "off by default"
+    gate = RESOURCES["MergeGateTemplate"]
+    assert gate["Type"] == "Custom::CodeCommitMergeGate" and gate["Condition"] == "UseMergeGate"
+    properties = resolve(gate["Properties"], gated)
+    assert properties["ServiceToken"] == {"Fn::GetAtt": ["TriggerInstallerFunction", "Arn"]}
+    assert properties["TemplateName"] == {"Fn::Sub": "${AWS::StackName}-builds-succeeded"}
+    assert properties["Repositories"] == ["my-app"]
+    assert properties["Branches"] == {"Fn::Split": [",", "main,release/2.0"]}
+    assert properties["ApproverRoleArn"] == {"Fn::GetAtt": ["ReporterFunctionRole", "Arn"]}
+    assert properties["BuildingBranches"] == "main,release/*"
+    with_rules = dict(gated, Rules='[{"name": "a"}]', RuleProjectArns=["arn:aws:codebuild:us-east-1:1:project/a"])
+    assert resolve(gate["Properties"], with_rules)["BuildingBranches"] == "", "rules decide"
+
+    role = ROLES["TriggerInstallerRole"]
+    by_sid = {s["Sid"]: s for s in statements(role, gated)}
+    assert set(by_sid["KeepTheStacksApprovalRuleTemplate"]["Action"]) == TEMPLATE_ACTIONS
+    assert by_sid["GateThisRepository"]["Resource"] == REPOSITORY_ARN
+    assert set(actions_of(role, gated)) - set(actions_of(role)) == TEMPLATE_ACTIONS | {
+        "codecommit:AssociateApprovalRuleTemplateWithRepository",
+        "codecommit:DisassociateApprovalRuleTemplateFromRepository",
+    }
+    # Without a repository trigger the installer runs for the gate alone, with its permissions only.
+    eventbridge = dict(gated, TriggerMode="EventBridge")
+    assert condition("UseInstaller", eventbridge) and not condition("UseInstaller", parameters(TriggerMode="EventBridge"))
+    assert not any("Trigger" in a or "BatchGetProjects" in a for a in actions_of(role, eventbridge))
+    pattern = re.compile(TEMPLATE["Parameters"]["MergeGate"]["AllowedPattern"])
+    assert all(pattern.fullmatch(v) for v in ["", "main", "main,release/2.0"])
+    assert not any(pattern.fullmatch(v) for v in ["release/*", "main,,dev", "!main", "main,"])
 
 
 def test_functions_are_arm64_binaries_told_apart_by_their_handler():
@@ -420,7 +467,7 @@ def parameters_default(name):
 def test_outputs_name_the_function_the_queue_and_the_trigger():
     assert set(TEMPLATE["Outputs"]) == {
         "TriggerFunctionArn", "FailedEventsQueueUrl", "TriggerName", "ReporterFunctionRoleArn",
-        "AlarmTopic", "DashboardUrl",
+        "AlarmTopic", "DashboardUrl", "MergeGateTemplate",
     }
     assert TEMPLATE["Outputs"]["AlarmTopic"]["Condition"] == "NotifiesSomeone"
     assert TEMPLATE["Outputs"]["ReporterFunctionRoleArn"]["Condition"] == "UseReporting"
