@@ -194,7 +194,8 @@ def test_every_rule_matches_the_repositories_by_name_and_no_repository_is_touche
     assert builds["project-name"] == [{"wildcard": "team-*"}]
     variables = builds["additional-information"]["environment"]["environment-variables"]
     assert variables == {"name": ["CODECOMMIT_REPOSITORY"], "value": wildcards}
-    kinds = {resource["Type"] for resource in RESOURCES.values()}
+    # No repository is touched, but for the merge gate (MergeGate, off by default).
+    kinds = {resource["Type"] for resource in RESOURCES.values() if resource.get("Condition") != "UseMergeGate"}
     assert not any(kind.startswith("AWS::CodeCommit") or kind.startswith("Custom::") for kind in kinds)
 
 
@@ -226,3 +227,30 @@ def test_every_parameter_has_a_group_and_a_label():
     grouped = [name for group in interface["ParameterGroups"] for name in group["Parameters"]]
     assert sorted(grouped) == sorted(PARAMETERS)
     assert set(interface["ParameterLabels"]) == set(PARAMETERS)
+
+
+def test_the_merge_gate_covers_the_matching_repositories_with_its_own_function():
+    gated = parameters(Repositories="team-*,website", MergeGate="main")
+    assert condition("UseMergeGate", gated) and condition("UseApprovals", gated)
+    assert not condition("UseMergeGate", parameters()), "off by default"
+    assert not condition("UseMergeGate", parameters(MergeGate="main", PullRequests="false"))
+    rule = TEMPLATE["Rules"]["MergeGateNeedsPullRequestBuilds"]
+    assert rule["Assertions"][0]["Assert"] == {"Fn::Equals": [{"Ref": "PullRequests"}, "true"]}
+    gate = RESOURCES["MergeGateTemplate"]
+    assert gate["Condition"] == "UseMergeGate"
+    properties = evaluate(gate["Properties"], gated)
+    assert properties["Repositories"] == ["team-*", "website"]
+    assert properties["Branches"] == ["main"]
+    assert properties["ApproverRoleArn"] == {"Fn::GetAtt": ["ReporterFunctionRole", "Arn"]}
+    assert "BuildingBranches" not in properties, "each repository's file decides what builds"
+    for name in ("MergeGateFunction", "MergeGateFunctionRole", "MergeGateLogGroup"):
+        assert RESOURCES[name]["Condition"] == "UseMergeGate"
+    grants = allowed("MergeGateFunctionRole", gated)
+    # Templates and the account's repository list are not resources IAM can name.
+    for action in ("codecommit:CreateApprovalRuleTemplate", "codecommit:DeleteApprovalRuleTemplate",
+                   "codecommit:ListRepositories"):
+        assert grants[action] == {"*"}
+    for action in ("codecommit:AssociateApprovalRuleTemplateWithRepository",
+                   "codecommit:DisassociateApprovalRuleTemplateFromRepository"):
+        assert grants[action] == {REPOSITORY_ARN + "team-*", REPOSITORY_ARN + "website"}
+    assert not any(a.startswith("codebuild:") or "Trigger" in a for a in grants)
