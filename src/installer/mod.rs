@@ -1,13 +1,16 @@
-//! The `Custom::CodeCommitTrigger` CloudFormation custom resource: installs
-//! this stack's trigger on an existing repository without touching the
-//! repository's other triggers (`PutRepositoryTriggers` replaces them all),
-//! and removes only its own on delete.
+//! The stack's CloudFormation custom resources:
 //!
-//! [`request`] parses CloudFormation's request, [`triggers`] (pure) merges
-//! the trigger lists, [`install`] carries a request out through the trigger
-//! traits of [`crate::aws`], and [`response`] answers CloudFormation through
-//! its pre-signed URL on every path, errors included; `roles::installer` is
-//! the Lambda function that does all this.
+//! - `Custom::CodeCommitTrigger` installs this stack's trigger on an existing repository
+//!   without touching the repository's other triggers (`PutRepositoryTriggers` replaces them
+//!   all), and removes only its own on delete;
+//! - `Custom::CodeCommitMergeGate` keeps this stack's approval rule template on the
+//!   repositories, and removes it on delete.
+//!
+//! [`request`] parses CloudFormation's request, [`triggers`] (pure) merges the trigger lists,
+//! [`merge_gate`] (pure) makes the approval rule template, [`install`] carries a request out
+//! through the traits of [`crate::aws`] (`install_gate` for the merge gate), and [`response`]
+//! answers CloudFormation through its pre-signed URL on every path, errors included;
+//! `roles::installer` is the Lambda function that does all this.
 
 pub mod install;
 mod install_gate;

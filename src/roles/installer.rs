@@ -1,6 +1,7 @@
-//! The installer's function, the `Custom::CodeCommitTrigger` custom resource (`Handler:`
-//! [`HANDLER`]): it holds CodeCommit's trigger calls and CodeBuild's project lookup only, with
-//! every role's retries and time bounds.
+//! The installer's function, the `Custom::CodeCommitTrigger` and `Custom::CodeCommitMergeGate`
+//! custom resources (`Handler:` [`HANDLER`]): it holds CodeCommit's trigger and approval rule
+//! template calls and CodeBuild's project lookup only, with every role's retries and time
+//! bounds.
 
 use crate::aws::{CodeBuild, CodeCommit};
 use crate::installer::install::{run, Reply, Status};
