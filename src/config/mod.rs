@@ -7,7 +7,7 @@
 
 mod env;
 mod label;
-pub(crate) mod pattern;
+pub mod pattern;
 pub mod repository_file;
 mod rules;
 

@@ -149,38 +149,12 @@ impl MergeGateSpec {
 
     /// The approval pool: any session of the approver's role.
     pub fn pool(&self) -> Result<String, String> {
-        let invalid = || {
+        pool_of(&self.approver_role_arn).ok_or_else(|| {
             format!(
                 "ResourceProperties.ApproverRoleArn {:?} is not an IAM role ARN",
                 self.approver_role_arn
             )
-        };
-        let mut fields = self.approver_role_arn.splitn(6, ':');
-        let (Some("arn"), Some(partition), Some("iam"), Some(""), Some(account), Some(resource)) = (
-            fields.next(),
-            fields.next(),
-            fields.next(),
-            fields.next(),
-            fields.next(),
-            fields.next(),
-        ) else {
-            return Err(invalid());
-        };
-        // A session's ARN names the role without its path.
-        let role = resource
-            .strip_prefix("role/")
-            .and_then(|path| path.rsplit('/').next())
-            .filter(|role| !role.is_empty())
-            .ok_or_else(invalid)?;
-        if partition.is_empty()
-            || account.len() != 12
-            || !account.bytes().all(|b| b.is_ascii_digit())
-        {
-            return Err(invalid());
-        }
-        Ok(format!(
-            "arn:{partition}:sts::{account}:assumed-role/{role}/*"
-        ))
+        })
     }
 
     /// The approval rule template's content: one approval from the pool, on pull requests
@@ -232,6 +206,30 @@ impl MergeGateSpec {
         chosen.dedup();
         chosen
     }
+}
+
+/// The approval pool member that names every session of role `role_arn`
+/// (`arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME`): `arn:PARTITION:sts::ACCOUNT:assumed-role/NAME/*`
+/// (a session's ARN names the role without its path). `None` if `role_arn` is not a role's ARN.
+pub fn pool_of(role_arn: &str) -> Option<String> {
+    let mut fields = role_arn.splitn(6, ':');
+    let (Some("arn"), Some(partition), Some("iam"), Some(""), Some(account), Some(resource)) = (
+        fields.next(),
+        fields.next(),
+        fields.next(),
+        fields.next(),
+        fields.next(),
+        fields.next(),
+    ) else {
+        return None;
+    };
+    let role = resource
+        .strip_prefix("role/")
+        .and_then(|path| path.rsplit('/').next())
+        .filter(|role| !role.is_empty())?;
+    let account_ok = account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit());
+    (!partition.is_empty() && account_ok)
+        .then(|| format!("arn:{partition}:sts::{account}:assumed-role/{role}/*"))
 }
 
 /// The template's description: what it does, and the stack it belongs to, which is how a
