@@ -23,6 +23,7 @@ export TRIGGER_BIN     := $(CURDIR)/target/release/codecommit-build-trigger
 export STARTER_BIN     := $(CURDIR)/target/release/starter
 # kept-events is tested as the harness builds it (tools/test says why).
 export KEPT_EVENTS_BIN := $(CURDIR)/target/harness/debug/kept-events
+export DOCTOR_BIN := $(CURDIR)/target/harness/debug/codecommit-build-trigger-doctor
 export MOTO_SERVER     := $(CURDIR)/$(VENV)/bin/moto_server
 # sam and cfn-lint run offline here: no telemetry, any region will do.
 export SAM_CLI_TELEMETRY := 0
@@ -103,9 +104,9 @@ package: venv
 	sam build
 	tools/zip-artifacts
 
-## release: the functions' binaries and the operators' kept-events, as shipped (target/release)
+## release: the functions' binaries and the operators' kept-events and doctor, as shipped (target/release)
 release:
-	cargo build --release --locked -p codecommit-build-trigger -p kept-events
+	cargo build --release --locked -p codecommit-build-trigger -p kept-events -p codecommit-build-trigger-doctor
 
 ## venv: the Python tools the tests use (moto, cfn-lint, SAM CLI, cargo-lambda, zig, pytest), in .venv
 venv: $(STAMP)

@@ -1,5 +1,5 @@
 //! The entry point: under Lambda, the role the function's `Handler` names; on a terminal,
-//! `explain [--config FILE] EVENT.json`, `check FILE` or `--version`. Everything else is in `roles`.
+//! `explain [--config FILE] EVENT.json`, `check FILE`, `doctor ...` or `--version`. Everything else is in `roles`.
 
 use codecommit_build_trigger::roles::{self, cli};
 use std::process::ExitCode;
@@ -13,6 +13,7 @@ async fn main() -> ExitCode {
             cli::explain(Some(file), path).await
         }
         [command, path] if command == "check" => cli::check(path),
+        [command, rest @ ..] if command == "doctor" => cli::doctor(rest),
         [flag] if flag == "--version" => cli::version(),
         [] if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() => roles::serve().await,
         _ => cli::usage(),

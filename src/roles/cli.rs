@@ -25,7 +25,15 @@ on a terminal:
   codecommit-build-trigger check FILE
     checks a repository's own file offline: exit 0 when it is valid, 1 with what is wrong;
     the projects it names must match ALLOWED_PROJECTS when that is set
+  codecommit-build-trigger doctor --stack NAME
+  codecommit-build-trigger doctor --repository NAME --project NAME [--branches PATTERNS]
+    checks an installation with your credentials and prints what to fix (it runs
+    codecommit-build-trigger-doctor, from beside this binary or the PATH)
   codecommit-build-trigger --version";
+
+/// The doctor's binary, a crate of its own (the IAM and CloudFormation SDKs stay out of the
+/// functions).
+const DOCTOR: &str = "codecommit-build-trigger-doctor";
 
 const CREDENTIALS_HINT: &str = "to run explain with a profile's credentials: \
 eval \"$(aws configure export-credentials --format env)\"";
@@ -34,6 +42,29 @@ eval \"$(aws configure export-credentials --format env)\"";
 pub fn version() -> ExitCode {
     println!("codecommit-build-trigger {}", env!("CARGO_PKG_VERSION"));
     ExitCode::SUCCESS
+}
+
+/// `doctor ARGS`: runs the doctor's binary (beside this one, or from the `PATH`) with `args`,
+/// and exits as it does.
+pub fn doctor(args: &[String]) -> ExitCode {
+    let beside = std::env::current_exe()
+        .ok()
+        .map(|exe| exe.with_file_name(DOCTOR))
+        .filter(|path| path.is_file());
+    let program = beside.map_or_else(|| DOCTOR.into(), std::path::PathBuf::into_os_string);
+    match std::process::Command::new(&program).args(args).status() {
+        Ok(status) => status
+            .code()
+            .and_then(|code| u8::try_from(code).ok())
+            .map_or(ExitCode::FAILURE, ExitCode::from),
+        Err(problem) => {
+            eprintln!(
+                "codecommit-build-trigger doctor: {DOCTOR} could not be run ({problem}); it is \
+                 built beside this binary (make release), or install it on the PATH"
+            );
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// Prints [`USAGE`]; exits 2.

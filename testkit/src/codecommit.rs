@@ -57,8 +57,9 @@ const REPOSITORY_DATE: f64 = 1_700_000_000.0;
 /// The operations answered from the repositories' triggers.
 const TRIGGER_OPERATIONS: [&str; 2] = ["GetRepositoryTriggers", "PutRepositoryTriggers"];
 /// The operations answered from a git repository.
-pub const GIT_OPERATIONS: [&str; 6] = [
+pub const GIT_OPERATIONS: [&str; 7] = [
     "GetRepository",
+    "ListBranches",
     "GetBranch",
     "GetCommit",
     "GetDifferences",
@@ -728,6 +729,7 @@ async fn answer_from_git(
         let answer = match operation.as_str() {
             "GetRepository" => Ok(get_repository(&repo)),
             "GetBranch" => get_branch(&repo, &body),
+            "ListBranches" => Ok(list_branches(&repo)),
             "GetCommit" => get_commit(&repo, &body),
             "GetDifferences" => get_differences(&repo, &body),
             "GetMergeOptions" => get_merge_options(&repo, &body),
@@ -868,6 +870,22 @@ fn get_repository(repo: &Repository<'_>) -> Value {
         }
     }
     json!({ "repositoryMetadata": metadata })
+}
+
+/// `ListBranches`: the branches' names, in one page (none in an empty repository).
+fn list_branches(repo: &Repository<'_>) -> Value {
+    let branches: Vec<String> = match repo.git {
+        None => Vec::new(),
+        Some(git) => stdout(
+            &git.dir
+                .output(&["for-each-ref", "--format=%(refname:short)", "refs/heads"])
+                .stdout,
+        )
+        .lines()
+        .map(str::to_owned)
+        .collect(),
+    };
+    json!({ "branches": branches })
 }
 
 /// `GetBranch`: the branch's tip commit.

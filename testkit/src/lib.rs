@@ -1,7 +1,7 @@
 //! End-to-end test harness: the real `codecommit-build-trigger` binary, driven through a
 //! local Lambda Runtime API emulator, calling CodeBuild in moto through a recording proxy
 //! and CodeCommit at a fake endpoint ([`codecommit::LocalCodeCommit`]) whose repositories can
-//! be real git repositories ([`git::GitRepo`]).
+//! be real git repositories ([`git::GitRepo`]); IAM's policy simulation at [`iam::LocalIam`].
 
 #![warn(missing_docs)]
 
@@ -11,6 +11,7 @@ pub mod events;
 pub mod function;
 pub mod git;
 pub mod http;
+pub mod iam;
 pub mod lambda;
 pub mod moto;
 pub mod proxy;
@@ -66,6 +67,12 @@ pub fn starter_bin() -> PathBuf {
 /// `make test`).
 pub fn kept_events_bin() -> PathBuf {
     required_file("KEPT_EVENTS_BIN")
+}
+
+/// Path of the doctor's binary, `codecommit-build-trigger-doctor` (`DOCTOR_BIN`, set by
+/// `make test`).
+pub fn doctor_bin() -> PathBuf {
+    required_file("DOCTOR_BIN")
 }
 
 /// Path of `moto_server` (`MOTO_SERVER`, set by `make test` / `make demo`).

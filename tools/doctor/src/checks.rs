@@ -201,10 +201,9 @@ pub fn git_pull(
         );
     };
     let role_name = role.rsplit('/').next().unwrap_or(role);
-    let policy = serde_json::json!({
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Action": "codecommit:GitPull", "Resource": repository_arn}]
-    });
+    let policy = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"codecommit:GitPull","Resource":"{repository_arn}"}}]}}"#
+    );
     match read {
         Ok(Decision::Allowed) => Check::fine(
             NAME,
