@@ -23,7 +23,7 @@ export TRIGGER_BIN     := $(CURDIR)/target/release/codecommit-build-trigger
 export STARTER_BIN     := $(CURDIR)/target/release/starter
 # kept-events is tested as the harness builds it (tools/test says why).
 export KEPT_EVENTS_BIN := $(CURDIR)/target/harness/debug/kept-events
-export DOCTOR_BIN := $(CURDIR)/target/harness/debug/codecommit-build-trigger-doctor
+export DOCTOR_BIN      := $(CURDIR)/target/harness/debug/codecommit-build-trigger-doctor
 export MOTO_SERVER     := $(CURDIR)/$(VENV)/bin/moto_server
 # sam and cfn-lint run offline here: no telemetry, any region will do.
 export SAM_CLI_TELEMETRY := 0

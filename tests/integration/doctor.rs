@@ -183,11 +183,17 @@ async fn create_project(moto: &Moto, role: &str, artifacts: ArtifactsType) {
         .source(
             ProjectSource::builder()
                 .r#type(SourceType::Codepipeline)
+                // moto wants a location even for a pipeline's source, which has none.
+                .location("my-pipeline")
                 .build()
                 .expect("a source"),
         )
         .artifacts(
             ProjectArtifacts::builder()
+                // moto wants a location for any artifacts but none, as for the source.
+                .set_location(
+                    (artifacts != ArtifactsType::NoArtifacts).then(|| "my-pipeline".into()),
+                )
                 .r#type(artifacts)
                 .build()
                 .expect("artifacts"),

@@ -54,10 +54,16 @@ impl Stack {
     }
 }
 
-/// Every check `target` calls for, in the checklist's order.
-pub async fn run(clients: &Clients, target: &Target) -> Vec<Check> {
-    let mut found = Vec::new();
+/// Every check `target` calls for, in the checklist's order, and the target as checked (the
+/// stack's repository, projects and branch patterns filled in).
+pub async fn run(clients: &Clients, target: &Target) -> (Target, Vec<Check>) {
     let mut target = target.clone();
+    let found = checks_of(clients, &mut target).await;
+    (target, found)
+}
+
+async fn checks_of(clients: &Clients, target: &mut Target) -> Vec<Check> {
+    let mut found = Vec::new();
     let stack = match &target.stack {
         None => None,
         Some(name) => {
@@ -72,7 +78,7 @@ pub async fn run(clients: &Clients, target: &Target) -> Vec<Check> {
             ));
             let stack = read.ok().flatten();
             if let Some(stack) = &stack {
-                fill_from_stack(&mut target, stack);
+                fill_from_stack(target, stack);
             }
             stack
         }

@@ -61,7 +61,7 @@ async fn main() -> ExitCode {
         sqs: aws_sdk_sqs::Client::new(&sdk_config),
         region,
     };
-    let found = gather::run(&clients, &target).await;
+    let (target, found) = gather::run(&clients, &target).await;
     print!("{}", report::checklist(&target, &clients.region, &found));
     if found.iter().all(checks::Check::is_fine) {
         ExitCode::SUCCESS
