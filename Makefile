@@ -98,11 +98,13 @@ fuzz:
 	FUZZ_SECONDS=$(FUZZ_SECONDS) tools/harness test --test fuzz -- --nocapture
 
 ## package: the arm64 deployment artifacts, built by `sam build` (cargo-lambda and zig, no
-## Docker), zipped, with their sizes
+## Docker), zipped, with their sizes; then the versioned release in dist/ (both templates, their
+## CodeUri the zips), which `sam deploy --template-file` deploys without Rust
 package: venv
 	rustup target add $(ARM64)
 	sam build
 	tools/zip-artifacts
+	tools/package-release
 
 ## release: the functions' binaries and the operators' kept-events and doctor, as shipped (target/release)
 release:
