@@ -45,7 +45,7 @@ struct Planned<'a> {
 
 #[derive(Debug)]
 enum Step<'a> {
-    Skip(String),
+    Skip(Skip),
     Candidates {
         commit: &'a CommitId,
         rules: Vec<Candidate<'a>>,
@@ -72,11 +72,62 @@ pub struct Decision<'a> {
     pub outcome: Outcome<'a>,
 }
 
+/// What kind of reason skips a reference or a rule: what the metrics count, one figure each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SkipKind {
+    /// The reference: a branch or tag no pattern matches, a deletion, neither branch nor tag.
+    Reference,
+    /// No changed file counts for the rule's paths.
+    Paths,
+    /// A skip marker in the commit's message.
+    SkipMarker,
+    /// A pusher in `IGNORE_PUSHERS`.
+    Pusher,
+    /// Outdated: the branch or pull request moved on, or the same commit came earlier.
+    Outdated,
+    /// A pull request that is closed or merged, or an event of it that never builds.
+    PullRequest,
+    /// The configuration: an invalid or refused repository file, or no rules.
+    Configuration,
+}
+
+impl SkipKind {
+    /// Every kind, in the order the metrics list them.
+    pub const ALL: [SkipKind; 7] = [
+        SkipKind::Reference,
+        SkipKind::Paths,
+        SkipKind::SkipMarker,
+        SkipKind::Pusher,
+        SkipKind::Outdated,
+        SkipKind::PullRequest,
+        SkipKind::Configuration,
+    ];
+}
+
+/// Why something is not built: its kind, and the reason the answer and the log show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skip {
+    /// What kind of reason.
+    pub kind: SkipKind,
+    /// The reason, in words.
+    pub reason: String,
+}
+
+impl Skip {
+    /// A skip of `kind` for `reason`.
+    pub fn new(kind: SkipKind, reason: impl Into<String>) -> Self {
+        Self {
+            kind,
+            reason: reason.into(),
+        }
+    }
+}
+
 /// A reference's outcome.
 #[derive(Debug, Clone)]
 pub enum Outcome<'a> {
     /// No rule builds it, for this reason.
-    Skip(String),
+    Skip(Skip),
     /// The rules that matched it, each with its own verdict.
     Rules(Vec<RuleOutcome<'a>>),
 }
@@ -101,7 +152,7 @@ pub enum RuleVerdict<'a> {
         reason: String,
     },
     /// Do not, for this reason.
-    Skip(String),
+    Skip(Skip),
 }
 
 /// One line of a decision: a matching rule's verdict, or the reference's own
@@ -114,6 +165,8 @@ pub struct Line<'a> {
     pub rule: Option<&'a Rule>,
     /// The commit to build, or `None` to skip.
     pub build: Option<&'a CommitId>,
+    /// What kind of skip, when it is one.
+    pub skip: Option<SkipKind>,
     /// Why.
     pub reason: &'a str,
 }
@@ -122,24 +175,26 @@ impl<'a> Decision<'a> {
     /// The decision's lines: one per matching rule, or the one skip.
     pub fn lines(&'a self) -> impl Iterator<Item = Line<'a>> {
         let (skip, outcomes) = match &self.outcome {
-            Outcome::Skip(reason) => (Some(reason.as_str()), &[][..]),
+            Outcome::Skip(skip) => (Some(skip), &[][..]),
             Outcome::Rules(outcomes) => (None, outcomes.as_slice()),
         };
-        let skip = skip.map(|reason| Line {
+        let skip = skip.map(|skip| Line {
             decision: self,
             rule: None,
             build: None,
-            reason,
+            skip: Some(skip.kind),
+            reason: &skip.reason,
         });
         skip.into_iter().chain(outcomes.iter().map(move |outcome| {
-            let (build, reason) = match &outcome.verdict {
-                RuleVerdict::Build { commit, reason } => (Some(*commit), reason.as_str()),
-                RuleVerdict::Skip(reason) => (None, reason.as_str()),
+            let (build, skip, reason) = match &outcome.verdict {
+                RuleVerdict::Build { commit, reason } => (Some(*commit), None, reason.as_str()),
+                RuleVerdict::Skip(skip) => (None, Some(skip.kind), skip.reason.as_str()),
             };
             Line {
                 decision: self,
                 rule: Some(outcome.rule),
                 build,
+                skip,
                 reason,
             }
         }))
@@ -240,9 +295,9 @@ fn skip_repeats(records: &[Record], references: &mut [Planned<'_>]) {
             }
             Entry::Occupied(first) => {
                 let (record, reference) = first.get();
-                planned.step = Step::Skip(format!(
+                planned.step = Step::Skip(Skip::new(SkipKind::Outdated, format!(
                     "same reference and commit as Records[{record}].codecommit.references[{reference}] of this event"
-                ));
+                )));
             }
         }
     }
@@ -281,11 +336,16 @@ fn admit<'a>(
     config: &Config,
     record: &'a Record,
     update: &'a RefUpdate,
-) -> Result<Admitted<'a>, String> {
+) -> Result<Admitted<'a>, Skip> {
     let reference = &update.reference;
     let (kind, name) = reference.split();
     let (commit, created, previous) = match &update.change {
-        RefChange::Deleted { .. } => return Err(format!("{} {name} was deleted", kind_word(kind))),
+        RefChange::Deleted { .. } => {
+            return Err(Skip::new(
+                SkipKind::Reference,
+                format!("{} {name} was deleted", kind_word(kind)),
+            ))
+        }
         RefChange::Pushed {
             commit,
             created,
@@ -293,21 +353,28 @@ fn admit<'a>(
         } => (commit, *created, previous),
     };
     if kind == RefKind::Other {
-        return Err(format!(
-            "{reference} is neither a branch (refs/heads/) nor a tag (refs/tags/)"
+        return Err(Skip::new(
+            SkipKind::Reference,
+            format!("{reference} is neither a branch (refs/heads/) nor a tag (refs/tags/)"),
         ));
     }
     if let Some(pull_request) = &record.pull_request {
         if pull_request.status != PullRequestStatus::Open {
-            return Err(format!(
-                "pull request {} is {}: it never builds",
-                pull_request.id, pull_request.status
+            return Err(Skip::new(
+                SkipKind::PullRequest,
+                format!(
+                    "pull request {} is {}: it never builds",
+                    pull_request.id, pull_request.status
+                ),
             ));
         }
         if record.kind == EventKind::PullRequestMergeStatusUpdated {
-            return Err(format!(
-                "a {} event of an open pull request never builds",
-                record.kind.as_str()
+            return Err(Skip::new(
+                SkipKind::PullRequest,
+                format!(
+                    "a {} event of an open pull request never builds",
+                    record.kind.as_str()
+                ),
             ));
         }
     }
@@ -318,9 +385,12 @@ fn admit<'a>(
             } else {
                 "pushed"
             };
-            return Err(format!(
-                "{what} by {pusher}, which matches `{}` in IGNORE_PUSHERS",
-                pattern.as_str()
+            return Err(Skip::new(
+                SkipKind::Pusher,
+                format!(
+                    "{what} by {pusher}, which matches `{}` in IGNORE_PUSHERS",
+                    pattern.as_str()
+                ),
             ));
         }
     }
@@ -348,11 +418,11 @@ fn plan_reference<'a>(
         previous,
     } = match admit(config, record, update) {
         Ok(admitted) => admitted,
-        Err(reason) => return Step::Skip(reason),
+        Err(skip) => return Step::Skip(skip),
     };
     let rules = match rules_for(config, files, record, commit) {
         Ok(rules) => rules,
-        Err(reason) => return Step::Skip(reason),
+        Err(reason) => return Step::Skip(Skip::new(SkipKind::Configuration, reason)),
     };
     let hint = |rule: &Rule| match (&record.pull_request, previous) {
         (Some(pull_request), _) => BaseHint::MergeBase(pull_request.destination_commit.clone()),
@@ -373,7 +443,7 @@ fn plan_reference<'a>(
         })
     }) {
         Ok(rules) => Step::Candidates { commit, rules },
-        Err(reason) => Step::Skip(reason),
+        Err(reason) => Step::Skip(Skip::new(SkipKind::Reference, reason)),
     }
 }
 
@@ -555,7 +625,7 @@ pub fn finish<'a>(plan: Plan<'a>, facts: &Facts) -> Vec<Decision<'a>> {
             record: planned.record,
             update: planned.update,
             outcome: match planned.step {
-                Step::Skip(reason) => Outcome::Skip(reason),
+                Step::Skip(skip) => Outcome::Skip(skip),
                 Step::Candidates { commit, rules } => {
                     finish_reference(config, planned.record, planned.update, commit, rules, facts)
                 }
@@ -596,9 +666,12 @@ fn finish_reference<'a>(
                 }
             }
             Some(Ok(PullRequestNow { status, .. })) => {
-                return Outcome::Skip(format!(
-                    "pull request {} is {status} now (GetPullRequest): it never builds",
-                    pull_request.id
+                return Outcome::Skip(Skip::new(
+                    SkipKind::PullRequest,
+                    format!(
+                        "pull request {} is {status} now (GetPullRequest): it never builds",
+                        pull_request.id
+                    ),
                 ))
             }
             Some(Err(why)) => notes.push(format!("pull request status not checked: {why}")),
@@ -628,9 +701,12 @@ fn finish_reference<'a>(
         match facts.messages.get(&key) {
             Some(Ok(message)) => {
                 if let Some(marker) = skip_marker(message) {
-                    return Outcome::Skip(format!(
-                        "the message of commit {} contains {marker}",
-                        short(commit.as_str())
+                    return Outcome::Skip(Skip::new(
+                        SkipKind::SkipMarker,
+                        format!(
+                            "the message of commit {} contains {marker}",
+                            short(commit.as_str())
+                        ),
                     ));
                 }
             }
@@ -663,8 +739,11 @@ fn decide_candidate<'a>(
     if let (true, Some(moved_on)) = (rule.supersede, moved_on) {
         return RuleOutcome {
             rule,
-            verdict: RuleVerdict::Skip(format!(
-                "{matched}, but {moved_on}: the rule supersedes, so the newer change builds instead"
+            verdict: RuleVerdict::Skip(Skip::new(
+                SkipKind::Outdated,
+                format!(
+                    "{matched}, but {moved_on}: the rule supersedes, so the newer change builds instead"
+                ),
             )),
         };
     }
@@ -698,11 +777,17 @@ fn decide_candidate<'a>(
                 ));
                 build(reason, None)
             } else if total == 0 {
-                RuleVerdict::Skip(format!("{reason}, but no file changed {since}"))
+                RuleVerdict::Skip(Skip::new(
+                    SkipKind::Paths,
+                    format!("{reason}, but no file changed {since}"),
+                ))
             } else {
-                RuleVerdict::Skip(format!(
-                    "{reason}, but none of the {total} files changed {since} {}",
-                    path_filter_words(rule)
+                RuleVerdict::Skip(Skip::new(
+                    SkipKind::Paths,
+                    format!(
+                        "{reason}, but none of the {total} files changed {since} {}",
+                        path_filter_words(rule)
+                    ),
                 ))
             }
         }

@@ -21,7 +21,7 @@ fn record_lines(config: &Config, records: &[Record], facts: &Facts) -> Vec<Strin
     finish(plan(config, &Files::default(), records), facts)
         .iter()
         .flat_map(|decision| match &decision.outcome {
-            Outcome::Skip(reason) => vec![format!("skip {reason}")],
+            Outcome::Skip(skip) => vec![format!("skip {}", skip.reason)],
             Outcome::Rules(outcomes) => outcomes
                 .iter()
                 .map(|o| {
@@ -34,7 +34,7 @@ fn record_lines(config: &Config, records: &[Record], facts: &Facts) -> Vec<Strin
                         RuleVerdict::Build { commit, reason } => {
                             format!("build {rule}{} {reason}", &commit.as_str()[..4])
                         }
-                        RuleVerdict::Skip(reason) => format!("skip {rule}{reason}"),
+                        RuleVerdict::Skip(skip) => format!("skip {rule}{}", skip.reason),
                     }
                 })
                 .collect(),
@@ -820,4 +820,63 @@ mod pull_requests {
             ["skip the message of commit 2774290a contains [skip ci]"]
         );
     }
+}
+
+/// The kind of each line's skip (`None` for a build), through `Decision::lines`.
+fn kinds(config: &Config, push: &Push, facts: &Facts) -> Vec<Option<SkipKind>> {
+    let files = Files::default();
+    finish(plan(config, &files, &push.records), facts)
+        .iter()
+        .flat_map(|decision| decision.lines().map(|line| line.skip).collect::<Vec<_>>())
+        .collect()
+}
+
+#[test]
+fn each_skip_names_the_kind_of_its_reason() {
+    let config = config(&[
+        (CODEBUILD_PROJECT, "p1"),
+        (IGNORE_PUSHERS, "arn:aws:iam::123456789012:user/bot"),
+    ]);
+    let references = json!([
+        {"ref": "refs/heads/master", "commit": A},
+        {"ref": "refs/heads/feature/x", "commit": B},
+        {"ref": "refs/heads/gone", "deleted": true},
+        {"ref": "refs/notes/x", "commit": B},
+        {"ref": "refs/heads/master", "commit": A},
+    ]);
+    let mut facts = Facts::default();
+    facts.messages.insert(key(A), Ok("[skip ci] docs".into()));
+    assert_eq!(
+        kinds(&config, &push("my-app", None, references.clone()), &facts),
+        [
+            Some(SkipKind::SkipMarker),
+            Some(SkipKind::Reference),
+            Some(SkipKind::Reference),
+            Some(SkipKind::Reference),
+            Some(SkipKind::Outdated),
+        ]
+    );
+    let bot = push(
+        "my-app",
+        Some("arn:aws:iam::123456789012:user/bot"),
+        references,
+    );
+    assert_eq!(
+        kinds(&config, &bot, &facts),
+        [
+            Some(SkipKind::Pusher),
+            Some(SkipKind::Pusher),
+            Some(SkipKind::Reference),
+            Some(SkipKind::Reference),
+            Some(SkipKind::Pusher),
+        ],
+        "a deletion or another namespace is told as such, whoever pushed it"
+    );
+    facts.messages.insert(key(A), Ok("docs".into()));
+    let built = push(
+        "my-app",
+        None,
+        json!([{"ref": "refs/heads/master", "commit": A}]),
+    );
+    assert_eq!(kinds(&config, &built, &facts), [None]);
 }

@@ -1,6 +1,6 @@
 //! The JSON summary the function answers with.
 
-use crate::decide::Line;
+use crate::decide::{Line, SkipKind};
 
 use serde::Serialize;
 
@@ -186,6 +186,9 @@ pub struct Skipped {
     /// In-progress builds of a closed or merged pull request that were stopped.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub superseded: Vec<String>,
+    /// What kind of reason: the metrics count skips by it (the answer shows the reason).
+    #[serde(skip)]
+    pub kind: SkipKind,
 }
 
 impl Skipped {
@@ -204,6 +207,8 @@ impl Skipped {
                 .map(str::to_owned),
             reason: line.reason.to_owned(),
             superseded: Vec::new(),
+            // Every line that does not build names its kind.
+            kind: line.skip.unwrap_or(SkipKind::Reference),
         }
     }
 
@@ -219,6 +224,7 @@ impl Skipped {
             rule: None,
             reason,
             superseded: Vec::new(),
+            kind: SkipKind::PullRequest,
         }
     }
 }

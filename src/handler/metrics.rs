@@ -7,13 +7,15 @@
 
 use super::answer::ReportAction;
 use super::{HandlerError, Response};
+use crate::decide::SkipKind;
 use serde_json::{json, Map, Value};
 
 /// The CloudWatch namespace of every metric.
 pub const NAMESPACE: &str = "CodeCommitBuildTrigger";
 
-/// The metrics an invocation writes, by name, with their unit.
-pub const METRICS: [(&str, &str); 11] = [
+/// The metrics an invocation writes, by name, with their unit. `Skipped` counts every skip;
+/// the `Skipped*` after it count them by kind of reason ([`skipped_metric`]).
+pub const METRICS: [(&str, &str); 18] = [
     ("Events", "Count"),
     ("BuildsStarted", "Count"),
     ("Redeliveries", "Count"),
@@ -25,7 +27,27 @@ pub const METRICS: [(&str, &str); 11] = [
     ("CommentsUpdated", "Count"),
     ("Approvals", "Count"),
     ("Revocations", "Count"),
+    ("SkippedReference", "Count"),
+    ("SkippedPaths", "Count"),
+    ("SkippedSkipMarker", "Count"),
+    ("SkippedPusher", "Count"),
+    ("SkippedOutdated", "Count"),
+    ("SkippedPullRequest", "Count"),
+    ("SkippedConfiguration", "Count"),
 ];
+
+/// The metric that counts skips of `kind`.
+pub fn skipped_metric(kind: SkipKind) -> &'static str {
+    match kind {
+        SkipKind::Reference => "SkippedReference",
+        SkipKind::Paths => "SkippedPaths",
+        SkipKind::SkipMarker => "SkippedSkipMarker",
+        SkipKind::Pusher => "SkippedPusher",
+        SkipKind::Outdated => "SkippedOutdated",
+        SkipKind::PullRequest => "SkippedPullRequest",
+        SkipKind::Configuration => "SkippedConfiguration",
+    }
+}
 
 /// The metrics of one invocation that ended in `outcome`, as an EMF line stamped `now_ms`
 /// (milliseconds since the Unix epoch), for function `function`.
@@ -81,6 +103,17 @@ fn response_values(response: &Response) -> Vec<(&'static str, Value)> {
             json!(response.skipped.len() + response.skipped_not_listed),
         ),
     ];
+    // Only the kinds that occurred: a line stays short, and a sum over time is the same.
+    for kind in SkipKind::ALL {
+        let skips = response
+            .skipped
+            .iter()
+            .filter(|skipped| skipped.kind == kind)
+            .count();
+        if skips > 0 {
+            values.push((skipped_metric(kind), json!(skips)));
+        }
+    }
     let latencies: Vec<i64> = response
         .started
         .iter()
@@ -170,6 +203,11 @@ mod tests {
         assert_eq!(line["BuildsStarted"], 4, "one listed, three not listed");
         assert_eq!(line["Redeliveries"], 1);
         assert_eq!(line["Skipped"], 1);
+        assert_eq!(line["SkippedPullRequest"], 1, "by kind of reason too");
+        assert!(
+            line.get("SkippedPaths").is_none(),
+            "only the kinds that occurred"
+        );
         assert_eq!(line["EventToStartBuild"], json!([120, 80]));
         assert!(line.get("CommentsPosted").is_none());
     }
@@ -183,5 +221,21 @@ mod tests {
         let line: Value = serde_json::from_str(&emf_line("f", &refused, 0)).expect("JSON");
         assert_eq!(line["InvocationErrors"], 1);
         assert!(line.get("BuildsStarted").is_none());
+    }
+
+    #[test]
+    fn every_kind_of_skip_has_a_metric_of_its_own() {
+        let names: Vec<&str> = SkipKind::ALL
+            .iter()
+            .map(|kind| skipped_metric(*kind))
+            .collect();
+        for name in &names {
+            assert!(
+                METRICS.iter().any(|(known, _)| known == name),
+                "{name} is in METRICS"
+            );
+        }
+        let unique: std::collections::HashSet<&str> = names.iter().copied().collect();
+        assert_eq!(unique.len(), SkipKind::ALL.len(), "one metric per kind");
     }
 }

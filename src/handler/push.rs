@@ -10,7 +10,7 @@ use crate::aws::writes::{BuildRequest, BuildWrites, StartedBuild};
 use crate::aws::AwsError;
 use crate::build_request::build_request;
 use crate::config::Rule;
-use crate::decide::{Decision, Line};
+use crate::decide::{Decision, Line, SkipKind};
 use crate::event::{CommitId, GitRef, Record};
 use crate::lambda::deadline::within;
 use futures_util::stream::{self, StreamExt};
@@ -75,9 +75,14 @@ where
         let busy = self.running_rebuilds(&lines).await;
         let mut wanted = Vec::new();
         for (mut line, busy) in lines.into_iter().zip(&busy) {
-            if let Some(reason) = too_many.as_ref().or(busy.as_ref()) {
+            let held = (too_many
+                .as_ref()
+                .map(|reason| (SkipKind::Reference, reason)))
+            .or(busy.as_ref().map(|reason| (SkipKind::Outdated, reason)));
+            if let Some((kind, reason)) = held {
                 if line.build.is_some() {
                     line.build = None;
+                    line.skip = Some(kind);
                     line.reason = reason;
                 }
             }

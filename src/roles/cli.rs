@@ -38,7 +38,7 @@ const DOCTOR: &str = "codecommit-build-trigger-doctor";
 const CREDENTIALS_HINT: &str = "to run explain with a profile's credentials: \
 eval \"$(aws configure export-credentials --format env)\"";
 
-/// `--version`: the name and version, as `codecommit-build-trigger 0.1.0`.
+/// `--version`: the name and version, as `codecommit-build-trigger 0.2.0`.
 pub fn version() -> ExitCode {
     println!("codecommit-build-trigger {}", env!("CARGO_PKG_VERSION"));
     ExitCode::SUCCESS
