@@ -81,7 +81,8 @@ demo-repositories:
 
 ## bench: cold and warm starts timed beside the floors, the 4,000-reference decision, the binary and
 ## arm64 zip sizes; then the burst: 1,000 pushes from 100 repositories with their own files through
-## 8 starters, StartBuild throttled at first; prints the tables of docs/performance.md
+## 8 starters, StartBuild throttled at first; prints the tables of docs/performance.md and draws
+## the dashboard from the burst's metrics (docs/dashboard.svg)
 # cargo bench rebuilds the binaries under the bench profile (which unwinds on panic) into
 # target/release: the release build comes after it, so the binary measured is the shipped one.
 bench: venv
@@ -91,6 +92,7 @@ bench: venv
 	cargo lambda build --release --locked --arm64 --output-format zip --bin starter
 	cargo run --release --locked --quiet --example bench
 	cargo run --release --locked --quiet --example burst
+	tools/render-dashboard target/burst-metrics.jsonl docs/dashboard.svg
 
 ## fuzz: the fuzz tests of event parsing and decisions, each generator kept running for
 ## FUZZ_SECONDS rather than the quick pass of `make unit`

@@ -35,6 +35,8 @@ const PROCESSES: usize = 8;
 const THROTTLED_FOR: Duration = Duration::from_secs(3);
 /// The projects the files name, one per repository in turn.
 const PROJECTS: [&str; 4] = ["team-api", "team-web", "team-data", "team-docs"];
+/// Where the starters' metric lines go (relative to the workspace, where `make bench` runs).
+const METRICS_FILE: &str = "target/burst-metrics.jsonl";
 /// How many times an event that failed is sent again (Lambda's asynchronous retries).
 const RETRIES: usize = 2;
 /// How long one invocation may take before the burst gives up.
@@ -131,6 +133,7 @@ async fn run() -> Result<String, String> {
         .iter()
         .map(|(_, function)| function.pid().map_or(Ok(0.0), cpu_seconds))
         .sum::<Result<f64, String>>()?;
+    write_metrics(&processes)?;
     let dispatch = std::mem::take(&mut *dispatch.lock().map_err(|_| "dispatch poisoned")?);
     if !dispatch.dropped.is_empty() {
         return Err(format!(
@@ -155,6 +158,20 @@ async fn run() -> Result<String, String> {
         throttled,
         cpu_seconds: cpu,
     }))
+}
+
+/// Writes the starters' Embedded Metric Format lines to [`METRICS_FILE`], from which
+/// `tools/render-dashboard` draws the dashboard of the docs.
+fn write_metrics(processes: &[(RuntimeApi, Function)]) -> Result<(), String> {
+    let lines: Vec<String> = processes
+        .iter()
+        .flat_map(|(_, function)| function.stdout_lines())
+        .filter(|line| line.contains("\"_aws\""))
+        .collect();
+    std::fs::write(METRICS_FILE, lines.join("\n") + "\n")
+        .map_err(|problem| format!("{METRICS_FILE}: {problem}"))?;
+    eprintln!("burst: {} metric lines in {METRICS_FILE}", lines.len());
+    Ok(())
 }
 
 /// Takes events off the queue until it is empty, sending each to the starter behind
