@@ -59,6 +59,11 @@ def resolve(value, params):
             return NO_VALUE
         if set(value) == {"Ref"} and value["Ref"] in params:
             return params[value["Ref"]]
+        if "Fn::Split" in value:
+            separator, text = value["Fn::Split"]
+            text = resolve(text, params)
+            if isinstance(text, str):
+                return text.split(separator)
         return {k: resolve(v, params) for k, v in value.items()}
     return value
 
@@ -197,14 +202,14 @@ def test_each_feature_adds_exactly_its_permissions():
         "codecommit:GetBranch": REPOSITORY_ARN,
     }, "a push whose branch has moved on since is not built: GetBranch says where it stands"
     arns = ["arn:aws:codebuild:us-east-1:123456789012:project/api", "arn:aws:codebuild:us-east-1:123456789012:project/web"]
-    with_rules = parameters(SkipMarkers="false", Rules='[{"name": "a"}]', RuleProjectArns=arns)
+    with_rules = parameters(SkipMarkers="false", Rules='[{"name": "a"}]', RuleProjectArns=",".join(arns))
     start = [s for s in statements(role, with_rules) if s["Action"] == "codebuild:StartBuild"]
     assert start[0]["Resource"] == arns
 
 
 def test_rules_replace_the_shorthand_variables():
     function = FUNCTIONS["TriggerFunction"]["Properties"]
-    variables = resolve(function["Environment"]["Variables"], parameters(Rules="[]x", RuleProjectArns=["a"]))
+    variables = resolve(function["Environment"]["Variables"], parameters(Rules="[]x", RuleProjectArns="a"))
     assert {k for k, v in variables.items() if v is not NO_VALUE} == {
         "RULES", "SKIP_MARKERS", "IGNORE_PUSHERS", "ALLOWED_REPOSITORIES", "REBUILD_COMMAND"
     }
@@ -236,9 +241,9 @@ def test_only_the_installer_touches_the_repositorys_triggers_and_only_that_one()
     assert by_sid["CheckTheProjectsExist"]["Resource"] == {
         "Fn::Sub": "arn:${AWS::Partition}:codebuild:${AWS::Region}:${AWS::AccountId}:project/${ProjectName}"
     }
-    with_rules = parameters(Rules='[{"name": "a"}]', RuleProjectArns=["arn:aws:codebuild:us-east-1:1:project/a"])
+    with_rules = parameters(Rules='[{"name": "a"}]', RuleProjectArns="arn:aws:codebuild:us-east-1:111111111111:project/a")
     checks = {s["Sid"]: s for s in statements(role, with_rules)}["CheckTheProjectsExist"]
-    assert checks["Resource"] == ["arn:aws:codebuild:us-east-1:1:project/a"]
+    assert checks["Resource"] == ["arn:aws:codebuild:us-east-1:111111111111:project/a"]
     properties = resolve(RESOURCES["RepositoryTrigger"]["Properties"], parameters())
     assert properties["ProjectNames"] == ["my-project"]
 
@@ -389,10 +394,10 @@ def test_the_merge_gate_is_one_parameter_and_adds_exactly_its_permissions():
     assert properties["ServiceToken"] == {"Fn::GetAtt": ["TriggerInstallerFunction", "Arn"]}
     assert properties["TemplateName"] == {"Fn::Sub": "${AWS::StackName}-builds-succeeded"}
     assert properties["Repositories"] == ["my-app"]
-    assert properties["Branches"] == {"Fn::Split": [",", "main,release/2.0"]}
+    assert properties["Branches"] == ["main", "release/2.0"]
     assert properties["ApproverRoleArn"] == {"Fn::GetAtt": ["ReporterFunctionRole", "Arn"]}
     assert properties["BuildingBranches"] == "main,release/*"
-    with_rules = dict(gated, Rules='[{"name": "a"}]', RuleProjectArns=["arn:aws:codebuild:us-east-1:1:project/a"])
+    with_rules = dict(gated, Rules='[{"name": "a"}]', RuleProjectArns="arn:aws:codebuild:us-east-1:111111111111:project/a")
     assert resolve(gate["Properties"], with_rules)["BuildingBranches"] == "", "rules decide"
 
     role = ROLES["TriggerInstallerRole"]
@@ -456,6 +461,9 @@ def test_configuration_defaults_follow_the_contract():
     assert resolved["TAGS"] == "v*"
     assert resolved["SKIP_MARKERS"] == "true"
     assert resolved["ALLOWED_REPOSITORIES"] == REPOSITORY_ARN, "only the wired repository's events are served"
+    assert parameters_default("RuleProjectArns") == "", "real or empty, never a placeholder"
+    assert all(p.get("Default", "") == "" or not str(p["Default"]).startswith("arn:")
+               for p in TEMPLATE["Parameters"].values())
     assert parameters_default("SkipMarkers") == "true"
     assert parameters_default("Supersede") == "false"
 
