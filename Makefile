@@ -50,12 +50,12 @@ unit: venv
 	tools/harness test --lib --bins --test fuzz
 	pytest -q tests/template
 
-## e2e: the end-to-end tests (tests/integration): the release binaries against moto and the
-## local CodeCommit, under a local Lambda Runtime API
+## e2e: the end-to-end tests (tests/integration, and the doctor's tools/doctor/tests/end_to_end.rs):
+## the release binaries against moto and the local endpoints, under a local Lambda Runtime API
 e2e: venv
 	cargo build --release --locked --bin codecommit-build-trigger --bin starter
 	tools/harness test --no-run
-	tools/harness test --test integration
+	tools/harness test --test integration --test end_to_end
 
 ## test: lint, unit and e2e at once (tools/test). `make test TEST="--test integration trust::"`
 ## runs every check but only the tests these `cargo test` arguments select.

@@ -259,6 +259,15 @@ pub trait GateReads: Send + Sync {
     fn repository_names(&self) -> impl Future<Output = Result<Vec<String>, AwsError>> + Send;
 }
 
+/// Whether a repository exists (`GetRepository`), for the installer's check at deploy time.
+pub trait RepositoryReads: Send + Sync {
+    /// `false` if CodeCommit answers that there is no repository of that name.
+    fn repository_exists(
+        &self,
+        repository: &str,
+    ) -> impl Future<Output = Result<bool, AwsError>> + Send;
+}
+
 /// A repository's triggers (`GetRepositoryTriggers`), for the installer.
 pub trait TriggerReads: Send + Sync {
     /// `GetRepositoryTriggers`.

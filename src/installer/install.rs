@@ -1,9 +1,9 @@
 //! What the custom resource does for each request, and the answer it gives.
 
 use super::install_gate::run_gate;
-use super::request::{Action, Request, Resource, TriggerSpec};
+use super::request::{Action, CheckSpec, Request, Resource, TriggerSpec};
 use super::triggers::{is_ours, with_trigger, without_trigger, MAX_TRIGGERS};
-use crate::aws::reads::{GateReads, ProjectReads, TriggerReads};
+use crate::aws::reads::{GateReads, ProjectReads, RepositoryReads, TriggerReads};
 use crate::aws::writes::{GateWrites, TriggerWrites};
 use crate::aws::AwsError;
 use aws_sdk_codecommit::types::{RepositoryTrigger, RepositoryTriggerEventEnum};
@@ -168,12 +168,27 @@ pub(super) fn current_id(request: &Request) -> String {
 /// the function starts exist.
 pub async fn run<S, P>(store: &S, projects: &P, request: &Request) -> Reply
 where
-    S: TriggerReads + TriggerWrites + GateReads + GateWrites,
+    S: TriggerReads + TriggerWrites + GateReads + GateWrites + RepositoryReads,
     P: ProjectReads,
 {
     match &request.action {
         Err(reason) => Reply::failed_before(request, format!("invalid request: {reason}")),
         Ok(Resource::MergeGate(action)) => run_gate(store, request, action).await,
+        Ok(Resource::Check(Action::Create(spec) | Action::Update(spec, _))) => {
+            match check(store, projects, spec).await {
+                Ok(reason) => Reply {
+                    status: Status::Success,
+                    reason,
+                    physical_id: format!("check:{}", spec.repository_name),
+                },
+                Err(failure) => Reply::failed_before(request, failure.to_string()),
+            }
+        }
+        Ok(Resource::Check(Action::Delete(_))) => Reply {
+            status: Status::Success,
+            reason: "the check changed nothing; nothing to remove".to_owned(),
+            physical_id: current_id(request),
+        },
         Ok(Resource::Trigger(Action::Create(spec))) => {
             installed(request, spec, install(store, projects, spec, None).await)
         }
@@ -252,16 +267,40 @@ fn someone_elses(
     })
 }
 
-/// Fails unless every project `spec` names exists.
+/// The deploy-time check of a stack that installs nothing on the repository: the repository
+/// and every project `spec` names exist.
+async fn check<S: RepositoryReads, P: ProjectReads>(
+    store: &S,
+    projects: &P,
+    spec: &CheckSpec,
+) -> Result<String, InstallError> {
+    let repository = &spec.repository_name;
+    let exists = store
+        .repository_exists(repository)
+        .await
+        .map_err(|error| InstallError::of_call(error, repository, "codecommit:GetRepository"))?;
+    if !exists {
+        return Err(InstallError::NoRepository {
+            repository: repository.clone(),
+        });
+    }
+    check_projects(projects, &spec.project_names).await?;
+    Ok(format!(
+        "repository {repository} and project(s) {} exist",
+        spec.project_names.join(", ")
+    ))
+}
+
+/// Fails unless every project of `names` exists.
 async fn check_projects<P: ProjectReads>(
     projects: &P,
-    spec: &TriggerSpec,
+    names: &[String],
 ) -> Result<(), InstallError> {
-    if spec.project_names.is_empty() {
+    if names.is_empty() {
         return Ok(());
     }
     let missing = projects
-        .missing_projects(&spec.project_names)
+        .missing_projects(names)
         .await
         .map_err(|source| InstallError::ProjectCheck { source })?;
     if missing.is_empty() {
@@ -278,7 +317,7 @@ async fn install<S: TriggerReads + TriggerWrites, P: ProjectReads>(
     spec: &TriggerSpec,
     before: Option<&TriggerSpec>,
 ) -> Result<String, InstallError> {
-    check_projects(projects, spec).await?;
+    check_projects(projects, &spec.project_names).await?;
     let repository = &spec.repository_name;
     let ours = trigger_of(spec)?;
     let before = before.map(trigger_of).transpose()?;
@@ -404,6 +443,16 @@ mod tests {
                     code: "RepositoryDoesNotExistException".into(),
                     message: format!("{repository} does not exist"),
                 })
+        }
+    }
+
+    impl RepositoryReads for FakeStore {
+        async fn repository_exists(&self, repository: &str) -> Result<bool, AwsError> {
+            Ok(self
+                .repositories
+                .lock()
+                .expect("lock")
+                .contains_key(repository))
         }
     }
 
@@ -546,6 +595,51 @@ mod tests {
         assert_eq!(*store.puts.lock().expect("lock"), 0, "no trigger written");
         let created = run(&store, &store, &create(&["my-project"])).await;
         assert_eq!(created.status, Status::Success, "{}", created.reason);
+    }
+
+    #[tokio::test]
+    async fn the_check_of_an_eventbridge_stack_fails_for_a_missing_repository_or_project() {
+        let store = FakeStore {
+            projects: Some(vec!["my-project"]),
+            ..store_with(0)
+        };
+        let check = |repository: &str, project: &str| {
+            let event = json!({
+                "RequestType": "Create",
+                "ResponseURL": "https://example.invalid/r",
+                "StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/s/1",
+                "RequestId": "req-1",
+                "LogicalResourceId": "InstallationCheck",
+                "ResourceType": "Custom::CodeCommitBuildTriggerCheck",
+                "ResourceProperties": {"RepositoryName": repository, "ProjectNames": [project]}
+            });
+            parse(&event).expect("answerable")
+        };
+        let fine = run(&store, &store, &check("my-app", "my-project")).await;
+        assert_eq!(fine.status, Status::Success, "{}", fine.reason);
+        assert_eq!(fine.physical_id, "check:my-app");
+        let no_repository = run(&store, &store, &check("my-ap", "my-project")).await;
+        assert_eq!(no_repository.status, Status::Failed);
+        assert!(
+            no_repository
+                .reason
+                .starts_with("repository my-ap does not exist"),
+            "{}",
+            no_repository.reason
+        );
+        let no_project = run(&store, &store, &check("my-app", "my-projcet")).await;
+        assert!(
+            no_project
+                .reason
+                .starts_with("CodeBuild project(s) my-projcet do not exist"),
+            "{}",
+            no_project.reason
+        );
+        assert_eq!(
+            *store.puts.lock().expect("lock"),
+            0,
+            "a check writes nothing"
+        );
     }
 
     #[tokio::test]

@@ -51,12 +51,17 @@ pub enum Resource {
     Trigger(Action<TriggerSpec>),
     /// `Custom::CodeCommitMergeGate`: this stack's approval rule template on repositories.
     MergeGate(Action<MergeGateSpec>),
+    /// `Custom::CodeCommitBuildTriggerCheck`: the deploy-time check of a stack that installs
+    /// nothing on the repository (`TriggerMode=EventBridge`).
+    Check(Action<CheckSpec>),
 }
 
 /// The `ResourceType` of the trigger.
 pub const TRIGGER_TYPE: &str = "Custom::CodeCommitTrigger";
 /// The `ResourceType` of the merge gate.
 pub const MERGE_GATE_TYPE: &str = "Custom::CodeCommitMergeGate";
+/// The `ResourceType` of the deploy-time check.
+pub const CHECK_TYPE: &str = "Custom::CodeCommitBuildTriggerCheck";
 
 /// Properties that can be checked beyond their types.
 pub trait Spec: DeserializeOwned {
@@ -101,19 +106,41 @@ impl TriggerSpec {
     }
 }
 
+/// Fails unless `name` is a CodeCommit repository name.
+fn check_repository_name(name: &str) -> Result<(), String> {
+    let valid = (1..=100).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    if valid {
+        Ok(())
+    } else {
+        Err(format!(
+            "ResourceProperties.RepositoryName {name:?} is not a CodeCommit repository name"
+        ))
+    }
+}
+
+/// What the deploy-time check looks for, from `ResourceProperties`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CheckSpec {
+    /// The repository, which must exist in the stack's account and region.
+    pub repository_name: String,
+    /// The projects (names or ARNs) the function starts, which must exist.
+    #[serde(default)]
+    pub project_names: Vec<String>,
+}
+
+impl Spec for CheckSpec {
+    fn validate(&self) -> Result<(), String> {
+        check_repository_name(&self.repository_name)
+    }
+}
+
 impl Spec for TriggerSpec {
     fn validate(&self) -> Result<(), String> {
-        let repository_ok = (1..=100).contains(&self.repository_name.len())
-            && self
-                .repository_name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
-        if !repository_ok {
-            return Err(format!(
-                "ResourceProperties.RepositoryName {:?} is not a CodeCommit repository name",
-                self.repository_name
-            ));
-        }
+        check_repository_name(&self.repository_name)?;
         if self.trigger_name.trim().is_empty() || self.trigger_name.len() > 100 {
             return Err("ResourceProperties.TriggerName must be 1 to 100 characters".to_owned());
         }
@@ -164,8 +191,9 @@ fn action(event: &Value) -> Result<Resource, String> {
     match event.get("ResourceType").and_then(Value::as_str) {
         Some(TRIGGER_TYPE) => action_on(event).map(Resource::Trigger),
         Some(MERGE_GATE_TYPE) => action_on(event).map(Resource::MergeGate),
+        Some(CHECK_TYPE) => action_on(event).map(Resource::Check),
         Some(other) => Err(format!(
-            "ResourceType {other:?} is neither {TRIGGER_TYPE} nor {MERGE_GATE_TYPE}"
+            "ResourceType {other:?} is not {TRIGGER_TYPE}, {MERGE_GATE_TYPE} or {CHECK_TYPE}"
         )),
         None => Err("ResourceType is missing".to_owned()),
     }

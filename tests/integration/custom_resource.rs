@@ -1085,3 +1085,41 @@ async fn a_project_that_does_not_exist_fails_the_create_and_no_trigger_is_writte
     let invocation = installer.invoke(&create).await;
     assert_answer(&create, &invocation, "SUCCESS");
 }
+
+#[tokio::test]
+async fn the_check_of_an_eventbridge_stack_fails_for_a_repository_that_is_not_there() {
+    let installer = Installer::start().await;
+    installer
+        .codecommit
+        .add_repository(REPOSITORY, other_triggers());
+    let check = |repository: &str| {
+        installer.request_for(
+            "Custom::CodeCommitBuildTriggerCheck",
+            "Create",
+            json!({"ServiceToken": SERVICE_TOKEN, "RepositoryName": repository, "ProjectNames": []}),
+            None,
+        )
+    };
+    let request = check(REPOSITORY);
+    let fine = installer.invoke(&request).await;
+    assert_answer(&request, &fine, "SUCCESS");
+    assert_eq!(fine.response.text("PhysicalResourceId"), "check:my-app");
+    let request = check("my-ap");
+    let missing = installer.invoke(&request).await;
+    assert_answer(&request, &missing, "FAILED");
+    assert_eq!(
+        reason(&missing.response),
+        "repository my-ap does not exist in this account and region \
+         (RepositoryDoesNotExistException); check the RepositoryName parameter"
+    );
+    assert_eq!(
+        stored(&installer, REPOSITORY),
+        by_name(other_triggers()),
+        "a check writes nothing"
+    );
+    assert!(!installer
+        .codecommit
+        .operations()
+        .iter()
+        .any(|operation| operation.starts_with("Put")));
+}

@@ -15,7 +15,6 @@ fn end_to_end_tests_need_make_test() {}
 
 mod cargo_lambda;
 mod custom_resource;
-mod doctor;
 mod end_to_end;
 mod fake_comments;
 mod faults;

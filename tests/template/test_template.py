@@ -372,6 +372,22 @@ def test_contradictory_parameters_are_refused_at_deploy_time():
     assert alarms["Assertions"][0]["Assert"] == {"Fn::Equals": [{"Ref": "AlarmTopicArn"}, ""]}
 
 
+def test_in_eventbridge_mode_the_installer_checks_the_repository_and_projects_and_writes_nothing():
+    eventbridge = parameters(TriggerMode="EventBridge")
+    check = RESOURCES["InstallationCheck"]
+    assert check["Type"] == "Custom::CodeCommitBuildTriggerCheck"
+    assert check["Condition"] == "UseEventBridge"
+    properties = resolve(check["Properties"], eventbridge)
+    assert properties["RepositoryName"] == "my-app" and properties["ProjectNames"] == ["my-project"]
+    role = ROLES["TriggerInstallerRole"]
+    assert actions_of(role, eventbridge) == [
+        "codebuild:BatchGetProjects", "codecommit:GetRepository", "logs:CreateLogStream", "logs:PutLogEvents",
+    ]
+    by_sid = {s["Sid"]: s for s in statements(role, eventbridge)}
+    assert by_sid["CheckTheRepositoryExists"]["Resource"] == REPOSITORY_ARN
+    assert "Condition" not in RESOURCES["TriggerInstallerFunction"], "deploy-time work in every mode"
+
+
 def test_the_trigger_is_installed_by_the_custom_resource_named_after_the_stack():
     trigger = RESOURCES["RepositoryTrigger"]
     assert trigger["Type"] == "Custom::CodeCommitTrigger"
@@ -408,10 +424,9 @@ def test_the_merge_gate_is_one_parameter_and_adds_exactly_its_permissions():
         "codecommit:AssociateApprovalRuleTemplateWithRepository",
         "codecommit:DisassociateApprovalRuleTemplateFromRepository",
     }
-    # Without a repository trigger the installer runs for the gate alone, with its permissions only.
+    # Without a repository trigger the installer checks and gates, and touches no trigger.
     eventbridge = dict(gated, TriggerMode="EventBridge")
-    assert condition("UseInstaller", eventbridge) and not condition("UseInstaller", parameters(TriggerMode="EventBridge"))
-    assert not any("Trigger" in a or "BatchGetProjects" in a for a in actions_of(role, eventbridge))
+    assert not any("Trigger" in a for a in actions_of(role, eventbridge))
     pattern = re.compile(TEMPLATE["Parameters"]["MergeGate"]["AllowedPattern"])
     assert all(pattern.fullmatch(v) for v in ["", "main", "main,release/2.0"])
     assert not any(pattern.fullmatch(v) for v in ["release/*", "main,,dev", "!main", "main,"])

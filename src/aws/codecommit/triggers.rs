@@ -1,7 +1,8 @@
-//! The installer's trigger calls on the AWS SDK: [`TriggerReads`] and [`TriggerWrites`].
+//! The installer's trigger calls on the AWS SDK: [`TriggerReads`] and [`TriggerWrites`], and
+//! [`RepositoryReads`] for its check at deploy time.
 
 use super::CodeCommit;
-use crate::aws::reads::TriggerReads;
+use crate::aws::reads::{RepositoryReads, TriggerReads};
 use crate::aws::writes::TriggerWrites;
 use crate::aws::AwsError;
 use aws_sdk_codecommit::types::RepositoryTrigger;
@@ -33,5 +34,22 @@ impl TriggerWrites for CodeCommit {
             .await
             .map_err(|error| AwsError::from_sdk("PutRepositoryTriggers", error))?;
         Ok(())
+    }
+}
+
+impl RepositoryReads for CodeCommit {
+    async fn repository_exists(&self, repository: &str) -> Result<bool, AwsError> {
+        match self
+            .client
+            .get_repository()
+            .repository_name(repository)
+            .send()
+            .await
+            .map_err(|error| AwsError::from_sdk("GetRepository", error))
+        {
+            Ok(_) => Ok(true),
+            Err(error) if error.code == "RepositoryDoesNotExistException" => Ok(false),
+            Err(error) => Err(error),
+        }
     }
 }

@@ -2,7 +2,8 @@
 //! queue and projects in moto, the repository, its triggers and approval rule templates at the
 //! local CodeCommit (backed by git), and the project roles at the local IAM endpoint (moto has
 //! no policy simulation). One installation in good order, then each mistake a new user makes,
-//! with the line that names it and its fix.
+//! with the line that names it and its fix. `make test` runs them (the `end-to-end` feature, and
+//! the binaries and moto its variables name).
 
 #![cfg(feature = "end-to-end")]
 
