@@ -380,8 +380,11 @@ def test_in_eventbridge_mode_the_installer_checks_the_repository_and_projects_an
     properties = resolve(check["Properties"], eventbridge)
     assert properties["RepositoryName"] == "my-app" and properties["ProjectNames"] == ["my-project"]
     role = ROLES["TriggerInstallerRole"]
+    # The trigger's permissions stay: after a switch to EventBridge, CloudFormation's cleanup
+    # removes the trigger with the role as already updated.
     assert actions_of(role, eventbridge) == [
-        "codebuild:BatchGetProjects", "codecommit:GetRepository", "logs:CreateLogStream", "logs:PutLogEvents",
+        "codebuild:BatchGetProjects", "codecommit:GetRepository", "codecommit:GetRepositoryTriggers",
+        "codecommit:PutRepositoryTriggers", "logs:CreateLogStream", "logs:PutLogEvents",
     ]
     by_sid = {s["Sid"]: s for s in statements(role, eventbridge)}
     assert by_sid["CheckTheRepositoryExists"]["Resource"] == REPOSITORY_ARN
@@ -407,7 +410,6 @@ def test_the_merge_gate_is_one_parameter_and_adds_exactly_its_permissions():
     gate = RESOURCES["MergeGateTemplate"]
     assert gate["Type"] == "Custom::CodeCommitMergeGate" and gate["Condition"] == "UseMergeGate"
     properties = resolve(gate["Properties"], gated)
-    assert properties["ServiceToken"] == {"Fn::GetAtt": ["TriggerInstallerFunction", "Arn"]}
     assert properties["TemplateName"] == {"Fn::Sub": "${AWS::StackName}-builds-succeeded"}
     assert properties["Repositories"] == ["my-app"]
     assert properties["Branches"] == ["main", "release/2.0"]
@@ -416,17 +418,21 @@ def test_the_merge_gate_is_one_parameter_and_adds_exactly_its_permissions():
     with_rules = dict(gated, Rules='[{"name": "a"}]', RuleProjectArns="arn:aws:codebuild:us-east-1:111111111111:project/a")
     assert resolve(gate["Properties"], with_rules)["BuildingBranches"] == "", "rules decide"
 
-    role = ROLES["TriggerInstallerRole"]
+    assert properties["ServiceToken"] == {"Fn::GetAtt": ["MergeGateFunction", "Arn"]}
+    # A function and role of its own, which exist as long as the gate: CloudFormation deletes the
+    # gate first, with its permissions, when MergeGate is emptied.
+    for name in ("MergeGateFunction", "MergeGateFunctionRole", "MergeGateLogGroup"):
+        assert RESOURCES[name]["Condition"] == "UseMergeGate"
+    role = ROLES["MergeGateFunctionRole"]
     by_sid = {s["Sid"]: s for s in statements(role, gated)}
     assert set(by_sid["KeepTheStacksApprovalRuleTemplate"]["Action"]) == TEMPLATE_ACTIONS
     assert by_sid["GateThisRepository"]["Resource"] == REPOSITORY_ARN
-    assert set(actions_of(role, gated)) - set(actions_of(role)) == TEMPLATE_ACTIONS | {
+    assert set(actions_of(role, gated)) == TEMPLATE_ACTIONS | {
         "codecommit:AssociateApprovalRuleTemplateWithRepository",
         "codecommit:DisassociateApprovalRuleTemplateFromRepository",
+        "logs:CreateLogStream", "logs:PutLogEvents",
     }
-    # Without a repository trigger the installer checks and gates, and touches no trigger.
-    eventbridge = dict(gated, TriggerMode="EventBridge")
-    assert not any("Trigger" in a for a in actions_of(role, eventbridge))
+    assert not any("ApprovalRule" in a for a in actions_of(ROLES["TriggerInstallerRole"], gated))
     pattern = re.compile(TEMPLATE["Parameters"]["MergeGate"]["AllowedPattern"])
     assert all(pattern.fullmatch(v) for v in ["", "main", "main,release/2.0"])
     assert not any(pattern.fullmatch(v) for v in ["release/*", "main,,dev", "!main", "main,"])
@@ -440,9 +446,9 @@ def test_functions_are_arm64_binaries_told_apart_by_their_handler():
     # refuses the other's events), `trigger-installer` the custom resource. The starter ships
     # its own binary (src/bin/starter.rs, its code alone); the others share the binary of every role.
     handlers = {"TriggerInstallerFunction": "trigger-installer", "TriggerFunction": "starter",
-                "ReporterFunction": "reporter"}
+                "ReporterFunction": "reporter", "MergeGateFunction": "trigger-installer"}
     binary = {"TriggerInstallerFunction": "codecommit-build-trigger", "TriggerFunction": "starter",
-              "ReporterFunction": "codecommit-build-trigger"}
+              "ReporterFunction": "codecommit-build-trigger", "MergeGateFunction": "codecommit-build-trigger"}
     for name, function in FUNCTIONS.items():
         metadata = function["Metadata"]
         assert metadata["BuildMethod"] == "rust-cargolambda", name
@@ -456,7 +462,7 @@ def test_functions_are_arm64_binaries_told_apart_by_their_handler():
         assert properties["LoggingConfig"]["LogFormat"] == "JSON", name
         group = properties["LoggingConfig"]["LogGroup"]["Ref"]
         assert RESOURCES[group]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionInDays"}
-    # kept-events, the operator's replay tool, is a crate of its own, run from a terminal.
+    # kept-events and the doctor, the operators' tools, are crates of their own, run from a terminal.
     assert built == binaries == {"codecommit-build-trigger", "starter"}
 
 
