@@ -25,6 +25,9 @@ pub struct Response {
     /// Skipped entries left out likewise.
     #[serde(skip_serializing_if = "is_zero")]
     pub skipped_not_listed: usize,
+    /// The kinds of the skipped entries left out, which the metrics still count.
+    #[serde(skip)]
+    pub unlisted_skip_kinds: Vec<SkipKind>,
 }
 
 fn is_zero(count: &usize) -> bool {
@@ -40,6 +43,8 @@ impl Response {
         let skipped = fitting(&self.skipped, &mut budget);
         self.started_not_listed += self.started.len() - started;
         self.skipped_not_listed += self.skipped.len() - skipped;
+        let unlisted = self.skipped[skipped..].iter().map(|entry| entry.kind);
+        self.unlisted_skip_kinds.extend(unlisted);
         self.started.truncate(started);
         self.skipped.truncate(skipped);
         self

@@ -14,7 +14,7 @@ use serde_json::{json, Map, Value};
 pub const NAMESPACE: &str = "CodeCommitBuildTrigger";
 
 /// The metrics an invocation writes, by name, with their unit. `Skipped` counts every skip;
-/// the `Skipped*` after it count them by kind of reason ([`skipped_metric`]).
+/// the `Skipped*` after it count them by kind of reason (`skipped_metric`).
 pub const METRICS: [(&str, &str); 18] = [
     ("Events", "Count"),
     ("BuildsStarted", "Count"),
@@ -37,7 +37,7 @@ pub const METRICS: [(&str, &str); 18] = [
 ];
 
 /// The metric that counts skips of `kind`.
-pub fn skipped_metric(kind: SkipKind) -> &'static str {
+fn skipped_metric(kind: SkipKind) -> &'static str {
     match kind {
         SkipKind::Reference => "SkippedReference",
         SkipKind::Paths => "SkippedPaths",
@@ -105,10 +105,10 @@ fn response_values(response: &Response) -> Vec<(&'static str, Value)> {
     ];
     // Only the kinds that occurred: a line stays short, and a sum over time is the same.
     for kind in SkipKind::ALL {
-        let skips = response
-            .skipped
-            .iter()
-            .filter(|skipped| skipped.kind == kind)
+        let listed = response.skipped.iter().map(|skipped| skipped.kind);
+        let skips = listed
+            .chain(response.unlisted_skip_kinds.iter().copied())
+            .filter(|skipped| *skipped == kind)
             .count();
         if skips > 0 {
             values.push((skipped_metric(kind), json!(skips)));
@@ -182,6 +182,8 @@ mod tests {
             started: vec![started(false, Some(120)), started(true, Some(80))],
             skipped: vec![Skipped::of_pull_request("r", "17", "closed".into())],
             started_not_listed: 3,
+            skipped_not_listed: 2,
+            unlisted_skip_kinds: vec![SkipKind::Paths, SkipKind::Paths],
             ..Response::default()
         };
         let line: Value = serde_json::from_str(&emf_line(
@@ -202,10 +204,11 @@ mod tests {
         assert_eq!(line["Events"], 1);
         assert_eq!(line["BuildsStarted"], 4, "one listed, three not listed");
         assert_eq!(line["Redeliveries"], 1);
-        assert_eq!(line["Skipped"], 1);
+        assert_eq!(line["Skipped"], 3, "one listed, two not listed");
         assert_eq!(line["SkippedPullRequest"], 1, "by kind of reason too");
+        assert_eq!(line["SkippedPaths"], 2, "the kinds of those not listed too");
         assert!(
-            line.get("SkippedPaths").is_none(),
+            line.get("SkippedPusher").is_none(),
             "only the kinds that occurred"
         );
         assert_eq!(line["EventToStartBuild"], json!([120, 80]));

@@ -152,6 +152,17 @@ impl Reply {
             physical_id: current_id(request),
         }
     }
+
+    /// `request` ran out of time, for `reason`: as [`Reply::failed_before`], except that a
+    /// merge gate's create answers the template's name, since it may have written part of it
+    /// (the rollback's delete then removes it, and never a template that is not the stack's).
+    pub fn timed_out(request: &Request, reason: String) -> Reply {
+        let mut reply = Reply::failed_before(request, reason);
+        if let Ok(Resource::MergeGate(Action::Create(spec))) = &request.action {
+            reply.physical_id = spec.template_name.clone();
+        }
+        reply
+    }
 }
 
 /// The physical id to answer before a request is carried out: the resource's

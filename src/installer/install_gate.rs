@@ -13,7 +13,7 @@ use futures_util::{stream, StreamExt, TryStreamExt};
 use thiserror::Error;
 
 /// The most approval rule templates CodeCommit associates with one repository.
-pub const MAX_TEMPLATES_PER_REPOSITORY: usize = 25;
+const MAX_TEMPLATES_PER_REPOSITORY: usize = 25;
 /// Associations made or removed at the same time.
 const CONCURRENT_CALLS: usize = 8;
 
@@ -116,39 +116,45 @@ pub async fn run_gate<S: GateReads + GateWrites>(
             };
         }
     };
-    match put(store, stack_id, spec).await {
+    let failed = |failure: GateError, physical_id: String| Reply {
+        status: Status::Failed,
+        reason: failure.to_string(),
+        physical_id,
+    };
+    // Nothing written yet: the rollback of a create has nothing to delete.
+    let made = match ensure_template(store, stack_id, spec).await {
+        Ok(made) => made,
+        Err(failure) => return failed(failure, current_id(request)),
+    };
+    match gate_repositories(store, spec, made).await {
         Ok(reason) => Reply {
             status: Status::Success,
             reason,
             physical_id: spec.template_name.clone(),
         },
-        Err(failure) => Reply {
-            status: Status::Failed,
-            reason: failure.to_string(),
-            // A failed create answers the template's name, so that the rollback's delete
-            // takes off whatever part of the gate was put in place (a template that is not
-            // the stack's would be left alone, but is not named at all).
-            physical_id: match (&failure, action) {
-                (GateError::TheirTemplate { .. }, _) | (_, Action::Update(..)) => {
-                    current_id(request)
-                }
-                _ => spec.template_name.clone(),
+        // The template exists now: a failed create answers its name, so that the rollback's
+        // delete takes off whatever part of the gate was put in place.
+        Err(failure) => failed(
+            failure,
+            match action {
+                Action::Create(_) => spec.template_name.clone(),
+                _ => current_id(request),
             },
-        },
+        ),
     }
 }
 
-/// Makes (or updates) the stack's template as `spec` says, and associates it with exactly
-/// the repositories `spec` chooses.
-async fn put<S: GateReads + GateWrites>(
+/// Makes (or updates) the stack's template as `spec` says: `created`, `updated` or
+/// `unchanged`. Nothing is written when it fails.
+async fn ensure_template<S: GateReads + GateWrites>(
     store: &S,
     stack_id: &str,
     spec: &MergeGateSpec,
-) -> Result<String, GateError> {
+) -> Result<&'static str, GateError> {
     let content = spec.content().map_err(GateError::Invalid)?;
     let name = spec.template_name.as_str();
     let unrelated = |error| GateError::of_call(error, None);
-    let made = match store.template(name).await.map_err(unrelated)? {
+    Ok(match store.template(name).await.map_err(unrelated)? {
         None => {
             store
                 .create_template(name, &content, &description(stack_id))
@@ -170,7 +176,19 @@ async fn put<S: GateReads + GateWrites>(
                 .map_err(unrelated)?;
             "updated"
         }
-    };
+    })
+}
+
+/// Associates the stack's template with exactly the repositories `spec` chooses. One it no
+/// longer chooses that the role may not touch (the stack moved to another repository, and
+/// its role with it) is left, and the answer says how to take the template off by hand.
+async fn gate_repositories<S: GateReads + GateWrites>(
+    store: &S,
+    spec: &MergeGateSpec,
+    made: &str,
+) -> Result<String, GateError> {
+    let name = spec.template_name.as_str();
+    let unrelated = |error| GateError::of_call(error, None);
     let listed = if spec.has_patterns() {
         store.repository_names().await.map_err(unrelated)?
     } else {
@@ -181,9 +199,10 @@ async fn put<S: GateReads + GateWrites>(
     let added = chosen
         .iter()
         .filter(|repository| !current.contains(repository));
-    let removed = current
+    let removed: Vec<&String> = current
         .iter()
-        .filter(|repository| !chosen.contains(repository));
+        .filter(|repository| !chosen.contains(repository))
+        .collect();
     stream::iter(added)
         .map(|repository| async move {
             store
@@ -194,16 +213,25 @@ async fn put<S: GateReads + GateWrites>(
         .buffer_unordered(CONCURRENT_CALLS)
         .try_collect::<Vec<()>>()
         .await?;
-    disassociate_all(store, name, removed).await?;
+    let left = match disassociate_all(store, name, removed.iter().copied()).await {
+        Ok(()) => String::new(),
+        Err(GateError::Denied { .. }) => format!(
+            "; it is still on {} (AccessDenied: the role covers the stack's repositories only): \
+             take it off with aws codecommit disassociate-approval-rule-template-from-repository \
+             --approval-rule-template-name {name} --repository-name REPOSITORY",
+            listing(&removed.iter().map(|r| (*r).clone()).collect::<Vec<_>>())
+        ),
+        Err(other) => return Err(other),
+    };
     let branches = spec.branch_names().map_err(GateError::Invalid)?.join(", ");
     Ok(match chosen.as_slice() {
         [] => format!(
-            "approval rule template {name} {made}; no repository matches {} yet",
+            "approval rule template {name} {made}; no repository matches {} yet{left}",
             spec.repositories.join(", ")
         ),
         repositories => format!(
             "approval rule template {name} {made}: pull requests into {branches} need the \
-             reporter's approval in {} ({})",
+             reporter's approval in {} ({}){left}",
             plural(repositories.len(), "repository", "repositories"),
             listing(repositories)
         ),
@@ -294,6 +322,8 @@ mod tests {
         templates: Mutex<BTreeMap<String, ApprovalTemplate>>,
         associations: Mutex<BTreeSet<(String, String)>>,
         writes: Mutex<usize>,
+        /// Operations answered AccessDeniedException.
+        denied: Vec<&'static str>,
     }
 
     impl FakeGate {
@@ -312,6 +342,13 @@ mod tests {
         fn wrote(&self) {
             *self.writes.lock().expect("lock") += 1;
         }
+
+        fn allowed(&self, operation: &'static str) -> Result<(), AwsError> {
+            match self.denied.contains(&operation) {
+                true => Err(refused(operation, "AccessDeniedException")),
+                false => Ok(()),
+            }
+        }
     }
 
     fn refused(operation: &'static str, code: &str) -> AwsError {
@@ -324,6 +361,7 @@ mod tests {
 
     impl GateReads for FakeGate {
         async fn template(&self, name: &str) -> Result<Option<ApprovalTemplate>, AwsError> {
+            self.allowed("GetApprovalRuleTemplate")?;
             Ok(self.templates.lock().expect("lock").get(name).cloned())
         }
         async fn template_repositories(&self, name: &str) -> Result<Vec<String>, AwsError> {
@@ -398,6 +436,7 @@ mod tests {
             Ok(())
         }
         async fn disassociate(&self, name: &str, repository: &str) -> Result<(), AwsError> {
+            self.allowed("DisassociateApprovalRuleTemplateFromRepository")?;
             self.wrote();
             self.associations
                 .lock()
@@ -542,6 +581,71 @@ mod tests {
         assert_eq!(rollback.status, Status::Success, "{}", rollback.reason);
         assert!(store.templates.lock().expect("lock").is_empty());
         assert!(store.associated().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_create_that_fails_before_writing_gives_the_rollback_nothing_to_delete() {
+        let store = FakeGate {
+            denied: vec!["GetApprovalRuleTemplate"],
+            ..FakeGate::with(&["my-app"])
+        };
+        let created = run(&store, "Create", properties(&["my-app"], &["main"]), None).await;
+        assert_eq!(created.status, Status::Failed);
+        assert!(
+            created
+                .reason
+                .contains("codecommit:GetApprovalRuleTemplate"),
+            "{}",
+            created.reason
+        );
+        assert_eq!(created.physical_id, "failed-create:req-1");
+    }
+
+    #[tokio::test]
+    async fn a_repository_the_role_no_longer_covers_is_left_with_a_note() {
+        let store = FakeGate::with(&["old-app", "new-app"]);
+        run(&store, "Create", properties(&["old-app"], &["main"]), None).await;
+        let moved = FakeGate {
+            denied: vec!["DisassociateApprovalRuleTemplateFromRepository"],
+            templates: Mutex::new(store.templates.lock().expect("lock").clone()),
+            associations: Mutex::new(store.associations.lock().expect("lock").clone()),
+            ..FakeGate::with(&["old-app", "new-app"])
+        };
+        let updated = run(
+            &moved,
+            "Update",
+            properties(&["new-app"], &["main"]),
+            Some(NAME),
+        )
+        .await;
+        assert_eq!(updated.status, Status::Success, "{}", updated.reason);
+        assert!(
+            updated
+                .reason
+                .contains("it is still on old-app (AccessDenied"),
+            "{}",
+            updated.reason
+        );
+        assert_eq!(moved.associated(), ["new-app", "old-app"]);
+    }
+
+    #[test]
+    fn a_create_out_of_time_names_the_template_for_the_rollback() {
+        let (create, _) = request("Create", properties(&["my-app"], &["main"]), None);
+        let reply = Reply::timed_out(&create, "late".into());
+        assert_eq!(
+            (reply.status, reply.physical_id.as_str()),
+            (Status::Failed, NAME)
+        );
+        let (update, _) = request(
+            "Update",
+            properties(&["my-app"], &["main"]),
+            Some("kept-id"),
+        );
+        assert_eq!(
+            Reply::timed_out(&update, "late".into()).physical_id,
+            "kept-id"
+        );
     }
 
     #[test]

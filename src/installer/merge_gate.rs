@@ -10,11 +10,11 @@ use serde::Deserialize;
 use serde_json::json;
 
 /// The longest approval rule template name CodeCommit accepts.
-pub const MAX_TEMPLATE_NAME: usize = 100;
+const MAX_TEMPLATE_NAME: usize = 100;
 /// The longest approval rule template content CodeCommit accepts.
-pub const MAX_TEMPLATE_CONTENT: usize = 3000;
+const MAX_TEMPLATE_CONTENT: usize = 3000;
 /// The longest approval rule template description CodeCommit accepts.
-pub const MAX_TEMPLATE_DESCRIPTION: usize = 1000;
+const MAX_TEMPLATE_DESCRIPTION: usize = 1000;
 /// The only version of approval rule content CodeCommit knows.
 const CONTENT_VERSION: &str = "2018-11-08";
 /// The characters that make a repository entry a pattern (`Repositories` of a
@@ -234,7 +234,7 @@ pub fn pool_of(role_arn: &str) -> Option<String> {
 
 /// The template's description: what it does, and the stack it belongs to, which is how a
 /// later request knows the template is this stack's to change or delete.
-pub fn description(stack_id: &str) -> String {
+pub(super) fn description(stack_id: &str) -> String {
     let text = format!(
         "Merge gate of codecommit-build-trigger, CloudFormation stack {stack_id}: a pull request \
          merges once the stack's reporter approves its revision, when every build of it \
@@ -244,7 +244,7 @@ pub fn description(stack_id: &str) -> String {
 }
 
 /// Whether a template with `description` belongs to stack `stack_id`.
-pub fn is_stacks(description: &str, stack_id: &str) -> bool {
+pub(super) fn is_stacks(description: &str, stack_id: &str) -> bool {
     !stack_id.is_empty() && description.contains(&format!("stack {stack_id}:"))
 }
 

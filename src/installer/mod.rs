@@ -4,7 +4,9 @@
 //!   without touching the repository's other triggers (`PutRepositoryTriggers` replaces them
 //!   all), and removes only its own on delete;
 //! - `Custom::CodeCommitMergeGate` keeps this stack's approval rule template on the
-//!   repositories, and removes it on delete.
+//!   repositories, and removes it on delete;
+//! - `Custom::CodeCommitBuildTriggerCheck` (`TriggerMode=EventBridge`, which installs nothing)
+//!   fails the stack unless the repository and the projects exist.
 //!
 //! [`request`] parses CloudFormation's request, [`triggers`] (pure) merges the trigger lists,
 //! [`merge_gate`] (pure) makes the approval rule template, [`install`] carries a request out

@@ -1,5 +1,5 @@
-//! CloudFormation custom resource requests for `Custom::CodeCommitTrigger` and
-//! `Custom::CodeCommitMergeGate`.
+//! CloudFormation custom resource requests for `Custom::CodeCommitTrigger`,
+//! `Custom::CodeCommitMergeGate` and `Custom::CodeCommitBuildTriggerCheck`.
 
 use super::merge_gate::MergeGateSpec;
 use serde::de::DeserializeOwned;
@@ -57,11 +57,11 @@ pub enum Resource {
 }
 
 /// The `ResourceType` of the trigger.
-pub const TRIGGER_TYPE: &str = "Custom::CodeCommitTrigger";
+const TRIGGER_TYPE: &str = "Custom::CodeCommitTrigger";
 /// The `ResourceType` of the merge gate.
-pub const MERGE_GATE_TYPE: &str = "Custom::CodeCommitMergeGate";
+const MERGE_GATE_TYPE: &str = "Custom::CodeCommitMergeGate";
 /// The `ResourceType` of the deploy-time check.
-pub const CHECK_TYPE: &str = "Custom::CodeCommitBuildTriggerCheck";
+const CHECK_TYPE: &str = "Custom::CodeCommitBuildTriggerCheck";
 
 /// Properties that can be checked beyond their types.
 pub trait Spec: DeserializeOwned {

@@ -25,8 +25,8 @@ on a terminal:
   codecommit-build-trigger check FILE
     checks a repository's own file offline: exit 0 when it is valid, 1 with what is wrong;
     the projects it names must match ALLOWED_PROJECTS when that is set
-  codecommit-build-trigger doctor --stack NAME
-  codecommit-build-trigger doctor --repository NAME --project NAME [--branches PATTERNS]
+  codecommit-build-trigger doctor --stack NAME [--repository NAME]
+  codecommit-build-trigger doctor --repository NAME --project NAME [--project NAME...] [--branches PATTERNS]
     checks an installation with your credentials and prints what to fix (it runs
     codecommit-build-trigger-doctor, from beside this binary or the PATH)
   codecommit-build-trigger --version";

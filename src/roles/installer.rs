@@ -1,7 +1,8 @@
-//! The installer's function, the `Custom::CodeCommitTrigger` and `Custom::CodeCommitMergeGate`
-//! custom resources (`Handler:` [`HANDLER`]): it holds CodeCommit's trigger and approval rule
-//! template calls and CodeBuild's project lookup only, with every role's retries and time
-//! bounds.
+//! The installer's function, the `Custom::CodeCommitTrigger`, `Custom::CodeCommitMergeGate`
+//! and `Custom::CodeCommitBuildTriggerCheck` custom resources (`Handler:` [`HANDLER`]): it
+//! holds CodeCommit's trigger, repository and approval rule template calls and CodeBuild's
+//! project lookup only, with every role's retries and time bounds. (The template gives each
+//! resource's function the permissions of that resource only.)
 
 use crate::aws::{CodeBuild, CodeCommit};
 use crate::installer::install::{run, Reply, Status};
@@ -51,7 +52,7 @@ pub async fn serve() -> ExitCode {
             Ok((codecommit, codebuild)) => within(answer_by, run(codecommit, codebuild, &request))
                 .await
                 .unwrap_or_else(|| {
-                    Reply::failed_before(
+                    Reply::timed_out(
                         &request,
                         "CodeCommit or CodeBuild did not answer in time; try the stack operation again"
                             .into(),

@@ -782,6 +782,11 @@ async fn an_answer_lists_its_first_entries_within_64_kib_and_counts_the_rest() {
     assert!(json.len() < 64 * 1024, "{} bytes", json.len());
     assert!(!response.skipped.is_empty());
     assert_eq!(response.skipped.len() + response.skipped_not_listed, 2000);
+    assert_eq!(
+        response.unlisted_skip_kinds,
+        vec![crate::decide::SkipKind::Reference; response.skipped_not_listed],
+        "the metrics still count the kinds of the skips left out"
+    );
     let value: serde_json::Value = serde_json::from_str(&json).expect("json");
     assert_eq!(value["skippedNotListed"], response.skipped_not_listed);
 }

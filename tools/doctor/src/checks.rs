@@ -185,21 +185,25 @@ pub enum Decision {
     ExplicitDeny,
 }
 
+const GIT_PULL: &str = "git pull";
+
+/// A project without a service role, whose builds cannot clone.
+pub fn no_service_role(project: &str) -> Check {
+    Check::problem(
+        GIT_PULL,
+        format!("project {project} has no service role, so its builds cannot clone"),
+        format!("aws codebuild update-project --name {project} --service-role ROLE_ARN"),
+    )
+}
+
 /// The project's service role may `codecommit:GitPull` the repository.
 pub fn git_pull(
     project: &str,
-    role: Option<&str>,
+    role: &str,
     repository_arn: &str,
     read: &Result<Decision, AwsError>,
 ) -> Check {
-    const NAME: &str = "git pull";
-    let Some(role) = role else {
-        return Check::problem(
-            NAME,
-            format!("project {project} has no service role, so its builds cannot clone"),
-            format!("aws codebuild update-project --name {project} --service-role ROLE_ARN"),
-        );
-    };
+    const NAME: &str = GIT_PULL;
     let role_name = role.rsplit('/').next().unwrap_or(role);
     let policy = format!(
         r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"codecommit:GitPull","Resource":"{repository_arn}"}}]}}"#

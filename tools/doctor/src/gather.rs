@@ -64,9 +64,10 @@ pub async fn run(clients: &Clients, target: &Target) -> (Target, Vec<Check>) {
 
 async fn checks_of(clients: &Clients, target: &mut Target) -> Vec<Check> {
     let mut found = Vec::new();
-    let stack = match &target.stack {
+    let stack = match target.stack.clone() {
         None => None,
         Some(name) => {
+            let name = name.as_str();
             let read = describe_stack(clients, name).await;
             let status = read
                 .as_ref()
@@ -79,6 +80,7 @@ async fn checks_of(clients: &Clients, target: &mut Target) -> Vec<Check> {
             let stack = read.ok().flatten();
             if let Some(stack) = &stack {
                 fill_from_stack(target, stack);
+                found.extend(stack_wide_checks(clients, name, stack).await);
             }
             stack
         }
@@ -93,12 +95,13 @@ async fn checks_of(clients: &Clients, target: &mut Target) -> Vec<Check> {
         let read = project_facts(clients, project).await;
         found.push(checks::project(&clients.region, project, &read));
         if let (Ok(Some(project_facts)), Some(repository)) = (&read, &facts) {
-            let role = project_facts.service_role.as_deref();
-            let decision = match role {
-                Some(role) => git_pull(clients, role, &repository.arn).await,
-                None => Ok(Decision::ImplicitDeny),
-            };
-            found.push(checks::git_pull(project, role, &repository.arn, &decision));
+            found.push(match project_facts.service_role.as_deref() {
+                Some(role) => {
+                    let decision = git_pull(clients, role, &repository.arn).await;
+                    checks::git_pull(project, role, &repository.arn, &decision)
+                }
+                None => checks::no_service_role(project),
+            });
         }
     }
     if let (Some(patterns), Some(facts)) = (&target.branches, &facts) {
@@ -108,7 +111,7 @@ async fn checks_of(clients: &Clients, target: &mut Target) -> Vec<Check> {
         return found;
     }
     if let (Some(stack), Some(name)) = (&stack, &target.stack) {
-        found.extend(stack_checks(clients, name, stack, &repository).await);
+        found.extend(repository_stack_checks(clients, name, stack, &repository).await);
     }
     found.push(orphaned_gates(clients, &repository).await);
     found
@@ -146,17 +149,36 @@ fn fill_from_stack(target: &mut Target, stack: &Stack) {
     }
 }
 
-/// The trigger (or rule), the merge gate and the queue of `stack`.
-async fn stack_checks(
+/// Whether `stack` is wired by EventBridge rules: `TriggerMode=EventBridge`, or a
+/// `many-repositories.yaml` stack (which has `Repositories` and no trigger).
+fn uses_eventbridge(stack: &Stack) -> bool {
+    stack.parameter("TriggerMode") == Some("EventBridge")
+        || stack.parameter("Repositories").is_some()
+}
+
+/// What `stack` holds whatever the repository: its EventBridge rule (if it has one) and its
+/// failed-events queue.
+async fn stack_wide_checks(clients: &Clients, name: &str, stack: &Stack) -> Vec<Check> {
+    let mut found = Vec::new();
+    if uses_eventbridge(stack) {
+        found.push(checks::push_rule(&push_rule_status(clients, name).await));
+    }
+    if let Some(url) = stack.outputs.get("FailedEventsQueueUrl") {
+        found.push(checks::queue(url, &queue_depth(clients, url).await));
+    }
+    found
+}
+
+/// What `stack` put on `repository`: its trigger (unless EventBridge wires it) and its merge
+/// gate.
+async fn repository_stack_checks(
     clients: &Clients,
     name: &str,
     stack: &Stack,
     repository: &str,
 ) -> Vec<Check> {
     let mut found = Vec::new();
-    if stack.parameter("TriggerMode") == Some("EventBridge") {
-        found.push(checks::push_rule(&push_rule_status(clients, name).await));
-    } else {
+    if !uses_eventbridge(stack) {
         let function = stack
             .outputs
             .get("TriggerFunctionArn")
@@ -176,9 +198,6 @@ async fn stack_checks(
         let content = template_content(clients, template).await;
         let associated = associated_templates(clients, repository).await;
         found.push(checks::merge_gate(template, role, &content, &associated));
-    }
-    if let Some(url) = stack.outputs.get("FailedEventsQueueUrl") {
-        found.push(checks::queue(url, &queue_depth(clients, url).await));
     }
     found
 }

@@ -85,7 +85,7 @@ fn a_pipelines_project_builds_unless_its_artifacts_are_the_pipelines() {
 
 #[test]
 fn a_role_without_git_pull_is_told_the_policy_to_add() {
-    let role = Some("arn:aws:iam::123456789012:role/service-role/build");
+    let role = "arn:aws:iam::123456789012:role/service-role/build";
     assert!(git_pull("p", role, ARN, &Ok(Decision::Allowed)).is_fine());
     let (what, fix) = problem(&git_pull("p", role, ARN, &Ok(Decision::ImplicitDeny)));
     assert!(
@@ -97,11 +97,7 @@ fn a_role_without_git_pull_is_told_the_policy_to_add() {
         "{fix}"
     );
     assert!(fix.contains(ARN), "{fix}");
-    assert!(
-        problem(&git_pull("p", None, ARN, &Ok(Decision::ImplicitDeny)))
-            .0
-            .contains("no service role")
-    );
+    assert!(problem(&no_service_role("p")).0.contains("no service role"));
     let unknown = git_pull("p", role, ARN, &Err(denied("SimulatePrincipalPolicy")));
     let Outcome::Unknown { fix, .. } = unknown.outcome else {
         panic!("expected unknown");
