@@ -69,6 +69,21 @@ pub fn kept_events_bin() -> PathBuf {
     required_file("KEPT_EVENTS_BIN")
 }
 
+/// The environment an operator's command (`kept-events`, the doctor) runs with in the tests:
+/// the region, moto's static credentials, and no profile or metadata endpoint of the machine's
+/// user taking part. The endpoints are the caller's to add.
+pub const OPERATOR_ENV: [(&str, &str); 6] = [
+    ("AWS_REGION", moto::REGION),
+    ("AWS_ACCESS_KEY_ID", "testing"),
+    ("AWS_SECRET_ACCESS_KEY", "testing"),
+    ("AWS_EC2_METADATA_DISABLED", "true"),
+    ("AWS_CONFIG_FILE", "/nonexistent/aws/config"),
+    (
+        "AWS_SHARED_CREDENTIALS_FILE",
+        "/nonexistent/aws/credentials",
+    ),
+];
+
 /// Path of the doctor's binary, `codecommit-build-trigger-doctor` (`DOCTOR_BIN`, set by
 /// `make test`).
 pub fn doctor_bin() -> PathBuf {

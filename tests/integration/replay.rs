@@ -106,18 +106,7 @@ impl Setup {
             command.env("PATH", path);
         }
         command
-            .envs([
-                ("AWS_REGION", moto::REGION),
-                ("AWS_ACCESS_KEY_ID", "testing"),
-                ("AWS_SECRET_ACCESS_KEY", "testing"),
-                ("AWS_EC2_METADATA_DISABLED", "true"),
-                // No profile of the machine's user may take part.
-                ("AWS_CONFIG_FILE", "/nonexistent/aws/config"),
-                (
-                    "AWS_SHARED_CREDENTIALS_FILE",
-                    "/nonexistent/aws/credentials",
-                ),
-            ])
+            .envs(testkit::OPERATOR_ENV)
             .env("AWS_ENDPOINT_URL_SQS", self.harness.moto.endpoint())
             .env("AWS_ENDPOINT_URL_LAMBDA", self.lambda.endpoint())
             .args(args)

@@ -264,7 +264,7 @@ fn store(
 }
 
 /// Pull request `id` as recorded, or the service's error for an unknown one.
-fn pull_request_of(state: &State, id: &str) -> Result<Value, (&'static str, String)> {
+pub(super) fn pull_request_of(state: &State, id: &str) -> Result<Value, (&'static str, String)> {
     state
         .pull_requests
         .lock()

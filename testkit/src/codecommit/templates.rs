@@ -442,18 +442,8 @@ fn pool_names(member: &str, caller: &str) -> bool {
 /// the pull request its approvals of `revisionId` satisfy.
 fn evaluate(state: &State, store: &Store, body: &Value) -> Result<Value, Rejection> {
     let id = field(body, "pullRequestId").unwrap_or_default();
-    let pull_request = state
-        .pull_requests
-        .lock()
-        .expect("fake CodeCommit pull requests poisoned")
-        .get(id)
-        .cloned()
-        .ok_or_else(|| {
-            reject(
-                "PullRequestDoesNotExistException",
-                format!("The pull request ID could not be found. Pull request ID: {id}"),
-            )
-        })?;
+    let pull_request = super::comments::pull_request_of(state, id)
+        .map_err(|(code, message)| reject(code, message))?;
     let revision = field(body, "revisionId").unwrap_or_default();
     if pull_request["revisionId"].as_str() != Some(revision) {
         return Err(reject(

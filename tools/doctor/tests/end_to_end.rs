@@ -141,17 +141,7 @@ impl Installation {
         let doctor_dir = doctor_bin().parent().expect("a directory").to_owned();
         command
             .env("PATH", doctor_dir)
-            .envs([
-                ("AWS_REGION", moto::REGION),
-                ("AWS_ACCESS_KEY_ID", "testing"),
-                ("AWS_SECRET_ACCESS_KEY", "testing"),
-                ("AWS_EC2_METADATA_DISABLED", "true"),
-                ("AWS_CONFIG_FILE", "/nonexistent/aws/config"),
-                (
-                    "AWS_SHARED_CREDENTIALS_FILE",
-                    "/nonexistent/aws/credentials",
-                ),
-            ])
+            .envs(testkit::OPERATOR_ENV)
             .env("AWS_ENDPOINT_URL", self.moto.endpoint())
             .env("AWS_ENDPOINT_URL_CODECOMMIT", self.codecommit.endpoint())
             .env("AWS_ENDPOINT_URL_IAM", self.iam.endpoint())
