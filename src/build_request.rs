@@ -61,6 +61,7 @@ pub fn build_request(
         source_location: record.repository.clone_url(),
         idempotency_token: idempotency_token(rule, record, reference, commit),
         environment,
+        overrides: rule.overrides.clone(),
     }
 }
 

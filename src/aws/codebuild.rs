@@ -9,7 +9,8 @@ use crate::vocabulary::variables;
 use aws_sdk_codebuild::config::retry::{RetryConfig, RetryPartition, TokenBucket};
 use aws_sdk_codebuild::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_codebuild::types::{
-    Build, EnvironmentVariable, EnvironmentVariableType, SourceType, StatusType,
+    Build, ComputeType, EnvironmentType, EnvironmentVariable, EnvironmentVariableType, SourceType,
+    StatusType,
 };
 use std::time::Duration;
 
@@ -223,6 +224,9 @@ impl BuildReads for CodeBuild {
 
 impl BuildWrites for CodeBuild {
     async fn start_build(&self, request: &BuildRequest) -> Result<StartedBuild, AwsError> {
+        let overrides = &request.overrides;
+        // Checked at load to CodeBuild's limits, all far below `i32::MAX`.
+        let as_i32 = |value: u32| i32::try_from(value).unwrap_or(i32::MAX);
         let environment = request
             .environment
             .iter()
@@ -248,6 +252,18 @@ impl BuildWrites for CodeBuild {
             .source_version(&request.source_version)
             .idempotency_token(&request.idempotency_token)
             .set_environment_variables_override(Some(environment))
+            .set_buildspec_override(overrides.buildspec.clone())
+            .set_compute_type_override(overrides.compute_type.as_deref().map(ComputeType::from))
+            .set_image_override(overrides.image.clone())
+            .set_environment_type_override(
+                overrides
+                    .environment_type
+                    .as_deref()
+                    .map(EnvironmentType::from),
+            )
+            .set_timeout_in_minutes_override(overrides.timeout_in_minutes.map(as_i32))
+            .set_queued_timeout_in_minutes_override(overrides.queued_timeout_in_minutes.map(as_i32))
+            .set_git_clone_depth_override(overrides.git_clone_depth.map(as_i32))
             .customize()
             .config_override(self.start_retries.clone())
             .send()
@@ -342,6 +358,21 @@ impl ProjectReads for CodeBuild {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_rules_know_every_compute_and_environment_type_the_sdk_knows() {
+        use crate::config::overrides::{COMPUTE_TYPES, ENVIRONMENT_TYPES};
+        let mut ours: Vec<&str> = COMPUTE_TYPES.to_vec();
+        let mut sdks: Vec<&str> = ComputeType::values().to_vec();
+        ours.sort_unstable();
+        sdks.sort_unstable();
+        assert_eq!(ours, sdks, "config::overrides::COMPUTE_TYPES");
+        let mut ours: Vec<&str> = ENVIRONMENT_TYPES.to_vec();
+        let mut sdks: Vec<&str> = EnvironmentType::values().to_vec();
+        ours.sort_unstable();
+        sdks.sort_unstable();
+        assert_eq!(ours, sdks, "config::overrides::ENVIRONMENT_TYPES");
+    }
 
     #[test]
     fn parameter_mismatch_is_recognised() {

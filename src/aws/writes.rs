@@ -4,6 +4,7 @@
 
 use super::reads::Thread;
 use super::AwsError;
+use crate::config::overrides::Overrides;
 use aws_sdk_codecommit::types::RepositoryTrigger;
 use std::future::Future;
 
@@ -22,6 +23,8 @@ pub struct BuildRequest {
     /// PLAINTEXT environment variables for the build, in a fixed order:
     /// the `CODECOMMIT_*` variables, then the rule's own.
     pub environment: Vec<(String, String)>,
+    /// The rule's overrides of the project's settings.
+    pub overrides: Overrides,
 }
 
 /// The CodeBuild calls that change something: starting and stopping builds.

@@ -7,6 +7,7 @@
 
 mod env;
 mod label;
+pub mod overrides;
 pub mod pattern;
 pub mod repository_file;
 mod rules;
@@ -339,6 +340,8 @@ pub struct Rule {
     pub environment: Vec<(String, String)>,
     /// Stop older in-progress builds this function started for the same project and ref.
     pub supersede: bool,
+    /// StartBuild's overrides (buildspec, compute, image, timeouts, clone depth).
+    pub overrides: overrides::Overrides,
     origin: RuleOrigin,
 }
 
@@ -473,6 +476,33 @@ mod tests {
             error.to_string(),
             "RULES and RULES_FILE are both set: give the rules in one of them"
         );
+    }
+
+    #[test]
+    fn a_rule_sets_startbuilds_overrides_checked_at_load() {
+        let json = r#"[{"name": "matrix", "project": "api-build", "branches": ["main"],
+            "buildspec": "ci/linux.yml", "computeType": "BUILD_GENERAL1_LARGE",
+            "image": "aws/codebuild/standard:7.0", "environmentType": "LINUX_CONTAINER",
+            "timeoutInMinutes": 90, "queuedTimeoutInMinutes": 30, "gitCloneDepth": 1}]"#;
+        let config = config(&[(RULES, json)]).expect("valid");
+        let overrides = &only_rule(&config).overrides;
+        assert_eq!(overrides.buildspec.as_deref(), Some("ci/linux.yml"));
+        assert_eq!(
+            overrides.compute_type.as_deref(),
+            Some("BUILD_GENERAL1_LARGE")
+        );
+        assert_eq!(overrides.timeout_in_minutes, Some(90));
+        assert_eq!(overrides.git_clone_depth, Some(1));
+        let wrong = r#"[{"name": "matrix", "project": "api-build", "branches": ["main"], "computeType": "HUGE"}]"#;
+        let error = self::config(&[(RULES, wrong)]).unwrap_err().to_string();
+        assert!(
+            error.starts_with("RULES[0] (matrix).computeType: \"HUGE\" is not one of CodeBuild's:"),
+            "{error}"
+        );
+        let negative =
+            r#"[{"name": "m", "project": "api-build", "branches": ["main"], "gitCloneDepth": -1}]"#;
+        let error = self::config(&[(RULES, negative)]).unwrap_err().to_string();
+        assert!(error.contains("gitCloneDepth"), "{error}");
     }
 
     #[test]

@@ -263,7 +263,7 @@ rules:
     fn parse_errors_name_the_rule_the_field_and_the_line() {
         assert_eq!(
             error("rules:\n  - name: api\n    project: team-api\n    branchs: [main]\n"),
-            "rules[0].branchs, line 4: unknown field `branchs`, expected one of name, project, repositories, branches, tags, pullRequests, paths, pathsIgnore, environment, supersede"
+            "rules[0].branchs, line 4: unknown field `branchs`, expected one of name, project, repositories, branches, tags, pullRequests, paths, pathsIgnore, environment, supersede, buildspec, computeType, image, environmentType, timeoutInMinutes, queuedTimeoutInMinutes, gitCloneDepth"
         );
         assert_eq!(
             error("rules:\n  - name: api\n    project: team-api\n    branches: main\n"),
@@ -295,6 +295,10 @@ rules:
         assert_eq!(
             error("rules:\n  - name: api\n    project: team-api\n    repositories: [other]\n    branches: [main]\n"),
             "rules[0] (api).repositories, line 4: a repository's file speaks for its own repository: remove repositories"
+        );
+        assert_eq!(
+            error("rules:\n  - name: api\n    project: team-api\n    branches: [main]\n    computeType: BUILD_GENERAL1_LARGE\n    timeoutInMinutes: 3000\n"),
+            "rules[0] (api).timeoutInMinutes, line 6: 3000 is outside CodeBuild's 5 to 2160 minutes"
         );
         assert_eq!(error("rules: []\n"), "rules holds no rule");
         assert_eq!(

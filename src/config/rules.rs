@@ -6,6 +6,7 @@
 //!   "environment": {"SERVICE": "api"}, "supersede": true}]
 //! ```
 
+use super::overrides::Overrides;
 use super::{is_project, ConfigError, PatternField, Rule, RuleOrigin};
 use crate::config::pattern::PatternList;
 use crate::vocabulary::variables;
@@ -34,6 +35,20 @@ pub(super) struct RawRule {
     environment: BTreeMap<String, String>,
     #[serde(default)]
     supersede: bool,
+    #[serde(default)]
+    buildspec: Option<String>,
+    #[serde(default)]
+    compute_type: Option<String>,
+    #[serde(default)]
+    image: Option<String>,
+    #[serde(default)]
+    environment_type: Option<String>,
+    #[serde(default)]
+    timeout_in_minutes: Option<u32>,
+    #[serde(default)]
+    queued_timeout_in_minutes: Option<u32>,
+    #[serde(default)]
+    git_clone_depth: Option<u32>,
 }
 
 /// What is wrong with one rule of a list, and where.
@@ -140,6 +155,17 @@ pub(super) fn validate(raw: Vec<RawRule>, origin: RuleOrigin) -> Result<Vec<Rule
             for name in rule.environment.keys() {
                 check_variable_name(name).map_err(|why| invalid("environment", why))?;
             }
+            let overrides = Overrides {
+                buildspec: rule.buildspec,
+                compute_type: rule.compute_type,
+                image: rule.image,
+                environment_type: rule.environment_type,
+                timeout_in_minutes: rule.timeout_in_minutes,
+                queued_timeout_in_minutes: rule.queued_timeout_in_minutes,
+                git_clone_depth: rule.git_clone_depth,
+            }
+            .checked()
+            .map_err(|(field, why)| invalid(field, why))?;
             Ok(Rule {
                 name: rule.name,
                 project: rule.project,
@@ -151,6 +177,7 @@ pub(super) fn validate(raw: Vec<RawRule>, origin: RuleOrigin) -> Result<Vec<Rule
                 paths_ignore: list("pathsIgnore", rule.paths_ignore)?,
                 environment: rule.environment.into_iter().collect(),
                 supersede: rule.supersede,
+                overrides,
                 origin,
             })
         })

@@ -979,6 +979,55 @@ async fn two_rules_on_one_project_with_different_variables_start_two_builds() {
     );
 }
 
+#[tokio::test]
+async fn a_rules_overrides_reach_startbuild_exactly_as_configured() {
+    let (repo, first) = monorepo();
+    let rules = json!([
+        {"name": "linux", "project": "api-build", "branches": ["main"],
+         "buildspec": "ci/linux.yml", "computeType": "BUILD_GENERAL1_LARGE",
+         "image": "aws/codebuild/amazonlinux2-x86_64-standard:5.0", "environmentType": "LINUX_CONTAINER",
+         "timeoutInMinutes": 90, "queuedTimeoutInMinutes": 30, "gitCloneDepth": 1},
+        {"name": "plain", "project": "web-build", "branches": ["main"]}
+    ]);
+    let harness = harness_with(&rules, repo).await;
+    let response = harness.answer(&push("refs/heads/main", &first)).await;
+    assert_eq!(started(&response).len(), 2, "{response:#}");
+    let requests = harness.proxy.requests_of("StartBuild");
+    let linux = requests
+        .iter()
+        .find(|request| request["projectName"] == "api-build")
+        .expect("the linux rule's StartBuild");
+    for (field, value) in [
+        ("buildspecOverride", json!("ci/linux.yml")),
+        ("computeTypeOverride", json!("BUILD_GENERAL1_LARGE")),
+        (
+            "imageOverride",
+            json!("aws/codebuild/amazonlinux2-x86_64-standard:5.0"),
+        ),
+        ("environmentTypeOverride", json!("LINUX_CONTAINER")),
+        ("timeoutInMinutesOverride", json!(90)),
+        ("queuedTimeoutInMinutesOverride", json!(30)),
+        ("gitCloneDepthOverride", json!(1)),
+    ] {
+        assert_eq!(linux[field], value, "{field}: {linux:#}");
+    }
+    let plain = requests
+        .iter()
+        .find(|request| request["projectName"] == "web-build")
+        .expect("the plain rule's StartBuild");
+    for field in [
+        "buildspecOverride",
+        "computeTypeOverride",
+        "imageOverride",
+        "timeoutInMinutesOverride",
+    ] {
+        assert!(
+            plain.get(field).is_none(),
+            "a rule without {field} leaves the project's: {plain:#}"
+        );
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // 11. Supersede
 
