@@ -229,6 +229,11 @@ impl BuildReport {
             .complete
             .unwrap_or(self.status != BuildStatus::InProgress);
         let origin = origin(&build, &self.variables, self.source_version.as_deref());
+        let queued = !complete
+            && self
+                .phases
+                .last()
+                .is_some_and(|phase| phase.phase == "QUEUED" && phase.status.is_none());
         BuildChange {
             build: Build {
                 number: self.number,
@@ -242,6 +247,7 @@ impl BuildReport {
                 .fold(0, u64::saturating_add),
             status: self.status,
             complete,
+            queued,
             origin,
             log: self.log,
             initiator: self.initiator,

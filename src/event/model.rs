@@ -315,6 +315,9 @@ pub struct BuildChange {
     /// Whether the build has ended: the event's `build-complete`, or a status other than
     /// `IN_PROGRESS` when it does not say.
     pub complete: bool,
+    /// Whether it is waiting in CodeBuild's queue (its current phase is `QUEUED`), as when
+    /// the project's or the account's concurrent builds are all taken.
+    pub queued: bool,
     /// What this function started the build for, read from its `CODECOMMIT_*` variables;
     /// for a build this function did not start, why not.
     pub origin: Result<BuildOrigin, String>,

@@ -210,12 +210,16 @@ pub(crate) fn render(content: &Content<'_>) -> String {
 fn head(content: &Content<'_>) -> String {
     let change = content.change;
     let build = &change.build;
-    let mut head = format!(
-        "{} **{}** · project `{}` · ",
-        icon(&change.status),
-        change.status,
-        build.project
-    );
+    let mut head = if change.queued {
+        format!("🕒 **QUEUED** · project `{}` · ", build.project)
+    } else {
+        format!(
+            "{} **{}** · project `{}` · ",
+            icon(&change.status),
+            change.status,
+            build.project
+        )
+    };
     if let Some(rule) = &content.stamp.rule {
         head.push_str(&format!("rule `{rule}` · "));
     }

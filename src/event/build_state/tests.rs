@@ -275,3 +275,25 @@ fn malformed_events_name_the_field() {
         "source: is \"aws.codecommit\", expected \"aws.codebuild\""
     );
 }
+
+#[test]
+fn a_build_waiting_in_codebuilds_queue_is_queued_until_it_runs() {
+    let mut event = build_state_event(
+        &build_id("app-ci"),
+        42,
+        "IN_PROGRESS",
+        pull_request_build_variables(),
+    );
+    let information = &mut event["detail"]["additional-information"];
+    information["phases"] = json!([
+        {"phase-type": "SUBMITTED", "phase-status": "SUCCEEDED", "duration-in-seconds": 0},
+        {"phase-type": "QUEUED"}
+    ]);
+    assert!(change(&event).queued);
+    event["detail"]["additional-information"]["phases"] = json!([
+        {"phase-type": "SUBMITTED", "phase-status": "SUCCEEDED", "duration-in-seconds": 0},
+        {"phase-type": "QUEUED", "phase-status": "SUCCEEDED", "duration-in-seconds": 40},
+        {"phase-type": "PROVISIONING"}
+    ]);
+    assert!(!change(&event).queued, "running once it leaves the queue");
+}

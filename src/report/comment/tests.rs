@@ -149,3 +149,16 @@ fn an_unreadable_log_is_said_and_other_partitions_link_their_console() {
     change.build.partition = "aws-iso".into();
     assert!(rendered(&change, LogTail::None, None).contains("build `#42`"));
 }
+
+#[test]
+fn a_queued_build_says_so_until_it_runs() {
+    let mut queued = change("IN_PROGRESS");
+    queued.queued = true;
+    let text = rendered(&queued, LogTail::None, None);
+    assert!(
+        text.starts_with("🕒 **QUEUED** · project `app-ci` · build [#42]("),
+        "{text}"
+    );
+    let running = change("IN_PROGRESS");
+    assert!(rendered(&running, LogTail::None, None).starts_with("⏳ **IN_PROGRESS**"));
+}
