@@ -90,7 +90,8 @@ fn idempotency_token(
     let pull_request = record.pull_request.as_ref();
     let revision = pull_request.map(|pr| ["revision", pr.revision.as_str()]);
     let rebuild = pull_request
-        .and_then(|pr| pr.rebuild.as_deref())
+        .and_then(|pr| pr.rebuild.as_ref())
+        .map(|rebuild| rebuild.comment.as_str())
         .map(|comment| ["rebuild", comment]);
     let fields = [
         version,

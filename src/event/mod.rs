@@ -31,7 +31,7 @@ pub use build_state::{BuildReport, Phase, Variable};
 pub use model::{
     Build, BuildChange, BuildOrigin, BuildStatus, CommitId, EventKind, FailedPhase, GitRef,
     IgnoredEvent, LogStream, PullRequest, PullRequestChange, PullRequestComment, PullRequestStatus,
-    Push, Record, RefChange, RefKind, RefUpdate, Repository,
+    Push, Rebuild, Record, RefChange, RefKind, RefUpdate, Repository,
 };
 use serde::Deserialize;
 use serde_json::value::RawValue;

@@ -247,7 +247,17 @@ pub struct PullRequest {
     /// Open, closed, or merged.
     pub status: PullRequestStatus,
     /// The comment that asked for this build again (`REBUILD_COMMAND`), if one did.
-    pub rebuild: Option<String>,
+    pub rebuild: Option<Rebuild>,
+}
+
+/// A comment's request to build a pull request's revision again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rebuild {
+    /// The comment's id.
+    pub comment: String,
+    /// `REBUILD_COMMAND failed`: only the (project, rule)s whose latest build of the revision
+    /// failed or was stopped.
+    pub failed_only: bool,
 }
 
 /// Where a pull request stands.

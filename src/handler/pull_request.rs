@@ -11,8 +11,8 @@ use crate::aws::AwsError;
 use crate::decide::files::Files;
 use crate::decide::rules_superseding_pull_request;
 use crate::event::{
-    CommitId, EventKind, GitRef, PullRequest, PullRequestComment, PullRequestStatus, Record,
-    RefChange, RefUpdate, Repository,
+    CommitId, EventKind, GitRef, PullRequest, PullRequestComment, PullRequestStatus, Rebuild,
+    Record, RefChange, RefUpdate, Repository,
 };
 use crate::lambda::deadline::within;
 use lambda_runtime::tracing::warn;
@@ -84,12 +84,13 @@ where
 }
 
 /// Pull request `id`'s `current` revision as a record to decide, as its source update would
-/// be; a rebuild when `comment` asked for it.
+/// be; a rebuild when `comment` asked for it (of what failed only, when `failed_only`).
 pub(super) fn pull_request_record(
     repository: Repository,
     id: &str,
     current: CurrentPullRequest,
     comment: Option<&PullRequestComment>,
+    failed_only: bool,
 ) -> Result<Record, AwsError> {
     let malformed = |what: &str, value: &str| AwsError {
         operation: "GetPullRequest",
@@ -126,7 +127,10 @@ pub(super) fn pull_request_record(
             destination,
             destination_commit,
             status: current.status,
-            rebuild: comment.map(|comment| comment.comment.clone()),
+            rebuild: comment.map(|comment| Rebuild {
+                comment: comment.comment.clone(),
+                failed_only,
+            }),
         }),
         event_id: None,
     })

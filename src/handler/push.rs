@@ -72,7 +72,7 @@ where
             error!(builds, max_builds = self.config.max_builds, "{reason}");
             reason
         });
-        let busy = self.running_rebuilds(&lines).await;
+        let busy = self.held_rebuilds(&lines).await;
         let mut wanted = Vec::new();
         for (mut line, busy) in lines.into_iter().zip(&busy) {
             let held = (too_many
@@ -109,24 +109,26 @@ where
         }
     }
 
-    /// For each line, why it must not build when it is a rebuild (`REBUILD_COMMAND`) whose
-    /// rule's build of the same pull-request revision is still running; a failed read is
-    /// logged and lets it build.
-    async fn running_rebuilds(&self, lines: &[Line<'_>]) -> Vec<Option<String>> {
+    /// For each line, why a rebuild holds it back: a build of its (project, rule) and revision
+    /// is still running; or, for `REBUILD_COMMAND failed`, the latest one did not fail (or there
+    /// is none). Lines that are not a rebuild's are never held.
+    async fn held_rebuilds(&self, lines: &[Line<'_>]) -> Vec<Option<String>> {
         let mut listed: HashMap<&str, Vec<PastBuild>> = HashMap::new();
-        let mut busy = Vec::with_capacity(lines.len());
+        let mut held = Vec::with_capacity(lines.len());
+        let command = self.config.reporting.rebuild_command.as_deref();
+        let command = command.unwrap_or("a rebuild");
         for line in lines {
             let record = line.decision.record;
             let (Some(rule), Some(_), Some(pull_request)) =
                 (line.rule, line.build, &record.pull_request)
             else {
-                busy.push(None);
+                held.push(None);
                 continue;
             };
-            if pull_request.rebuild.is_none() {
-                busy.push(None);
+            let Some(rebuild) = &pull_request.rebuild else {
+                held.push(None);
                 continue;
-            }
+            };
             let project = rule.project.as_str();
             if !listed.contains_key(project) {
                 match self.codebuild.recent_builds(project).await {
@@ -138,30 +140,42 @@ where
                         code = failure.code,
                         error = failure.message,
                         action = failure.advice(),
-                        "could not look for a running build to rebuild"
+                        "could not look for the revision's builds to rebuild"
                     ),
                 }
             }
-            let running = listed.get(project).into_iter().flatten().find(|build| {
-                build.in_progress
-                    && build.repository.as_deref() == Some(record.repository.name.as_str())
-                    && build.pull_request.as_deref() == Some(pull_request.id.as_str())
-                    && build.revision.as_deref() == Some(pull_request.revision.as_str())
-                    && build.rule.as_deref() == rule.reported_name()
+            // Newest first: the first of this revision and rule is its latest build.
+            let of_revision: Vec<&PastBuild> = listed
+                .get(project)
+                .into_iter()
+                .flatten()
+                .filter(|build| {
+                    build.repository.as_deref() == Some(record.repository.name.as_str())
+                        && build.pull_request.as_deref() == Some(pull_request.id.as_str())
+                        && build.revision.as_deref() == Some(pull_request.revision.as_str())
+                        && build.rule.as_deref() == rule.reported_name()
+                })
+                .collect();
+            let running = of_revision.iter().find(|build| build.in_progress);
+            held.push(match (running, of_revision.first()) {
+                (Some(build), _) => Some(format!(
+                    "build {} of this revision is still running: {command} starts nothing until it ends",
+                    build.id
+                )),
+                (None, Some(latest)) if rebuild.failed_only && !ended_badly(latest) => {
+                    Some(format!(
+                        "the latest build of this revision, {}, ended {}: {command} failed starts only what failed",
+                        latest.id,
+                        latest.status.as_deref().unwrap_or("without a status")
+                    ))
+                }
+                (None, None) if rebuild.failed_only => Some(format!(
+                    "no build of this revision to start again: {command} failed starts only what failed"
+                )),
+                _ => None,
             });
-            busy.push(running.map(|build| {
-                format!(
-                    "build {} of this revision is still running: {} starts nothing until it ends",
-                    build.id,
-                    self.config
-                        .reporting
-                        .rebuild_command
-                        .as_deref()
-                        .unwrap_or("a rebuild")
-                )
-            }));
         }
-        busy
+        held
     }
 
     /// Starts the `wanted` builds, a few at once, each bounded by `answer_by`;
@@ -394,4 +408,13 @@ fn log_line(line: &Line<'_>) {
         reason = line.reason,
         "decision"
     );
+}
+
+/// Whether `build` ended failed, faulted, timed out or stopped: what `REBUILD_COMMAND failed`
+/// starts again.
+fn ended_badly(build: &PastBuild) -> bool {
+    matches!(
+        build.status.as_deref(),
+        Some("FAILED" | "FAULT" | "TIMED_OUT" | "STOPPED")
+    )
 }

@@ -46,15 +46,15 @@ where
         if read.author.as_deref().is_some_and(own) {
             return Ok(skip(comment, "the comment is the function's own".into()));
         }
-        if read.content.trim() != command {
+        let Some(failed_only) = asks_for(read.content.trim(), command) else {
             return Ok(skip(
                 comment,
                 format!(
-                    "comment {} is not the rebuild command {command}",
+                    "comment {} is not the rebuild command {command} (or {command} failed)",
                     comment.comment
                 ),
             ));
-        }
+        };
         let mut records = Vec::with_capacity(comment.repositories.len());
         for repository in &comment.repositories {
             let current = self
@@ -68,6 +68,7 @@ where
                     &comment.pull_request,
                     current,
                     Some(comment),
+                    failed_only,
                 )
                 .map_err(|source| failed(comment, source))?,
             );
@@ -78,6 +79,16 @@ where
             "rebuild asked for"
         );
         self.build(&records, deadline).await
+    }
+}
+
+/// Whether `text` asks for a rebuild with `command`: `Some(false)` for everything, as
+/// `command`; `Some(true)` for what failed only, as `command failed`.
+fn asks_for(text: &str, command: &str) -> Option<bool> {
+    match text.strip_prefix(command)? {
+        "" => Some(false),
+        rest if rest.starts_with(char::is_whitespace) && rest.trim() == "failed" => Some(true),
+        _ => None,
     }
 }
 

@@ -255,7 +255,7 @@ where
             );
         }
         let created_at = current.created_at;
-        let record = pull_request_record(repository.clone(), id, current, None)
+        let record = pull_request_record(repository.clone(), id, current, None, false)
             .map_err(|source| failed(change, source))?;
         let selected = self.selected(change, &record).await?;
         if selected.is_empty() {

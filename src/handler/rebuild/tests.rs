@@ -80,7 +80,7 @@ async fn other_comments_and_the_functions_own_start_nothing() {
         (
             handler(&[], BOB, "/rebuild please"),
             BOB,
-            "comment c-1 is not the rebuild command /rebuild",
+            "comment c-1 is not the rebuild command /rebuild (or /rebuild failed)",
         ),
         (
             handler(&[], OWN_SESSION, "/rebuild"),
@@ -95,7 +95,7 @@ async fn other_comments_and_the_functions_own_start_nothing() {
         (
             handler(&[(REBUILD_COMMAND, "!ci again")], BOB, "/rebuild"),
             BOB,
-            "comment c-1 is not the rebuild command !ci again",
+            "comment c-1 is not the rebuild command !ci again (or !ci again failed)",
         ),
     ];
     for (handler, author, reason) in cases {
@@ -139,4 +139,59 @@ async fn a_rebuild_while_the_revisions_build_runs_starts_nothing() {
     }];
     let answer = answer(&handler, BOB).await;
     assert_eq!(answer["started"][0]["pullRequest"], "17", "{answer}");
+}
+
+#[tokio::test]
+async fn rebuild_failed_starts_again_only_what_failed_or_was_stopped() {
+    let build = |id: &str, status: &str| crate::aws::reads::PastBuild {
+        id: id.into(),
+        source_version: Some(PR_SOURCE.into()),
+        in_progress: false,
+        repository: Some("my-app".into()),
+        reference: Some("refs/heads/feature/retries".into()),
+        pull_request: Some("17".into()),
+        revision: Some(PR_REVISION.into()),
+        rule: None,
+        status: Some(status.into()),
+        number: Some(3),
+        started_at: Some(0),
+        initiator: None,
+    };
+    let mut handler = handler(&[], BOB, "/rebuild failed");
+    // Newest first: the latest build of the revision succeeded after an earlier failure.
+    handler.codebuild.history = vec![
+        build("app-ci:second", "SUCCEEDED"),
+        build("app-ci:first", "FAILED"),
+    ];
+    let held = answer(&handler, BOB).await;
+    assert_eq!(held["started"], serde_json::json!([]), "{held}");
+    assert_eq!(
+        held["skipped"][0]["reason"],
+        "the latest build of this revision, app-ci:second, ended SUCCEEDED: /rebuild failed starts only what failed"
+    );
+    for status in ["FAILED", "STOPPED", "TIMED_OUT", "FAULT"] {
+        handler.codebuild.history = vec![build("app-ci:latest", status)];
+        let started = answer(&handler, BOB).await;
+        assert_eq!(
+            started["started"][0]["commit"], PR_SOURCE,
+            "{status}: {started}"
+        );
+    }
+    handler.codebuild.history = Vec::new();
+    let none = answer(&handler, BOB).await;
+    assert_eq!(
+        none["skipped"][0]["reason"],
+        "no build of this revision to start again: /rebuild failed starts only what failed"
+    );
+}
+
+#[test]
+fn the_command_asks_for_everything_or_for_what_failed() {
+    use super::asks_for;
+    assert_eq!(asks_for("/rebuild", "/rebuild"), Some(false));
+    assert_eq!(asks_for("/rebuild failed", "/rebuild"), Some(true));
+    assert_eq!(asks_for("/rebuild   failed", "/rebuild"), Some(true));
+    assert_eq!(asks_for("/rebuildfailed", "/rebuild"), None);
+    assert_eq!(asks_for("/rebuild everything", "/rebuild"), None);
+    assert_eq!(asks_for("please /rebuild", "/rebuild"), None);
 }
