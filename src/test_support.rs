@@ -65,6 +65,8 @@ pub struct FakeCodeBuild {
     pub stopped: std::sync::Mutex<Vec<String>>,
     /// What `build` answers, by build id; any other build is unknown.
     pub reports: std::sync::Mutex<HashMap<String, crate::event::BuildReport>>,
+    /// What `test_results` answers.
+    pub test_results: crate::aws::reads::TestResults,
 }
 
 impl FakeCodeBuild {
@@ -119,6 +121,7 @@ pub fn report_of(event: &Value) -> crate::event::BuildReport {
             })
             .collect(),
         initiator: None,
+        report_arns: Vec::new(),
     }
 }
 
@@ -141,6 +144,13 @@ impl crate::aws::reads::BuildReads for FakeCodeBuild {
         id: &str,
     ) -> Result<Option<crate::event::BuildReport>, crate::aws::AwsError> {
         Ok(self.reports.lock().expect("lock").get(id).cloned())
+    }
+
+    async fn test_results(
+        &self,
+        _reports: &[String],
+    ) -> Result<crate::aws::reads::TestResults, crate::aws::AwsError> {
+        Ok(self.test_results.clone())
     }
 }
 

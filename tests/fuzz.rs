@@ -418,6 +418,7 @@ fn codebuild_answers(seed: &Value) -> impl Strategy<Value = BuildReport> {
                 log: log.map(|(group, stream)| LogStream { group, stream }),
                 phases: Vec::new(),
                 initiator,
+                report_arns: Vec::new(),
             }
         })
 }

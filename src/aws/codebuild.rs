@@ -1,7 +1,10 @@
 //! [`BuildReads`] and [`BuildWrites`] on the AWS SDK's CodeBuild client, with StartBuild's
 //! own retry policy.
 
-use super::reads::{BuildReads, BuildsPage, PastBuild, ProjectReads, RECENT_BUILDS};
+use super::reads::{
+    BuildReads, BuildsPage, FailedTest, PastBuild, ProjectReads, TestResults, MAX_FAILED_TESTS,
+    RECENT_BUILDS,
+};
 use super::writes::{BuildRequest, BuildWrites, StartedBuild};
 use super::AwsError;
 use crate::event::{BuildReport, BuildStatus, LogStream, Phase, Variable};
@@ -10,7 +13,7 @@ use aws_sdk_codebuild::config::retry::{RetryConfig, RetryPartition, TokenBucket}
 use aws_sdk_codebuild::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_codebuild::types::{
     Build, ComputeType, EnvironmentType, EnvironmentVariable, EnvironmentVariableType, SourceType,
-    StatusType,
+    StatusType, TestCaseFilter,
 };
 use std::time::Duration;
 
@@ -108,6 +111,7 @@ fn report_of(build: &Build) -> BuildReport {
             })
             .collect(),
         initiator: build.initiator().map(str::to_owned),
+        report_arns: build.report_arns().to_vec(),
     }
 }
 
@@ -219,6 +223,66 @@ impl BuildReads for CodeBuild {
             .iter()
             .find(|build| build.id() == Some(id))
             .map(report_of))
+    }
+
+    async fn test_results(&self, reports: &[String]) -> Result<TestResults, AwsError> {
+        let mut results = TestResults::default();
+        if reports.is_empty() {
+            return Ok(results);
+        }
+        let output = self
+            .client
+            .batch_get_reports()
+            .set_report_arns(Some(reports.iter().take(100).cloned().collect()))
+            .send()
+            .await
+            .map_err(|error| AwsError::from_sdk("BatchGetReports", error))?;
+        let mut with_failures = Vec::new();
+        for report in output.reports() {
+            let Some(summary) = report.test_summary() else {
+                continue; // a code-coverage report
+            };
+            let count = |status: &str| {
+                summary
+                    .status_counts()
+                    .get(status)
+                    .map_or(0, |n| u64::try_from(*n).unwrap_or(0))
+            };
+            let failed = count("FAILED") + count("ERROR");
+            results.passed += count("SUCCEEDED");
+            results.failed += failed;
+            results.skipped += count("SKIPPED");
+            if failed > 0 {
+                with_failures.extend(report.arn().map(str::to_owned));
+            }
+        }
+        for report in with_failures {
+            let room = MAX_FAILED_TESTS.saturating_sub(results.failed_cases.len());
+            if room == 0 {
+                break;
+            }
+            let cases = self
+                .client
+                .describe_test_cases()
+                .report_arn(&report)
+                .filter(TestCaseFilter::builder().status("FAILED").build())
+                .max_results(i32::try_from(room).unwrap_or(i32::MAX))
+                .send()
+                .await
+                .map_err(|error| AwsError::from_sdk("DescribeTestCases", error))?;
+            results
+                .failed_cases
+                .extend(cases.test_cases().iter().take(room).map(|case| FailedTest {
+                    name: match (case.prefix(), case.name()) {
+                        (Some(prefix), Some(name)) if !prefix.is_empty() => {
+                            format!("{prefix}.{name}")
+                        }
+                        (_, name) => name.unwrap_or("(unnamed)").to_owned(),
+                    },
+                    message: case.message().map(str::to_owned).filter(|m| !m.is_empty()),
+                }));
+        }
+        Ok(results)
     }
 }
 

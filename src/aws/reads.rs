@@ -31,6 +31,39 @@ pub trait BuildReads: Send + Sync {
     /// What CodeBuild says of build `id` (`PROJECT:UUID`); `None` when it knows no such build.
     fn build(&self, id: &str)
         -> impl Future<Output = Result<Option<BuildReport>, AwsError>> + Send;
+
+    /// The test results of a build's test reports (`reports`: their ARNs, as `BatchGetBuilds`
+    /// lists them): the counts (`BatchGetReports`) and the first [`MAX_FAILED_TESTS`] failed
+    /// cases (`DescribeTestCases`).
+    fn test_results(
+        &self,
+        reports: &[String],
+    ) -> impl Future<Output = Result<TestResults, AwsError>> + Send;
+}
+
+/// The most failed test cases read of one build.
+pub const MAX_FAILED_TESTS: usize = 20;
+
+/// A build's test results, over its test reports.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TestResults {
+    /// Test cases that passed.
+    pub passed: u64,
+    /// Test cases that failed (or errored).
+    pub failed: u64,
+    /// Test cases skipped.
+    pub skipped: u64,
+    /// The first failed cases, at most [`MAX_FAILED_TESTS`].
+    pub failed_cases: Vec<FailedTest>,
+}
+
+/// One failed test case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailedTest {
+    /// Its name, after its prefix (the suite or class) when it has one.
+    pub name: String,
+    /// Why it failed, as the report says.
+    pub message: Option<String>,
 }
 
 /// One page of a project's builds.

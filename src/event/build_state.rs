@@ -172,6 +172,7 @@ pub(super) fn validate(
             })
             .collect(),
         initiator: None,
+        report_arns: Vec::new(),
     };
     Ok(report.change(build))
 }
@@ -196,6 +197,8 @@ pub struct BuildReport {
     pub phases: Vec<Phase>,
     /// Who started it (`BatchGetBuilds`' `initiator`: `ROLE/SESSION` for a role session).
     pub initiator: Option<String>,
+    /// Its test reports' ARNs (`BatchGetBuilds`' `reportArns`).
+    pub report_arns: Vec<String>,
 }
 
 /// One environment variable of a build.
@@ -251,6 +254,7 @@ impl BuildReport {
             origin,
             log: self.log,
             initiator: self.initiator,
+            report_arns: self.report_arns,
         }
     }
 }

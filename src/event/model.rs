@@ -339,6 +339,8 @@ pub struct BuildChange {
     pub log: Option<LogStream>,
     /// Who started the build, when CodeBuild says (never an event).
     pub initiator: Option<String>,
+    /// The ARNs of its test reports, when CodeBuild says (never an event).
+    pub report_arns: Vec<String>,
 }
 
 /// One build, as the event names it.

@@ -18,7 +18,7 @@ use crate::event::{BuildChange, BuildOrigin, BuildStatus, Event, PullRequestStat
 use crate::lambda::deadline::within;
 use crate::report::{
     confirm, publishable, render, verdict, write_for, Content, LogTail, PublishedLog,
-    RevisionBuild, Selected, Stamp, Subject, Verdict, Write,
+    RevisionBuild, Selected, Stamp, Subject, Tests, Verdict, Write,
 };
 use crate::vocabulary::hex_sha256;
 use lambda_runtime::tracing::{error, info, warn};
@@ -585,12 +585,25 @@ where
                 LogTail::Unreadable(&failure_code)
             }
         };
+        let results = match change.complete && !change.report_arns.is_empty() {
+            true => Some(self.codebuild.test_results(&change.report_arns).await),
+            false => None,
+        };
+        let tests = match &results {
+            None => Tests::None,
+            Some(Ok(results)) => Tests::Results(results),
+            Some(Err(failure)) => {
+                warn_unread(change, failure, "the build's test reports");
+                Tests::Unreadable(&failure.code)
+            }
+        };
         render(&Content {
             change,
             stamp: &target.stamp,
             commit: target.commit,
             superseded_by: superseded_by.as_deref(),
             log: tail,
+            tests,
         })
     }
 }

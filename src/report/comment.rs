@@ -3,6 +3,7 @@
 
 use super::log::fenced;
 use super::{clean_line, PublishedLog};
+use crate::aws::reads::TestResults;
 use crate::event::{Build, BuildChange, BuildStatus};
 use std::fmt::{self, Write as _};
 
@@ -163,6 +164,55 @@ pub(crate) struct Content<'a> {
     pub superseded_by: Option<&'a str>,
     /// The log's last lines, for a build that did not succeed.
     pub log: LogTail<'a>,
+    /// The build's test results, for a build that ended with test reports.
+    pub tests: Tests<'a>,
+}
+
+/// A build's test results, as the comment shows them.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Tests<'a> {
+    /// None to show: the build runs, or has no test report.
+    None,
+    /// The counts, and the failed cases by name.
+    Results(&'a TestResults),
+    /// They could not be read, for this reason (an AWS error code).
+    Unreadable(&'a str),
+}
+
+/// The most characters of a failed test's name, and of its message, in the comment.
+const MAX_TEST_TEXT: usize = 120;
+
+/// The tests' counts, and the failed cases with their messages (cleaned as log lines are).
+fn tests_block(tests: Tests<'_>) -> String {
+    let results = match tests {
+        Tests::None => return String::new(),
+        Tests::Unreadable(why) => return format!("The test reports could not be read: {why}.\n\n"),
+        Tests::Results(results) => results,
+    };
+    let mut block = format!(
+        "**Tests:** {} passed, {} failed, {} skipped\n\n",
+        results.passed, results.failed, results.skipped
+    );
+    if results.failed_cases.is_empty() {
+        return block;
+    }
+    block.push_str("**Failed tests:**\n\n");
+    let shown = |text: &str| crate::vocabulary::truncate(&clean_line(text), MAX_TEST_TEXT);
+    for case in &results.failed_cases {
+        let name = shown(&case.name).replace('`', "'");
+        match &case.message {
+            Some(message) => block.push_str(&format!("- `{name}`: {}\n", shown(message))),
+            None => block.push_str(&format!("- `{name}`\n")),
+        }
+    }
+    let more = usize::try_from(results.failed)
+        .unwrap_or(usize::MAX)
+        .saturating_sub(results.failed_cases.len());
+    if more > 0 {
+        block.push_str(&format!("- and {more} more\n"));
+    }
+    block.push('\n');
+    block
 }
 
 /// Length as [`MAX_COMMENT_LEN`] counts it.
@@ -173,7 +223,7 @@ pub(crate) fn comment_len(text: &str) -> usize {
 /// The comment's Markdown, within [`MAX_COMMENT_LEN`]: when the log's lines do not all fit,
 /// the oldest are left out (and counted), never the status or the note on redacted lines.
 pub(crate) fn render(content: &Content<'_>) -> String {
-    let head = head(content);
+    let head = format!("{}{}", head(content), tests_block(content.tests));
     let stamp = content.stamp.to_string();
     let bare = format!("{head}\n{stamp}");
     let LogTail::Lines(log) = content.log else {

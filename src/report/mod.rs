@@ -9,7 +9,7 @@ mod log;
 mod redact;
 
 pub(crate) use approval::{verdict, RevisionBuild, Selected, Verdict};
-pub(crate) use comment::{render, Content, LogTail, Stamp, Subject};
+pub(crate) use comment::{render, Content, LogTail, Stamp, Subject, Tests};
 pub(crate) use log::{clean_line, publishable, PublishedLog};
 
 use crate::config::RoleArn;

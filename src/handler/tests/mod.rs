@@ -298,6 +298,13 @@ impl crate::aws::reads::BuildReads for SlowCodeBuild {
     async fn build(&self, _id: &str) -> Result<Option<crate::event::BuildReport>, AwsError> {
         Ok(None)
     }
+
+    async fn test_results(
+        &self,
+        _reports: &[String],
+    ) -> Result<crate::aws::reads::TestResults, AwsError> {
+        Ok(crate::aws::reads::TestResults::default())
+    }
 }
 
 impl crate::aws::writes::BuildWrites for SlowCodeBuild {

@@ -28,6 +28,7 @@ fn rendered(change: &BuildChange, log: LogTail<'_>, superseded_by: Option<&str>)
         commit: PR_SOURCE,
         superseded_by,
         log,
+        tests: Tests::None,
     })
 }
 
@@ -161,4 +162,84 @@ fn a_queued_build_says_so_until_it_runs() {
     );
     let running = change("IN_PROGRESS");
     assert!(rendered(&running, LogTail::None, None).starts_with("⏳ **IN_PROGRESS**"));
+}
+
+#[test]
+fn failed_tests_are_named_before_the_log_with_the_counts() {
+    use crate::aws::reads::{FailedTest, TestResults};
+    let change = change("FAILED");
+    let stamp = Stamp::of(&change, None, revision());
+    let results = TestResults {
+        passed: 40,
+        failed: 3,
+        skipped: 1,
+        failed_cases: vec![
+            FailedTest {
+                name: "api.LoginTest.rejects_a_wrong_password".into(),
+                message: Some("expected 401, got 200 \u{1b}[31mAKIAIOSFODNN7EXAMPLE".into()),
+            },
+            FailedTest {
+                name: "api.`odd`name".into(),
+                message: None,
+            },
+        ],
+    };
+    let text = render(&Content {
+        change: &change,
+        stamp: &stamp,
+        commit: PR_SOURCE,
+        superseded_by: None,
+        log: LogTail::Unreadable("ResourceNotFoundException"),
+        tests: Tests::Results(&results),
+    });
+    let tests = text
+        .find("**Tests:** 40 passed, 3 failed, 1 skipped")
+        .expect("the counts");
+    let log = text
+        .find("The build log could not be read")
+        .expect("the log's line");
+    assert!(tests < log, "the tests come before the log: {text}");
+    assert!(
+        text.contains("- `api.LoginTest.rejects_a_wrong_password`: expected 401, got 200 "),
+        "{text}"
+    );
+    assert!(
+        !text.contains("AKIAIOSFODNN7EXAMPLE"),
+        "cleaned as log lines are: {text}"
+    );
+    assert!(!text.contains('\u{1b}'), "{text}");
+    assert!(text.contains("- `api.'odd'name`\n"), "{text}");
+    assert!(text.contains("- and 1 more\n"), "{text}");
+    let many = TestResults {
+        failed: 500,
+        failed_cases: (0..20)
+            .map(|n| FailedTest {
+                name: format!("suite.test_{n}_{}", "x".repeat(300)),
+                message: Some("y".repeat(2000)),
+            })
+            .collect(),
+        ..TestResults::default()
+    };
+    let text = render(&Content {
+        change: &change,
+        stamp: &stamp,
+        commit: PR_SOURCE,
+        superseded_by: None,
+        log: LogTail::None,
+        tests: Tests::Results(&many),
+    });
+    assert!(
+        comment_len(&text) <= MAX_COMMENT_LEN,
+        "{}",
+        comment_len(&text)
+    );
+    let unread = render(&Content {
+        change: &change,
+        stamp: &stamp,
+        commit: PR_SOURCE,
+        superseded_by: None,
+        log: LogTail::None,
+        tests: Tests::Unreadable("AccessDeniedException"),
+    });
+    assert!(unread.contains("The test reports could not be read: AccessDeniedException."));
 }
