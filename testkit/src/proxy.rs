@@ -356,9 +356,66 @@ struct Shared {
     faults: Mutex<Vec<Injection>>,
     builds: Mutex<HashMap<String, Tracked>>,
     tokens: Mutex<HashMap<String, Started>>,
+    /// Test reports by ARN: the report as `BatchGetReports` answers it, and its test cases.
+    reports: Mutex<HashMap<String, (Value, Vec<Value>)>>,
 }
 
 impl Shared {
+    /// The answer to a test report call, which moto lacks: `BatchGetReports` and
+    /// `DescribeTestCases` from the reports a test added; `None` for any other operation.
+    fn answer_reports(&self, operation: &str, request: &Value) -> Option<HttpResponse> {
+        let reports = self.reports.lock().expect("proxy reports poisoned");
+        let body = match operation {
+            "BatchGetReports" => {
+                let asked: Vec<&str> = request["reportArns"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .collect();
+                let found: Vec<Value> = asked
+                    .iter()
+                    .filter_map(|arn| reports.get(*arn).map(|(report, _)| report.clone()))
+                    .collect();
+                let missing: Vec<&str> = asked
+                    .iter()
+                    .copied()
+                    .filter(|arn| !reports.contains_key(*arn))
+                    .collect();
+                serde_json::json!({"reports": found, "reportsNotFound": missing})
+            }
+            "DescribeTestCases" => {
+                let arn = request["reportArn"].as_str().unwrap_or_default();
+                let Some((_, cases)) = reports.get(arn) else {
+                    return Some(
+                        Fault::error(
+                            operation,
+                            400,
+                            "ResourceNotFoundException",
+                            &format!("Report {arn} does not exist"),
+                        )
+                        .response(),
+                    );
+                };
+                let status = request["filter"]["status"].as_str();
+                let most = request["maxResults"].as_u64().unwrap_or(50).min(100) as usize;
+                let shown: Vec<Value> = cases
+                    .iter()
+                    .filter(|case| status.is_none_or(|status| case["status"] == status))
+                    .take(most)
+                    .cloned()
+                    .collect();
+                serde_json::json!({"testCases": shown})
+            }
+            _ => return None,
+        };
+        Some(http::response(
+            StatusCode::OK,
+            "application/x-amz-json-1.1",
+            body.to_string(),
+        ))
+    }
+
     /// Record the request and, if a fault matches, use up one of its `times` and return it.
     fn record(&self, target: &str, body: &[u8]) -> Option<Injection> {
         let injection = {
@@ -605,6 +662,7 @@ impl Proxy {
             faults: Mutex::new(Vec::new()),
             builds: Mutex::new(HashMap::new()),
             tokens: Mutex::new(HashMap::new()),
+            reports: Mutex::new(HashMap::new()),
         });
         let handler_state = Arc::clone(&shared);
         let server = http::serve_resettable(listener, move |request| {
@@ -704,6 +762,30 @@ impl Proxy {
             .map(|tracked| tracked.status)
     }
 
+    /// Hold test report `arn` (moto has no reports): `BatchGetReports` answers it as a `TEST`
+    /// report with these `statusCounts` (`SUCCEEDED`, `FAILED`, `SKIPPED`, ...), and
+    /// `DescribeTestCases` with `cases` (`{"name", "prefix", "status", "message"}`), filtered
+    /// by status and paged by `maxResults` as CodeBuild does. A build names it once
+    /// [`Proxy::set_build`] gives it `reportArns`.
+    pub fn add_test_report(&self, arn: &str, counts: &[(&str, i64)], cases: Vec<Value>) {
+        let counts: serde_json::Map<String, Value> = counts
+            .iter()
+            .map(|(status, n)| ((*status).to_owned(), serde_json::json!(n)))
+            .collect();
+        let total: i64 = counts.values().filter_map(Value::as_i64).sum();
+        let report = serde_json::json!({
+            "arn": arn,
+            "type": "TEST",
+            "status": if counts.get("FAILED").and_then(Value::as_i64).unwrap_or(0) > 0 { "FAILED" } else { "SUCCEEDED" },
+            "testSummary": {"total": total, "statusCounts": counts, "durationInNanoSeconds": 0},
+        });
+        self.shared
+            .reports
+            .lock()
+            .expect("proxy reports poisoned")
+            .insert(arn.to_owned(), (report, cases));
+    }
+
     /// Apply `fault` (a [`Fault`]: answer its error instead of forwarding; or an
     /// [`Injection`]: delay, reset, forward late) to the next `times` matching requests.
     ///
@@ -785,6 +867,11 @@ async fn handle(
     };
     if let Some(answer) = repeated {
         return Ok(answer);
+    }
+    if let (Some(target), Some(request)) = (&target, &request_json) {
+        if let Some(answer) = shared.answer_reports(operation_of(target), request) {
+            return Ok(answer);
+        }
     }
 
     let path = parts.uri.path_and_query().map_or("/", |path| path.as_str());

@@ -159,6 +159,46 @@ async fn one_comment_follows_a_pull_request_build_from_start_to_failure_with_the
 }
 
 #[tokio::test]
+async fn a_failed_builds_comment_names_its_failed_tests_and_counts_them() {
+    let (harness, _, _, build_id) = built_pull_request(&[]).await;
+    let report = "arn:aws:codebuild:us-east-1:123456789012:report/demo-project-unit:5d1e0c3a";
+    harness.proxy.add_test_report(
+        report,
+        &[("SUCCEEDED", 40), ("FAILED", 2), ("SKIPPED", 1)],
+        vec![
+            json!({"name": "rejects_a_wrong_password", "prefix": "api.LoginTest",
+                   "status": "FAILED", "message": "expected 401, got 200"}),
+            json!({"name": "passes", "prefix": "api.HealthTest", "status": "SUCCEEDED"}),
+            json!({"name": "times_out", "prefix": "api.SlowTest", "status": "FAILED",
+                   "message": "deadline exceeded after 30 s"}),
+        ],
+    );
+    let failed = build_event(&harness, &build_id, "FAILED");
+    harness
+        .proxy
+        .set_build(&build_id, &json!({"reportArns": [report]}));
+    let answer = harness.answer(&failed).await;
+    assert_eq!(answer["reported"]["action"], "posted", "{answer}");
+    let content = the_comment(&harness).content;
+    let tests = content
+        .find(
+            "**Tests:** 40 passed, 2 failed, 1 skipped\n\n**Failed tests:**\n\n\
+                - `api.LoginTest.rejects_a_wrong_password`: expected 401, got 200\n\
+                - `api.SlowTest.times_out`: deadline exceeded after 30 s\n",
+        )
+        .unwrap_or_else(|| panic!("the tests as a reviewer reads them: {content}"));
+    let log = content.find("The build log").expect("the log's place");
+    assert!(
+        tests < log,
+        "the failed tests come before the log: {content}"
+    );
+    assert!(!content.contains("api.HealthTest"), "{content}");
+    let cases = harness.proxy.requests_of("DescribeTestCases");
+    assert_eq!(cases.len(), 1, "{cases:?}");
+    assert_eq!(cases[0]["filter"]["status"], "FAILED");
+}
+
+#[tokio::test]
 async fn events_delivered_twice_and_in_reverse_order_end_in_the_same_single_comment() {
     let (harness, _, _, build_id) = built_pull_request(&[("COMMENT_LOG_LINES", "0")]).await;
     let mut actions = Vec::new();

@@ -147,6 +147,9 @@ def test_no_policy_allows_everything_whatever_the_parameters(role):
                 # Each build writes a stream of its own, in its project's log group (any
                 # project's with Rules, whose project names CloudFormation cannot read).
                 text = text.removesuffix(":log-stream:*'}").replace("/aws/codebuild/*", "/aws/codebuild/RULES")
+            if "codebuild:DescribeTestCases" in statement["Action"]:
+                # A project's report groups are PROJECT-REPORT (any project's with Rules).
+                text = text.removesuffix("-*'}").removesuffix("report-group/*'}")
             assert "*" not in text, f"{role}: wildcard resource {resource}"
 
 
@@ -517,7 +520,9 @@ def test_reporting_is_a_function_of_its_own_and_the_build_starter_writes_nothing
     starter = {a for s in every_statement(ROLES["TriggerFunctionRole"]) for a in leaves(s["Action"])}
     reporter = {a for s in every_statement(ROLES["ReporterFunctionRole"]) for a in leaves(s["Action"])}
     assert not starter & WRITES, "the build starter cannot write comments or approvals"
-    assert not {a for a in reporter if a.startswith("codebuild:") and a != "codebuild:ListBuildsForProject" and a != "codebuild:BatchGetBuilds"}, (
+    reads = {"codebuild:ListBuildsForProject", "codebuild:BatchGetBuilds", "codebuild:BatchGetReports",
+             "codebuild:DescribeTestCases"}
+    assert not {a for a in reporter if a.startswith("codebuild:") and a not in reads}, (
         "the reporter cannot start or stop builds"
     )
     variables = FUNCTIONS["ReporterFunction"]["Properties"]["Environment"]["Variables"]
@@ -545,7 +550,11 @@ def test_each_reporting_option_adds_exactly_its_permissions():
                 found[action] = statement["Resource"]
         return found
 
-    base = {"logs:CreateLogStream", "logs:PutLogEvents", "sqs:SendMessage", "codebuild:BatchGetBuilds"}
+    base = {"logs:CreateLogStream", "logs:PutLogEvents", "sqs:SendMessage", "codebuild:BatchGetBuilds",
+            "codebuild:BatchGetReports", "codebuild:DescribeTestCases"}
+    assert granted(PullRequests="main")["codebuild:DescribeTestCases"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:codebuild:${AWS::Region}:${AWS::AccountId}:report-group/${ProjectName}-*"
+    }, "the project's report groups only"
     assert granted(PullRequests="main")["codebuild:BatchGetBuilds"] == PROJECT_ARN, (
         "an event is a hint: the reporter reads the build back, of its project only"
     )
