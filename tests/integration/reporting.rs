@@ -444,6 +444,48 @@ fn event_of(harness: &Harness, build_id: &str, status: &str) -> Value {
 }
 
 #[tokio::test]
+async fn rebuild_failed_starts_again_only_the_rule_whose_build_failed() {
+    let (harness, test, lint) = built_by_two_projects(&[]).await;
+    harness.answer(&event_of(&harness, &test, "FAILED")).await;
+    harness
+        .answer(&event_of(&harness, &lint, "SUCCEEDED"))
+        .await;
+    let bob = "arn:aws:iam::123456789012:user/bob";
+    let comment = harness
+        .codecommit
+        .comments()
+        .into_iter()
+        .next()
+        .expect("a status comment");
+    let rebuild = harness.codecommit.add_comment(StoredComment {
+        id: String::new(),
+        author: bob.into(),
+        content: "/rebuild failed".into(),
+        updates: 0,
+        token: None,
+        deleted: false,
+        ..comment
+    });
+    let answer = harness
+        .answer(&testkit::events::pull_request_comment_event(&rebuild, bob))
+        .await;
+    let started: Vec<&str> = answer["started"]
+        .as_array()
+        .expect("started")
+        .iter()
+        .filter_map(|started| started["project"].as_str())
+        .collect();
+    assert_eq!(started, ["demo-project"], "{answer}");
+    assert_eq!(
+        answer["skipped"][0]["reason"],
+        format!(
+            "the latest build of this revision, {lint}, ended SUCCEEDED: /rebuild failed starts only what failed"
+        ),
+        "{answer}"
+    );
+}
+
+#[tokio::test]
 async fn two_projects_have_two_comments_and_the_revision_is_approved_once_both_succeeded() {
     let (harness, test, lint) = built_by_two_projects(&[("APPROVE_PULL_REQUESTS", "true")]).await;
     let first = harness
