@@ -63,7 +63,12 @@ impl Stamp {
             subject,
             build_id: change.build.id.clone(),
             number: change.build.number,
-            status: change.status.to_string(),
+            // Queued, then running: two states the comment shows, so the second updates it.
+            status: if change.queued {
+                "QUEUED".to_owned()
+            } else {
+                change.status.to_string()
+            },
             complete: change.complete,
         }
     }

@@ -199,6 +199,34 @@ async fn a_failed_builds_comment_names_its_failed_tests_and_counts_them() {
 }
 
 #[tokio::test]
+async fn a_build_waiting_in_codebuilds_queue_shows_as_queued_until_it_runs() {
+    let (harness, _, _, build_id) = built_pull_request(&[]).await;
+    let requests = harness.start_build_requests();
+    let variables = requests.last().expect("a StartBuild")["environmentVariablesOverride"].clone();
+    let mut queued = build_state_event(&build_id, 1, "IN_PROGRESS", variables);
+    queued["detail"]["current-phase"] = json!("QUEUED");
+    queued["detail"]["additional-information"]["phases"] = json!([
+        {"phase-type": "SUBMITTED", "phase-status": "SUCCEEDED", "duration-in-seconds": 0},
+        {"phase-type": "QUEUED"}
+    ]);
+    let queued = harness.codebuild_says(queued);
+    let answer = harness.answer(&queued).await;
+    assert_eq!(answer["reported"]["action"], "posted", "{answer}");
+    let content = the_comment(&harness).content;
+    assert!(
+        content.starts_with("🕒 **QUEUED** · project `demo-project` · build [#1]("),
+        "{content}"
+    );
+    let running = harness
+        .answer(&build_event(&harness, &build_id, "IN_PROGRESS"))
+        .await;
+    assert_eq!(running["reported"]["action"], "updated", "{running}");
+    assert!(the_comment(&harness)
+        .content
+        .starts_with("⏳ **IN_PROGRESS**"));
+}
+
+#[tokio::test]
 async fn events_delivered_twice_and_in_reverse_order_end_in_the_same_single_comment() {
     let (harness, _, _, build_id) = built_pull_request(&[("COMMENT_LOG_LINES", "0")]).await;
     let mut actions = Vec::new();
