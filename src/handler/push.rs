@@ -11,7 +11,7 @@ use crate::aws::AwsError;
 use crate::build_request::build_request;
 use crate::config::Rule;
 use crate::decide::{Decision, Line, SkipKind};
-use crate::event::{CommitId, GitRef, Record};
+use crate::event::{CommitId, GitRef, PullRequest, Record};
 use crate::lambda::deadline::within;
 use futures_util::stream::{self, StreamExt};
 use lambda_runtime::tracing::{error, info, warn};
@@ -144,18 +144,15 @@ where
                     ),
                 }
             }
+            let Some(builds) = listed.get(project) else {
+                // Unread: a plain rebuild builds (as before), one of failures only cannot tell.
+                held.push(rebuild.failed_only.then(|| {
+                    format!("the revision's builds could not be read: {command} failed starts nothing; {command} starts them all")
+                }));
+                continue;
+            };
             // Newest first: the first of this revision and rule is its latest build.
-            let of_revision: Vec<&PastBuild> = listed
-                .get(project)
-                .into_iter()
-                .flatten()
-                .filter(|build| {
-                    build.repository.as_deref() == Some(record.repository.name.as_str())
-                        && build.pull_request.as_deref() == Some(pull_request.id.as_str())
-                        && build.revision.as_deref() == Some(pull_request.revision.as_str())
-                        && build.rule.as_deref() == rule.reported_name()
-                })
-                .collect();
+            let of_revision = builds_of_revision(builds, record, pull_request, rule);
             let running = of_revision.iter().find(|build| build.in_progress);
             held.push(match (running, of_revision.first()) {
                 (Some(build), _) => Some(format!(
@@ -417,4 +414,23 @@ fn ended_badly(build: &PastBuild) -> bool {
         build.status.as_deref(),
         Some("FAILED" | "FAULT" | "TIMED_OUT" | "STOPPED")
     )
+}
+
+/// The builds among `builds` of `rule` for `pull_request`'s current revision in `record`'s
+/// repository, in the order given.
+fn builds_of_revision<'a>(
+    builds: &'a [PastBuild],
+    record: &Record,
+    pull_request: &PullRequest,
+    rule: &Rule,
+) -> Vec<&'a PastBuild> {
+    builds
+        .iter()
+        .filter(|build| {
+            build.repository.as_deref() == Some(record.repository.name.as_str())
+                && build.pull_request.as_deref() == Some(pull_request.id.as_str())
+                && build.revision.as_deref() == Some(pull_request.revision.as_str())
+                && build.rule.as_deref() == rule.reported_name()
+        })
+        .collect()
 }
