@@ -3,7 +3,8 @@
 //! projects, IAM for the project roles' `GitPull` and the pools' roles, SQS for the queue.
 
 use crate::checks::{self, Check, Decision, ProjectFacts, RepositoryFacts};
-use codecommit_build_trigger::aws::AwsError;
+use codecommit_build_trigger::aws::reads::GateReads;
+use codecommit_build_trigger::aws::{AwsError, CodeCommit};
 use std::collections::BTreeMap;
 
 /// Pages read of a listing before it is taken as endless.
@@ -420,26 +421,12 @@ async fn triggers(clients: &Clients, repository: &str) -> Result<Vec<(String, St
         .collect())
 }
 
+/// The content of approval rule template `name`, read as the merge gate's installer reads it.
 async fn template_content(clients: &Clients, name: &str) -> Result<Option<String>, AwsError> {
-    match clients
-        .codecommit
-        .get_approval_rule_template()
-        .approval_rule_template_name(name)
-        .send()
-        .await
-    {
-        Ok(output) => Ok(output
-            .approval_rule_template
-            .and_then(|template| template.approval_rule_template_content)),
-        Err(error) => {
-            let error = AwsError::from_sdk("GetApprovalRuleTemplate", error);
-            if error.code == "ApprovalRuleTemplateDoesNotExistException" {
-                Ok(None)
-            } else {
-                Err(error)
-            }
-        }
-    }
+    let codecommit = CodeCommit::new(clients.codecommit.clone());
+    Ok(GateReads::template(&codecommit, name)
+        .await?
+        .map(|template| template.content))
 }
 
 async fn associated_templates(
