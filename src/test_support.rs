@@ -59,6 +59,8 @@ pub struct FakeCodeBuild {
     pub stale_served: std::sync::Mutex<std::collections::HashSet<String>>,
     /// What `recent_builds` answers, newest first.
     pub history: Vec<crate::aws::reads::PastBuild>,
+    /// Whether reading the history fails (AccessDeniedException).
+    pub history_denied: bool,
     /// How many times the history was read.
     pub history_reads: std::sync::atomic::AtomicUsize,
     /// Builds stopped, in order.
@@ -133,6 +135,13 @@ impl crate::aws::reads::BuildReads for FakeCodeBuild {
     ) -> Result<crate::aws::reads::BuildsPage, crate::aws::AwsError> {
         self.history_reads
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if self.history_denied {
+            return Err(crate::aws::AwsError {
+                operation: "ListBuildsForProject",
+                code: "AccessDeniedException".into(),
+                message: "denied by the test".into(),
+            });
+        }
         Ok(crate::aws::reads::BuildsPage {
             builds: self.history.clone(),
             next: None,

@@ -183,6 +183,14 @@ async fn rebuild_failed_starts_again_only_what_failed_or_was_stopped() {
         none["skipped"][0]["reason"],
         "no build of this revision to start again: /rebuild failed starts only what failed"
     );
+    handler.codebuild.history_denied = true;
+    let unread = answer(&handler, BOB).await;
+    assert_eq!(
+        unread["skipped"][0]["reason"],
+        "the revision's builds could not be read: /rebuild failed starts nothing; /rebuild starts them all"
+    );
+    let started = handler.codebuild.requests.lock().expect("lock").len();
+    assert_eq!(started, 4, "one for each failure above, nothing more");
 }
 
 #[test]
