@@ -3,7 +3,7 @@
 //! projects, IAM for the project roles' `GitPull` and the pools' roles, SQS for the queue.
 
 use crate::checks::{self, Check, Decision, ProjectFacts, RepositoryFacts};
-use codecommit_build_trigger::aws::reads::GateReads;
+use codecommit_build_trigger::aws::reads::{GateReads, TriggerReads};
 use codecommit_build_trigger::aws::{AwsError, CodeCommit};
 use std::collections::BTreeMap;
 
@@ -341,6 +341,9 @@ async fn repository_facts(
             break;
         }
     }
+    if next.is_some() {
+        return Err(endless("ListBranches"));
+    }
     branches.sort();
     Ok(Some(RepositoryFacts {
         arn: metadata.arn.unwrap_or_default(),
@@ -405,17 +408,11 @@ async fn git_pull(
     })
 }
 
+/// The repository's triggers (name, destination), read as the installer reads them.
 async fn triggers(clients: &Clients, repository: &str) -> Result<Vec<(String, String)>, AwsError> {
-    let output = clients
-        .codecommit
-        .get_repository_triggers()
-        .repository_name(repository)
-        .send()
-        .await
-        .map_err(|error| AwsError::from_sdk("GetRepositoryTriggers", error))?;
-    Ok(output
-        .triggers
-        .unwrap_or_default()
+    let codecommit = CodeCommit::new(clients.codecommit.clone());
+    Ok(TriggerReads::get_triggers(&codecommit, repository)
+        .await?
         .into_iter()
         .map(|trigger| (trigger.name, trigger.destination_arn))
         .collect())
@@ -448,10 +445,20 @@ async fn associated_templates(
         names.extend(output.approval_rule_template_names.unwrap_or_default());
         next = output.next_token.filter(|token| !token.is_empty());
         if next.is_none() {
-            break;
+            return Ok(names);
         }
     }
-    Ok(names)
+    Err(endless(OPERATION))
+}
+
+/// The error of a listing that did not end within [`MAX_PAGES`]: a check that cannot be made,
+/// rather than one made on part of the list.
+fn endless(operation: &'static str) -> AwsError {
+    AwsError {
+        operation,
+        code: "TooManyPages".into(),
+        message: format!("{operation} answered more than {MAX_PAGES} pages"),
+    }
 }
 
 async fn role_exists(clients: &Clients, role: &str) -> Result<bool, AwsError> {
