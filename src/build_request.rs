@@ -62,6 +62,7 @@ pub fn build_request(
         idempotency_token: idempotency_token(rule, record, reference, commit),
         environment,
         overrides: rule.overrides.clone(),
+        batch: rule.batch,
     }
 }
 

@@ -69,6 +69,12 @@ pub struct FakeCodeBuild {
     pub reports: std::sync::Mutex<HashMap<String, crate::event::BuildReport>>,
     /// What `test_results` answers.
     pub test_results: crate::aws::reads::TestResults,
+    /// What `recent_batches` answers, newest first.
+    pub batch_history: Vec<crate::aws::reads::PastBuild>,
+    /// What `batch` answers, by batch id; any other batch is unknown.
+    pub batches: std::sync::Mutex<HashMap<String, crate::aws::reads::BatchReport>>,
+    /// Batches retried, as (batch id, idempotency token), in order.
+    pub retried: std::sync::Mutex<Vec<(String, String)>>,
 }
 
 impl FakeCodeBuild {
@@ -124,6 +130,7 @@ pub fn report_of(event: &Value) -> crate::event::BuildReport {
             .collect(),
         initiator: None,
         report_arns: Vec::new(),
+        batch_arn: None,
     }
 }
 
@@ -148,11 +155,33 @@ impl crate::aws::reads::BuildReads for FakeCodeBuild {
         })
     }
 
-    async fn build(
+    async fn builds(
+        &self,
+        ids: &[String],
+    ) -> Result<Vec<(String, crate::event::BuildReport)>, crate::aws::AwsError> {
+        let reports = self.reports.lock().expect("lock");
+        Ok(ids
+            .iter()
+            .filter_map(|id| Some((id.clone(), reports.get(id)?.clone())))
+            .collect())
+    }
+
+    async fn batches_page(
+        &self,
+        _project: &str,
+        _page: Option<String>,
+    ) -> Result<crate::aws::reads::BuildsPage, crate::aws::AwsError> {
+        Ok(crate::aws::reads::BuildsPage {
+            builds: self.batch_history.clone(),
+            next: None,
+        })
+    }
+
+    async fn batch(
         &self,
         id: &str,
-    ) -> Result<Option<crate::event::BuildReport>, crate::aws::AwsError> {
-        Ok(self.reports.lock().expect("lock").get(id).cloned())
+    ) -> Result<Option<crate::aws::reads::BatchReport>, crate::aws::AwsError> {
+        Ok(self.batches.lock().expect("lock").get(id).cloned())
     }
 
     async fn test_results(
@@ -206,6 +235,26 @@ impl crate::aws::writes::BuildWrites for FakeCodeBuild {
     async fn stop_build(&self, build_id: &str) -> Result<(), crate::aws::AwsError> {
         self.stopped.lock().expect("lock").push(build_id.to_owned());
         Ok(())
+    }
+
+    async fn stop_build_batch(&self, batch_id: &str) -> Result<(), crate::aws::AwsError> {
+        self.stopped.lock().expect("lock").push(batch_id.to_owned());
+        Ok(())
+    }
+
+    async fn retry_build_batch(
+        &self,
+        batch_id: &str,
+        idempotency_token: &str,
+    ) -> Result<crate::aws::writes::StartedBuild, crate::aws::AwsError> {
+        self.retried
+            .lock()
+            .expect("lock")
+            .push((batch_id.to_owned(), idempotency_token.to_owned()));
+        Ok(crate::aws::writes::StartedBuild::Started {
+            build_id: batch_id.to_owned(),
+            started_at: None,
+        })
     }
 }
 

@@ -419,6 +419,7 @@ fn codebuild_answers(seed: &Value) -> impl Strategy<Value = BuildReport> {
                 phases: Vec::new(),
                 initiator,
                 report_arns: Vec::new(),
+                batch_arn: None,
             }
         })
 }

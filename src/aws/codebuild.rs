@@ -2,8 +2,8 @@
 //! own retry policy.
 
 use super::reads::{
-    BuildReads, BuildsPage, FailedTest, PastBuild, ProjectReads, TestResults, MAX_FAILED_TESTS,
-    RECENT_BUILDS,
+    BatchGroup, BatchReport, BuildReads, BuildsPage, FailedTest, PastBuild, ProjectReads,
+    TestResults, MAX_FAILED_TESTS, RECENT_BUILDS,
 };
 use super::writes::{BuildRequest, BuildWrites, StartedBuild};
 use super::AwsError;
@@ -11,13 +11,98 @@ use crate::event::{BuildReport, BuildStatus, LogStream, Phase, Variable};
 use crate::vocabulary::variables;
 use aws_sdk_codebuild::config::retry::{RetryConfig, RetryPartition, TokenBucket};
 use aws_sdk_codebuild::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_codebuild::primitives::DateTime;
 use aws_sdk_codebuild::types::{
-    Build, ComputeType, EnvironmentType, EnvironmentVariable, EnvironmentVariableType, SourceType,
-    StatusType, TestCaseFilter,
+    Build, BuildBatch, ComputeType, EnvironmentType, EnvironmentVariable, EnvironmentVariableType,
+    ProjectEnvironment, RetryBuildBatchType, SortOrderType, SourceType, StatusType, TestCaseFilter,
 };
 use std::time::Duration;
 
+/// What `batch` says of itself: the batch as a build, and its builds.
+fn batch_report_of(batch: &BuildBatch) -> BatchReport {
+    let millis = |time: Option<&DateTime>| time.and_then(|t| t.to_millis().ok());
+    let duration_seconds = match (millis(batch.start_time()), millis(batch.end_time())) {
+        (Some(start), Some(end)) if end >= start => u64::try_from((end - start) / 1000).ok(),
+        _ => None,
+    };
+    BatchReport {
+        report: BuildReport {
+            status: BuildStatus::parse(batch.build_batch_status().map_or("", StatusType::as_str)),
+            complete: Some(batch.complete()),
+            number: batch
+                .build_batch_number()
+                .and_then(|number| u64::try_from(number).ok()),
+            source_version: batch
+                .resolved_source_version()
+                .or(batch.source_version())
+                .map(str::to_owned),
+            variables: variables_of(batch.environment()),
+            log: None,
+            phases: Vec::new(),
+            initiator: batch.initiator().map(str::to_owned),
+            report_arns: Vec::new(),
+            batch_arn: None,
+        },
+        duration_seconds,
+        groups: batch
+            .build_groups()
+            .iter()
+            .map(|group| {
+                let current = group.current_build_summary();
+                BatchGroup {
+                    identifier: group.identifier().unwrap_or_default().to_owned(),
+                    build_id: current
+                        .and_then(|summary| summary.arn())
+                        .and_then(build_id_of_arn)
+                        .map(str::to_owned),
+                    status: current
+                        .and_then(|summary| summary.build_status())
+                        .map(|status| status.as_str().to_owned()),
+                    retried: u32::try_from(group.prior_build_summary_list().len())
+                        .unwrap_or(u32::MAX),
+                }
+            })
+            .collect(),
+    }
+}
+
+/// `PROJECT:UUID` of a build's ARN (`arn:...:build/PROJECT:UUID`).
+fn build_id_of_arn(arn: &str) -> Option<&str> {
+    crate::vocabulary::arn::Arn::parse(arn)?
+        .resource
+        .strip_prefix("build/")
+}
+
 impl PastBuild {
+    /// What the function needs to know of `batch`, as of an earlier build.
+    fn from_batch(batch: &BuildBatch) -> Option<Self> {
+        let report = batch_report_of(batch).report;
+        let variable = |name: &str| {
+            report
+                .variables
+                .iter()
+                .find(|variable| variable.name == name)
+                .and_then(|variable| variable.value.clone())
+        };
+        Some(Self {
+            id: batch.id()?.to_owned(),
+            source_version: report.source_version.clone(),
+            in_progress: batch.build_batch_status() == Some(&StatusType::InProgress),
+            repository: variable(variables::REPOSITORY),
+            reference: variable(variables::REF),
+            pull_request: variable(variables::PULL_REQUEST_ID),
+            revision: variable(variables::PULL_REQUEST_REVISION),
+            rule: variable(variables::RULE),
+            status: batch
+                .build_batch_status()
+                .map(|status| status.as_str().to_owned()),
+            number: report.number,
+            started_at: batch.start_time().and_then(|time| time.to_millis().ok()),
+            initiator: report.initiator.clone(),
+            in_batch: false,
+        })
+    }
+
     fn from_build(build: &Build) -> Option<Self> {
         let variable = |name: &str| {
             build
@@ -48,8 +133,25 @@ impl PastBuild {
                 .and_then(|number| u64::try_from(number).ok()),
             started_at: build.start_time().and_then(|time| time.to_millis().ok()),
             initiator: build.initiator().map(str::to_owned),
+            in_batch: build.build_batch_arn().is_some(),
         })
     }
+}
+
+/// The environment variables CodeBuild reports of a build or batch.
+fn variables_of(environment: Option<&ProjectEnvironment>) -> Vec<Variable> {
+    environment
+        .map(ProjectEnvironment::environment_variables)
+        .unwrap_or_default()
+        .iter()
+        .map(|variable| Variable {
+            name: variable.name().to_owned(),
+            plaintext: variable
+                .r#type()
+                .is_none_or(|kind| *kind == EnvironmentVariableType::Plaintext),
+            value: Some(variable.value().to_owned()),
+        })
+        .collect()
 }
 
 /// What `build` says of itself, as the reporter reads it.
@@ -64,19 +166,7 @@ fn report_of(build: &Build) -> BuildReport {
             .resolved_source_version()
             .or(build.source_version())
             .map(str::to_owned),
-        variables: build
-            .environment()
-            .map(|environment| environment.environment_variables())
-            .unwrap_or_default()
-            .iter()
-            .map(|variable| Variable {
-                name: variable.name().to_owned(),
-                plaintext: variable
-                    .r#type()
-                    .is_none_or(|kind| *kind == EnvironmentVariableType::Plaintext),
-                value: Some(variable.value().to_owned()),
-            })
-            .collect(),
+        variables: variables_of(build.environment()),
         log: build.logs().and_then(|logs| {
             LogStream::named(
                 logs.group_name().map(str::to_owned),
@@ -112,6 +202,7 @@ fn report_of(build: &Build) -> BuildReport {
             .collect(),
         initiator: build.initiator().map(str::to_owned),
         report_arns: build.report_arns().to_vec(),
+        batch_arn: build.build_batch_arn().map(str::to_owned),
     }
 }
 
@@ -210,19 +301,76 @@ impl BuildReads for CodeBuild {
         Ok(BuildsPage { builds: past, next })
     }
 
-    async fn build(&self, id: &str) -> Result<Option<BuildReport>, AwsError> {
+    async fn builds(&self, ids: &[String]) -> Result<Vec<(String, BuildReport)>, AwsError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
         let answer = self
             .client
             .batch_get_builds()
-            .ids(id)
+            .set_ids(Some(ids.iter().take(100).cloned().collect()))
             .send()
             .await
             .map_err(|error| AwsError::from_sdk("BatchGetBuilds", error))?;
         Ok(answer
             .builds()
             .iter()
-            .find(|build| build.id() == Some(id))
-            .map(report_of))
+            .filter_map(|build| Some((build.id()?.to_owned(), report_of(build))))
+            .collect())
+    }
+
+    async fn batches_page(
+        &self,
+        project: &str,
+        page: Option<String>,
+    ) -> Result<BuildsPage, AwsError> {
+        let listed = self
+            .client
+            .list_build_batches_for_project()
+            .project_name(crate::config::project_name(project))
+            .sort_order(SortOrderType::Descending)
+            .max_results(i32::try_from(RECENT_BUILDS).unwrap_or(100))
+            .set_next_token(page)
+            .send()
+            .await
+            .map_err(|error| AwsError::from_sdk("ListBuildBatchesForProject", error))?;
+        let next = listed.next_token.filter(|token| !token.is_empty());
+        let ids = listed.ids.unwrap_or_default();
+        if ids.is_empty() {
+            return Ok(BuildsPage {
+                builds: Vec::new(),
+                next,
+            });
+        }
+        let batches = self
+            .client
+            .batch_get_build_batches()
+            .set_ids(Some(ids.clone()))
+            .send()
+            .await
+            .map_err(|error| AwsError::from_sdk("BatchGetBuildBatches", error))?;
+        let mut past: Vec<_> = batches
+            .build_batches()
+            .iter()
+            .filter_map(PastBuild::from_batch)
+            .collect();
+        past.sort_by_key(|batch| ids.iter().position(|id| *id == batch.id));
+        Ok(BuildsPage { builds: past, next })
+    }
+
+    async fn batch(&self, id: &str) -> Result<Option<BatchReport>, AwsError> {
+        let answer = self
+            .client
+            .batch_get_build_batches()
+            .ids(id)
+            .send()
+            .await
+            .map_err(|error| AwsError::from_sdk("BatchGetBuildBatches", error))?;
+        Ok(answer
+            .build_batches()
+            .iter()
+            .find(|batch| batch.id() == Some(id))
+            .map(batch_report_of))
     }
 
     async fn test_results(&self, reports: &[String]) -> Result<TestResults, AwsError> {
@@ -286,27 +434,95 @@ impl BuildReads for CodeBuild {
     }
 }
 
+/// A request's variables as StartBuild and StartBuildBatch take them.
+fn environment_of(
+    request: &BuildRequest,
+    operation: &'static str,
+) -> Result<Vec<EnvironmentVariable>, AwsError> {
+    request
+        .environment
+        .iter()
+        .map(|(name, value)| {
+            EnvironmentVariable::builder()
+                .name(name)
+                .value(value)
+                .r#type(EnvironmentVariableType::Plaintext)
+                .build()
+                .map_err(|error| AwsError {
+                    operation,
+                    code: "InvalidRequest".into(),
+                    message: error.to_string(),
+                })
+        })
+        .collect()
+}
+
+/// Overrides are checked at load to CodeBuild's limits, all far below `i32::MAX`.
+fn as_i32(value: u32) -> i32 {
+    i32::try_from(value).unwrap_or(i32::MAX)
+}
+
+impl CodeBuild {
+    /// Sends a batch's request as StartBuildBatch, with StartBuild's retries.
+    async fn start_build_batch(&self, request: &BuildRequest) -> Result<StartedBuild, AwsError> {
+        let overrides = &request.overrides;
+        let answer = self
+            .client
+            .start_build_batch()
+            .project_name(&request.project)
+            .source_type_override(SourceType::Codecommit)
+            .source_location_override(&request.source_location)
+            .source_version(&request.source_version)
+            .idempotency_token(&request.idempotency_token)
+            .set_environment_variables_override(Some(environment_of(request, "StartBuildBatch")?))
+            .set_buildspec_override(overrides.buildspec.clone())
+            .set_compute_type_override(overrides.compute_type.as_deref().map(ComputeType::from))
+            .set_image_override(overrides.image.clone())
+            .set_environment_type_override(
+                overrides
+                    .environment_type
+                    .as_deref()
+                    .map(EnvironmentType::from),
+            )
+            .set_build_timeout_in_minutes_override(overrides.timeout_in_minutes.map(as_i32))
+            .set_queued_timeout_in_minutes_override(overrides.queued_timeout_in_minutes.map(as_i32))
+            .set_git_clone_depth_override(overrides.git_clone_depth.map(as_i32))
+            .customize()
+            .config_override(self.start_retries.clone())
+            .send()
+            .await;
+        match answer {
+            Ok(output) => started_batch("StartBuildBatch", output.build_batch()),
+            Err(error) => classify("StartBuildBatch", error),
+        }
+    }
+}
+
+/// The batch a StartBuildBatch or RetryBuildBatch answered.
+fn started_batch(
+    operation: &'static str,
+    batch: Option<&BuildBatch>,
+) -> Result<StartedBuild, AwsError> {
+    match batch.and_then(|batch| Some((batch.id()?, batch.start_time()))) {
+        Some((id, start_time)) => Ok(StartedBuild::Started {
+            build_id: id.to_owned(),
+            started_at: start_time.and_then(|time| time.to_millis().ok()),
+        }),
+        None => Err(AwsError {
+            operation,
+            code: "MissingBuildId".into(),
+            message: format!("{operation} answered without a batch id"),
+        }),
+    }
+}
+
 impl BuildWrites for CodeBuild {
     async fn start_build(&self, request: &BuildRequest) -> Result<StartedBuild, AwsError> {
+        if request.batch {
+            return self.start_build_batch(request).await;
+        }
         let overrides = &request.overrides;
-        // Checked at load to CodeBuild's limits, all far below `i32::MAX`.
-        let as_i32 = |value: u32| i32::try_from(value).unwrap_or(i32::MAX);
-        let environment = request
-            .environment
-            .iter()
-            .map(|(name, value)| {
-                EnvironmentVariable::builder()
-                    .name(name)
-                    .value(value)
-                    .r#type(EnvironmentVariableType::Plaintext)
-                    .build()
-                    .map_err(|error| AwsError {
-                        operation: "StartBuild",
-                        code: "InvalidRequest".into(),
-                        message: error.to_string(),
-                    })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let environment = environment_of(request, "StartBuild")?;
         let answer = self
             .client
             .start_build()
@@ -348,7 +564,7 @@ impl BuildWrites for CodeBuild {
                     message: "StartBuild answered without a build id".into(),
                 }),
             },
-            Err(error) => classify(error),
+            Err(error) => classify("StartBuild", error),
         }
     }
 
@@ -361,14 +577,43 @@ impl BuildWrites for CodeBuild {
             .map_err(|error| AwsError::from_sdk("StopBuild", error))?;
         Ok(())
     }
+
+    async fn stop_build_batch(&self, batch_id: &str) -> Result<(), AwsError> {
+        self.client
+            .stop_build_batch()
+            .id(batch_id)
+            .send()
+            .await
+            .map_err(|error| AwsError::from_sdk("StopBuildBatch", error))?;
+        Ok(())
+    }
+
+    async fn retry_build_batch(
+        &self,
+        batch_id: &str,
+        idempotency_token: &str,
+    ) -> Result<StartedBuild, AwsError> {
+        let answer = self
+            .client
+            .retry_build_batch()
+            .id(batch_id)
+            .idempotency_token(idempotency_token)
+            .retry_type(RetryBuildBatchType::RetryFailedBuilds)
+            .send()
+            .await;
+        match answer {
+            Ok(output) => started_batch("RetryBuildBatch", output.build_batch()),
+            Err(error) => classify("RetryBuildBatch", error),
+        }
+    }
 }
 
-fn classify<E, R>(error: SdkError<E, R>) -> Result<StartedBuild, AwsError>
+fn classify<E, R>(operation: &'static str, error: SdkError<E, R>) -> Result<StartedBuild, AwsError>
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
 {
-    let error = AwsError::from_sdk("StartBuild", error);
+    let error = AwsError::from_sdk(operation, error);
     if is_parameter_mismatch(&error.code, &error.message) {
         Ok(StartedBuild::AlreadyStarted)
     } else {

@@ -29,8 +29,46 @@ pub trait BuildReads: Send + Sync {
     }
 
     /// What CodeBuild says of build `id` (`PROJECT:UUID`); `None` when it knows no such build.
-    fn build(&self, id: &str)
-        -> impl Future<Output = Result<Option<BuildReport>, AwsError>> + Send;
+    fn build(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<BuildReport>, AwsError>> + Send {
+        async move {
+            let found = self.builds(&[id.to_owned()]).await?;
+            Ok(found
+                .into_iter()
+                .find(|(found, _)| found == id)
+                .map(|(_, report)| report))
+        }
+    }
+
+    /// What CodeBuild says of the builds `ids` (at most 100), with their ids, in no order;
+    /// builds it does not know are left out (`BatchGetBuilds`).
+    fn builds(
+        &self,
+        ids: &[String],
+    ) -> impl Future<Output = Result<Vec<(String, BuildReport)>, AwsError>> + Send;
+
+    /// One page of the project's batch builds, newest first, as [`Self::builds_page`] pages
+    /// builds (`ListBuildBatchesForProject`, `BatchGetBuildBatches`).
+    fn batches_page(
+        &self,
+        project: &str,
+        page: Option<String>,
+    ) -> impl Future<Output = Result<BuildsPage, AwsError>> + Send;
+
+    /// The project's most recent batch builds, newest first, at most [`RECENT_BUILDS`].
+    fn recent_batches(
+        &self,
+        project: &str,
+    ) -> impl Future<Output = Result<Vec<PastBuild>, AwsError>> + Send {
+        async move { Ok(self.batches_page(project, None).await?.builds) }
+    }
+
+    /// What CodeBuild says of batch build `id` (`PROJECT:UUID`); `None` when it knows no
+    /// such batch (`BatchGetBuildBatches`).
+    fn batch(&self, id: &str)
+        -> impl Future<Output = Result<Option<BatchReport>, AwsError>> + Send;
 
     /// The test results of a build's test reports (`reports`: their ARNs, as `BatchGetBuilds`
     /// lists them): the counts (`BatchGetReports`) and the first [`MAX_FAILED_TESTS`] failed
@@ -39,6 +77,31 @@ pub trait BuildReads: Send + Sync {
         &self,
         reports: &[String],
     ) -> impl Future<Output = Result<TestResults, AwsError>> + Send;
+}
+
+/// A batch build as `BatchGetBuildBatches` reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchReport {
+    /// The batch as a build: its status, number, variables, initiator and source version
+    /// (no phases, log or test reports of its own here).
+    pub report: BuildReport,
+    /// Seconds from its start to its end, once it has ended.
+    pub duration_seconds: Option<u64>,
+    /// Its builds, in the batch's order.
+    pub groups: Vec<BatchGroup>,
+}
+
+/// One build group of a batch: one build of its list, matrix or graph.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchGroup {
+    /// Its identifier in the buildspec's batch section.
+    pub identifier: String,
+    /// The id (`PROJECT:UUID`) of its current build, once started.
+    pub build_id: Option<String>,
+    /// Its current build's status, once started.
+    pub status: Option<String>,
+    /// How many earlier builds of it a retry replaced.
+    pub retried: u32,
 }
 
 /// The most failed test cases read of one build.
@@ -102,6 +165,9 @@ pub struct PastBuild {
     pub started_at: Option<i64>,
     /// Who started it (`ROLE/SESSION` for a role's session).
     pub initiator: Option<String>,
+    /// Whether it is one build of a batch build (`buildBatchArn`), which its batch stands
+    /// for.
+    pub in_batch: bool,
 }
 
 /// The read-only CodeCommit calls the decisions may need.

@@ -25,11 +25,13 @@ pub struct BuildRequest {
     pub environment: Vec<(String, String)>,
     /// The rule's overrides of the project's settings.
     pub overrides: Overrides,
+    /// Start a batch build (`StartBuildBatch`) rather than one build (`StartBuild`).
+    pub batch: bool,
 }
 
-/// The CodeBuild calls that change something: starting and stopping builds.
+/// The CodeBuild calls that change something: starting and stopping builds and batches.
 pub trait BuildWrites: Send + Sync {
-    /// Sends one StartBuild request.
+    /// Sends one StartBuild request, or StartBuildBatch for a batch's.
     fn start_build(
         &self,
         request: &BuildRequest,
@@ -37,14 +39,26 @@ pub trait BuildWrites: Send + Sync {
 
     /// Stops a build.
     fn stop_build(&self, build_id: &str) -> impl Future<Output = Result<(), AwsError>> + Send;
+
+    /// Stops a batch build and its builds (`StopBuildBatch`).
+    fn stop_build_batch(&self, batch_id: &str)
+        -> impl Future<Output = Result<(), AwsError>> + Send;
+
+    /// Starts again the failed builds of batch `batch_id` (`RetryBuildBatch`,
+    /// `RETRY_FAILED_BUILDS`), under `idempotency_token`.
+    fn retry_build_batch(
+        &self,
+        batch_id: &str,
+        idempotency_token: &str,
+    ) -> impl Future<Output = Result<StartedBuild, AwsError>> + Send;
 }
 
-/// A successful StartBuild.
+/// A successful StartBuild (StartBuildBatch, RetryBuildBatch).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StartedBuild {
     /// A build was started (or CodeBuild returned the build its token started before).
     Started {
-        /// The build's id, `project:uuid`.
+        /// The build's (or batch's) id, `project:uuid`.
         build_id: String,
         /// When it started (milliseconds since the Unix epoch), when CodeBuild says: a build
         /// its token started before may have started before the event now being handled.

@@ -253,6 +253,7 @@ fn shorthand_rule(
         paths_ignore: patterns(PATHS_IGNORE)?,
         environment: Vec::new(),
         supersede: switch(SUPERSEDE, var(SUPERSEDE)?, false)?,
+        batch: false,
         overrides: Default::default(),
         origin: RuleOrigin::Shorthand,
     })

@@ -340,6 +340,9 @@ pub struct Rule {
     pub environment: Vec<(String, String)>,
     /// Stop older in-progress builds this function started for the same project and ref.
     pub supersede: bool,
+    /// Start a batch build (`StartBuildBatch`: the project's build matrix, list or graph)
+    /// rather than one build.
+    pub batch: bool,
     /// StartBuild's overrides (buildspec, compute, image, timeouts, clone depth).
     pub overrides: overrides::Overrides,
     origin: RuleOrigin,

@@ -263,7 +263,7 @@ rules:
     fn parse_errors_name_the_rule_the_field_and_the_line() {
         assert_eq!(
             error("rules:\n  - name: api\n    project: team-api\n    branchs: [main]\n"),
-            "rules[0].branchs, line 4: unknown field `branchs`, expected one of name, project, repositories, branches, tags, pullRequests, paths, pathsIgnore, environment, supersede, buildspec, computeType, image, environmentType, timeoutInMinutes, queuedTimeoutInMinutes, gitCloneDepth"
+            "rules[0].branchs, line 4: unknown field `branchs`, expected one of name, project, repositories, branches, tags, pullRequests, paths, pathsIgnore, environment, supersede, batch, buildspec, computeType, image, environmentType, timeoutInMinutes, queuedTimeoutInMinutes, gitCloneDepth"
         );
         assert_eq!(
             error("rules:\n  - name: api\n    project: team-api\n    branches: main\n"),

@@ -36,6 +36,8 @@ pub(super) struct RawRule {
     #[serde(default)]
     supersede: bool,
     #[serde(default)]
+    batch: bool,
+    #[serde(default)]
     buildspec: Option<String>,
     #[serde(default)]
     compute_type: Option<String>,
@@ -177,6 +179,7 @@ pub(super) fn validate(raw: Vec<RawRule>, origin: RuleOrigin) -> Result<Vec<Rule
                 paths_ignore: list("pathsIgnore", rule.paths_ignore)?,
                 environment: rule.environment.into_iter().collect(),
                 supersede: rule.supersede,
+                batch: rule.batch,
                 overrides,
                 origin,
             })

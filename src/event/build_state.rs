@@ -173,6 +173,7 @@ pub(super) fn validate(
             .collect(),
         initiator: None,
         report_arns: Vec::new(),
+        batch_arn: None,
     };
     Ok(report.change(build))
 }
@@ -199,6 +200,8 @@ pub struct BuildReport {
     pub initiator: Option<String>,
     /// Its test reports' ARNs (`BatchGetBuilds`' `reportArns`).
     pub report_arns: Vec<String>,
+    /// The ARN of the batch build it is one build of (`BatchGetBuilds`' `buildBatchArn`).
+    pub batch_arn: Option<String>,
 }
 
 /// One environment variable of a build.
@@ -255,6 +258,7 @@ impl BuildReport {
             log: self.log,
             initiator: self.initiator,
             report_arns: self.report_arns,
+            batch_arn: self.batch_arn,
         }
     }
 }

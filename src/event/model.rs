@@ -341,6 +341,8 @@ pub struct BuildChange {
     pub initiator: Option<String>,
     /// The ARNs of its test reports, when CodeBuild says (never an event).
     pub report_arns: Vec<String>,
+    /// The ARN of the batch build it is one build of, when CodeBuild says (never an event).
+    pub batch_arn: Option<String>,
 }
 
 /// One build, as the event names it.

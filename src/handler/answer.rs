@@ -101,6 +101,12 @@ pub struct Reported {
     /// What became of the revision's approval (with `APPROVE_PULL_REQUESTS`), and why.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub approval: Option<String>,
+    /// The batch build the build is one of, whose comment it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batch_id: Option<String>,
+    /// That batch's status, as CodeBuild reports it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batch_status: Option<String>,
 }
 
 /// What was done with a build's status comment.
@@ -138,9 +144,17 @@ pub struct Started {
     /// The routing rule that started it (absent for the one-rule shorthand).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rule: Option<String>,
-    /// The build's id; absent when an earlier delivery started it.
+    /// The build's id; absent when an earlier delivery started it, or for a batch.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub build_id: Option<String>,
+    /// The batch build's id, for a rule with `batch`; absent when an earlier delivery
+    /// started it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batch_id: Option<String>,
+    /// The batch's failed builds were started again (`REBUILD_COMMAND failed`), rather than
+    /// a new batch.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub retried: bool,
     /// The repository's name.
     pub repository: String,
     /// The full reference name.

@@ -166,6 +166,8 @@ mod tests {
             project: "p".into(),
             rule: None,
             build_id: None,
+            batch_id: None,
+            retried: false,
             repository: "r".into(),
             reference: "refs/heads/main".into(),
             commit: "1".repeat(40),

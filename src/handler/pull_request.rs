@@ -59,19 +59,13 @@ where
             if pull_request.status == PullRequestStatus::Open {
                 continue;
             }
-            let mut projects: Vec<&str> =
-                rules_superseding_pull_request(&self.config, files, record)
-                    .into_iter()
-                    .map(|rule| rule.project.as_str())
-                    .collect();
-            projects.sort_unstable();
-            projects.dedup();
+            let mut rules = rules_superseding_pull_request(&self.config, files, record);
+            // One look per project and kind (builds, batches).
+            rules.sort_by_key(|rule| (rule.project.as_str(), rule.batch));
+            rules.dedup_by_key(|rule| (rule.project.as_str(), rule.batch));
             let mut stopped = Vec::new();
-            for project in projects {
-                stopped.extend(
-                    self.supersede(project, record, &update.reference, None)
-                        .await,
-                );
+            for rule in rules {
+                stopped.extend(self.supersede(rule, record, &update.reference, None).await);
             }
             if let Some(skipped) = response.skipped.iter_mut().find(|skipped| {
                 skipped.repository == record.repository.name

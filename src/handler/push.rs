@@ -25,11 +25,24 @@ const CONCURRENT_STARTS: usize = 8;
 /// one StartBuild attempt.
 pub(super) const START_RESERVE: Duration = Duration::from_secs(6);
 
-/// One build to start.
+/// One build (or batch) to start.
 struct Wanted<'a> {
     decision: &'a Decision<'a>,
     rule: &'a Rule,
     commit: &'a CommitId,
+    /// The batch of this revision whose failed builds `/rebuild failed` retries, rather than
+    /// starting anything new.
+    retry: Option<String>,
+}
+
+/// What a rebuild command does to one line of its decision.
+enum Rebuild {
+    /// What the line decides stands (it is not a rebuild's, or the rebuild may start).
+    Stands,
+    /// Nothing starts, for this reason.
+    Held(String),
+    /// The failed builds of this batch start again.
+    Retry(String),
 }
 
 impl<B, C> Starter<B, C>
@@ -72,13 +85,17 @@ where
             error!(builds, max_builds = self.config.max_builds, "{reason}");
             reason
         });
-        let busy = self.held_rebuilds(&lines).await;
+        let rebuilds = self.rebuilds(&lines).await;
         let mut wanted = Vec::new();
-        for (mut line, busy) in lines.into_iter().zip(&busy) {
+        for (mut line, rebuild) in lines.into_iter().zip(&rebuilds) {
+            let busy = match rebuild {
+                Rebuild::Held(reason) => Some(reason),
+                _ => None,
+            };
             let held = (too_many
                 .as_ref()
                 .map(|reason| (SkipKind::Reference, reason)))
-            .or(busy.as_ref().map(|reason| (SkipKind::Outdated, reason)));
+            .or(busy.map(|reason| (SkipKind::Outdated, reason)));
             if let Some((kind, reason)) = held {
                 if line.build.is_some() {
                     line.build = None;
@@ -92,6 +109,10 @@ where
                     decision: line.decision,
                     rule,
                     commit,
+                    retry: match rebuild {
+                        Rebuild::Retry(batch) => Some(batch.clone()),
+                        _ => None,
+                    },
                 }),
                 _ => response.skipped.push(Skipped::of(&line)),
             }
@@ -109,11 +130,12 @@ where
         }
     }
 
-    /// For each line, why a rebuild holds it back: a build of its (project, rule) and revision
-    /// is still running; or, for `REBUILD_COMMAND failed`, the latest one did not fail (or there
-    /// is none). Lines that are not a rebuild's are never held.
-    async fn held_rebuilds(&self, lines: &[Line<'_>]) -> Vec<Option<String>> {
-        let mut listed: HashMap<&str, Vec<PastBuild>> = HashMap::new();
+    /// For each line, what a rebuild does to it: held back while a build (or batch) of its
+    /// (project, rule) and revision is still running; for `REBUILD_COMMAND failed`, held
+    /// unless the latest one failed, and a batch's failed builds retried. Lines that are not
+    /// a rebuild's stand.
+    async fn rebuilds(&self, lines: &[Line<'_>]) -> Vec<Rebuild> {
+        let mut listed: HashMap<(&str, bool), Vec<PastBuild>> = HashMap::new();
         let mut held = Vec::with_capacity(lines.len());
         let command = self.config.reporting.rebuild_command.as_deref();
         let command = command.unwrap_or("a rebuild");
@@ -122,18 +144,23 @@ where
             let (Some(rule), Some(_), Some(pull_request)) =
                 (line.rule, line.build, &record.pull_request)
             else {
-                held.push(None);
+                held.push(Rebuild::Stands);
                 continue;
             };
             let Some(rebuild) = &pull_request.rebuild else {
-                held.push(None);
+                held.push(Rebuild::Stands);
                 continue;
             };
             let project = rule.project.as_str();
-            if !listed.contains_key(project) {
-                match self.codebuild.recent_builds(project).await {
+            let key = (project, rule.batch);
+            if !listed.contains_key(&key) {
+                let recent = match rule.batch {
+                    true => self.codebuild.recent_batches(project).await,
+                    false => self.codebuild.recent_builds(project).await,
+                };
+                match recent {
                     Ok(builds) => {
-                        listed.insert(project, builds);
+                        listed.insert(key, builds);
                     }
                     Err(failure) => warn!(
                         project,
@@ -144,32 +171,37 @@ where
                     ),
                 }
             }
-            let Some(builds) = listed.get(project) else {
+            let Some(builds) = listed.get(&key) else {
                 // Unread: a plain rebuild builds (as before), one of failures only cannot tell.
-                held.push(rebuild.failed_only.then(|| {
-                    format!("the revision's builds could not be read: {command} failed starts nothing; {command} starts them all")
-                }));
+                held.push(match rebuild.failed_only {
+                    true => Rebuild::Held(format!("the revision's builds could not be read: {command} failed starts nothing; {command} starts them all")),
+                    false => Rebuild::Stands,
+                });
                 continue;
             };
             // Newest first: the first of this revision and rule is its latest build.
             let of_revision = builds_of_revision(builds, record, pull_request, rule);
             let running = of_revision.iter().find(|build| build.in_progress);
+            let kind = if rule.batch { "batch" } else { "build" };
             held.push(match (running, of_revision.first()) {
-                (Some(build), _) => Some(format!(
-                    "build {} of this revision is still running: {command} starts nothing until it ends",
+                (Some(build), _) => Rebuild::Held(format!(
+                    "{kind} {} of this revision is still running: {command} starts nothing until it ends",
                     build.id
                 )),
                 (None, Some(latest)) if rebuild.failed_only && !ended_badly(latest) => {
-                    Some(format!(
-                        "the latest build of this revision, {}, ended {}: {command} failed starts only what failed",
+                    Rebuild::Held(format!(
+                        "the latest {kind} of this revision, {}, ended {}: {command} failed starts only what failed",
                         latest.id,
                         latest.status.as_deref().unwrap_or("without a status")
                     ))
                 }
-                (None, None) if rebuild.failed_only => Some(format!(
-                    "no build of this revision to start again: {command} failed starts only what failed"
+                (None, Some(latest)) if rebuild.failed_only && rule.batch => {
+                    Rebuild::Retry(latest.id.clone())
+                }
+                (None, None) if rebuild.failed_only => Rebuild::Held(format!(
+                    "no {kind} of this revision to start again: {command} failed starts only what failed"
                 )),
-                _ => None,
+                _ => Rebuild::Stands,
             });
         }
         held
@@ -227,34 +259,51 @@ where
         let project = &wanted.rule.project;
         let pull_request = record.pull_request.as_ref().map(|pr| pr.id.as_str());
         let request = build_request(wanted.rule, record, reference, wanted.commit);
-        let answered = self.start_for_this_event(&request, record).await?;
+        let answered = match &wanted.retry {
+            Some(batch) => {
+                let token = retry_token(batch, record);
+                self.codebuild.retry_build_batch(batch, &token).await?
+            }
+            None => self.start_for_this_event(&request, record).await?,
+        };
         let event_to_start_ms = record
             .pushed_at
             .map(|happened| super::metrics::now_ms() - happened);
+        let what = match (&wanted.retry, request.batch) {
+            (Some(_), _) => "batch's failed builds started again",
+            (None, true) => "batch build started",
+            (None, false) => "build started",
+        };
         let (build_id, already_started) = match answered {
             StartedBuild::Started { build_id, .. } => {
                 info!(repository = record.repository.name, reference = reference.as_str(),
-                    commit = %wanted.commit, pull_request, project, build_id, "build started");
+                    commit = %wanted.commit, pull_request, project, build_id, "{what}");
                 (Some(build_id), false)
             }
             StartedBuild::AlreadyStarted => {
                 info!(repository = record.repository.name, reference = reference.as_str(),
                     commit = %wanted.commit, pull_request, project,
-                    "build already started by an earlier delivery of this event");
+                    "{what} already, by an earlier delivery of this event");
                 (None, true)
             }
         };
-        let superseded = match (&build_id, wanted.rule.supersede) {
-            (Some(build_id), true) => {
-                self.supersede(project, record, reference, Some(build_id))
+        let superseded = match (&build_id, wanted.rule.supersede, &wanted.retry) {
+            (Some(build_id), true, None) => {
+                self.supersede(wanted.rule, record, reference, Some(build_id))
                     .await
             }
             _ => Vec::new(),
+        };
+        let (build_id, batch_id) = match request.batch {
+            true => (None, build_id),
+            false => (build_id, None),
         };
         Ok(Started {
             project: project.clone(),
             rule: wanted.rule.reported_name().map(str::to_owned),
             build_id,
+            batch_id,
+            retried: wanted.retry.is_some(),
             repository: record.repository.name.clone(),
             reference: reference.to_string(),
             commit: wanted.commit.to_string(),
@@ -303,20 +352,20 @@ where
             .await
     }
 
-    /// Stops the in-progress builds this function started for the same
-    /// project and subject (repository and ref, or pull request) before this
-    /// event happened, other than `new_build`; returns the ids it stopped. A
-    /// build that started after the event (a newer commit's or a reopened pull
-    /// request's, when this event came late) is left alone, and so is
-    /// everything when the event does not say when it happened. A failure here
-    /// is logged, not fatal.
+    /// Stops the in-progress builds (batches, for a rule with `batch`) this function started
+    /// for `rule`'s project and the same subject (repository and ref, or pull request) before
+    /// this event happened, other than `new_build`; returns the ids it stopped. A build that
+    /// started after the event (a newer commit's or a reopened pull request's, when this
+    /// event came late) is left alone, and so is everything when the event does not say when
+    /// it happened. A failure here is logged, not fatal.
     pub(super) async fn supersede(
         &self,
-        project: &str,
+        rule: &Rule,
         record: &Record,
         reference: &GitRef,
         new_build: Option<&str>,
     ) -> Vec<String> {
+        let project = rule.project.as_str();
         let repository = record.repository.name.as_str();
         let Some(happened_at) = record.pushed_at else {
             warn!(
@@ -325,7 +374,11 @@ where
             );
             return Vec::new();
         };
-        let builds = match self.codebuild.recent_builds(project).await {
+        let recent = match rule.batch {
+            true => self.codebuild.recent_batches(project).await,
+            false => self.codebuild.recent_builds(project).await,
+        };
+        let builds = match recent {
             Ok(builds) => builds,
             Err(failure) => {
                 warn!(
@@ -342,13 +395,18 @@ where
         let mut stopped = Vec::new();
         for build in builds.iter().filter(|build| {
             build.in_progress
+                && !build.in_batch
                 && Some(build.id.as_str()) != new_build
                 && same_subject(build, record, reference)
                 && build
                     .started_at
                     .is_some_and(|started| started < happened_at)
         }) {
-            match self.codebuild.stop_build(&build.id).await {
+            let stopped_it = match rule.batch {
+                true => self.codebuild.stop_build_batch(&build.id).await,
+                false => self.codebuild.stop_build(&build.id).await,
+            };
+            match stopped_it {
                 Ok(()) => {
                     info!(
                         project,
@@ -372,6 +430,17 @@ where
         }
         stopped
     }
+}
+
+/// The idempotency token of `REBUILD_COMMAND failed`'s retry of `batch`: one per comment
+/// that asked for it, so that a redelivered comment event retries once.
+fn retry_token(batch: &str, record: &Record) -> String {
+    let comment = record
+        .pull_request
+        .as_ref()
+        .and_then(|pull_request| pull_request.rebuild.as_ref())
+        .map_or("", |rebuild| rebuild.comment.as_str());
+    crate::vocabulary::hex_sha256(["codecommit-build-trigger/retry-batch/1", batch, comment])
 }
 
 /// Whether `build` was started for the same subject as `reference` of
@@ -427,7 +496,8 @@ fn builds_of_revision<'a>(
     builds
         .iter()
         .filter(|build| {
-            build.repository.as_deref() == Some(record.repository.name.as_str())
+            !build.in_batch
+                && build.repository.as_deref() == Some(record.repository.name.as_str())
                 && build.pull_request.as_deref() == Some(pull_request.id.as_str())
                 && build.revision.as_deref() == Some(pull_request.revision.as_str())
                 && build.rule.as_deref() == rule.reported_name()

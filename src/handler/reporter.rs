@@ -9,7 +9,9 @@ use super::gather::{decide, read_early};
 use super::own_role::ReporterRole;
 use super::pull_request::pull_request_record;
 use super::{admitted, log_refusal, ANSWER_MARGIN};
-use crate::aws::reads::{BuildReads, CodeCommitReads, CommentReads, LogReads, PastBuild, Thread};
+use crate::aws::reads::{
+    BuildReads, CodeCommitReads, CommentReads, LogReads, PastBuild, TestResults, Thread,
+};
 use crate::aws::writes::ResultWrites;
 use crate::aws::AwsError;
 use crate::config::{project_name, Config, RoleArn};
@@ -22,7 +24,10 @@ use crate::report::{
 };
 use crate::vocabulary::hex_sha256;
 use lambda_runtime::tracing::{error, info, warn};
+use std::future::Future;
 use tokio::time::Instant;
+
+mod batch;
 
 /// The most pages of a project's builds (100 a page) read to find a revision's builds.
 const MAX_BUILD_PAGES: usize = 20;
@@ -207,8 +212,14 @@ where
                 .map_err(|source| failed(change, source))?,
             BuildOrigin::PullRequest { .. } => None,
         };
+        if let Some(batch) = &change.batch_arn {
+            return self
+                .report_batch(change, batch, origin, parent.as_deref(), own)
+                .await;
+        }
         let target = Target::of(change, origin, parent.as_deref());
-        let mut reported = self.write_comment(change, origin, &target, own).await?;
+        let content = self.content(change, origin, &target);
+        let mut reported = self.write_comment(change, &target, own, content).await?;
         if let BuildOrigin::PullRequest { .. } = origin {
             if change.complete && self.config.reporting.approve_pull_requests {
                 let approval = self.approve(change, origin).await?;
@@ -320,6 +331,7 @@ where
             .map(|rule| Selected {
                 project: project_name(&rule.project).to_owned(),
                 rule: rule.reported_name().map(str::to_owned),
+                batch: rule.batch,
             })
             .collect();
         selected.sort();
@@ -329,9 +341,9 @@ where
 
     /// The builds of `origin`'s revision (of its source commit, started by the starter when
     /// `STARTER_ROLE_ARN` says who that is) in the `selected` projects, `change`'s own
-    /// first: each project's builds are paged, newest first, until every selected rule of
-    /// it has its latest build, the builds are older than the pull request, or
-    /// [`MAX_BUILD_PAGES`] pages were read.
+    /// first: each project's builds (its batches, for rules with `batch`) are paged, newest
+    /// first, until every selected rule of it has its latest build, the builds are older than
+    /// the pull request, or [`MAX_BUILD_PAGES`] pages were read.
     async fn revision_builds(
         &self,
         change: &BuildChange,
@@ -348,16 +360,20 @@ where
             status: change.status.to_string(),
         }];
         let starter = self.config.reporting.starter_role.as_ref();
-        let mut projects: Vec<&str> = selected.iter().map(|s| s.project.as_str()).collect();
-        projects.dedup();
-        for project in projects {
+        let mut kinds: Vec<(&str, bool)> = selected
+            .iter()
+            .map(|s| (s.project.as_str(), s.batch))
+            .collect();
+        kinds.sort_unstable();
+        kinds.dedup();
+        for (project, batch) in kinds {
             let mut page = None;
             for _ in 0..MAX_BUILD_PAGES {
-                let listed = self
-                    .codebuild
-                    .builds_page(project, page)
-                    .await
-                    .map_err(|source| failed(change, source))?;
+                let listed = match batch {
+                    true => self.codebuild.batches_page(project, page).await,
+                    false => self.codebuild.builds_page(project, page).await,
+                }
+                .map_err(|source| failed(change, source))?;
                 let older = created_at.is_some_and(|created| {
                     listed
                         .builds
@@ -369,7 +385,7 @@ where
                     listed
                         .builds
                         .into_iter()
-                        .filter(|build| build.id != change.build.id)
+                        .filter(|build| build.id != change.build.id && !build.in_batch)
                         .filter(|build| of_revision(build, origin))
                         .filter(|build| {
                             starter.is_none_or(|role| {
@@ -388,11 +404,14 @@ where
                             status: build.status.unwrap_or_else(|| "IN_PROGRESS".into()),
                         }),
                 );
-                let all_found = selected.iter().filter(|s| s.project == project).all(|s| {
-                    builds
-                        .iter()
-                        .any(|b| b.project == project && b.rule == s.rule)
-                });
+                let all_found = selected
+                    .iter()
+                    .filter(|s| s.project == project && s.batch == batch)
+                    .all(|s| {
+                        builds
+                            .iter()
+                            .any(|b| b.project == project && b.rule == s.rule)
+                    });
                 match listed.next {
                     Some(next) if !all_found && !older => page = Some(next),
                     _ => break,
@@ -418,14 +437,16 @@ where
         Ok(origin)
     }
 
-    /// Finds the function's comment for `target`, then posts, updates or keeps it.
+    /// Finds the function's comment for `target`, then posts, updates or keeps it with the
+    /// text `content` makes (awaited only when the comment is written).
     async fn write_comment(
         &self,
         change: &BuildChange,
-        origin: &BuildOrigin,
         target: &Target<'_>,
         own: &RoleArn,
+        content: impl Future<Output = String>,
     ) -> Result<Reported, HandlerError> {
+        let mut make = Some(content);
         let mut content = None;
         let ours = |author: &str| own.is_session(author);
         // Twice at most: a post that loses a race with another delivery of an event of the
@@ -460,8 +481,8 @@ where
                 Write::Update(id) => Some(id.to_owned()),
                 Write::Post => None,
             };
-            if content.is_none() {
-                content = Some(self.content(change, origin, target).await);
+            if let Some(make) = make.take() {
+                content = Some(make.await);
             }
             let text = content.as_deref().unwrap_or_default();
             let (action, id) = match id {
@@ -544,7 +565,23 @@ where
         origin: &BuildOrigin,
         target: &Target<'_>,
     ) -> String {
-        let superseded_by = match origin {
+        let superseded_by = self.superseded_by(change, origin).await;
+        let log = self.log_of(change).await;
+        let tests = self.tests_of(change).await;
+        render(&Content {
+            change,
+            stamp: &target.stamp,
+            commit: target.commit,
+            superseded_by: superseded_by.as_deref(),
+            log: log.tail(),
+            tests: tests.shown(),
+        })
+    }
+
+    /// The pull request's current revision, when `origin` is an older one of it; `None` when
+    /// it is current, for a push, or when it cannot be read (logged).
+    async fn superseded_by(&self, change: &BuildChange, origin: &BuildOrigin) -> Option<String> {
+        match origin {
             BuildOrigin::PullRequest {
                 repository,
                 id,
@@ -564,47 +601,78 @@ where
                 }
             }
             BuildOrigin::Push { .. } => None,
-        };
+        }
+    }
+
+    /// The last lines of the log of `change`'s build, when it ended without success and
+    /// `COMMENT_LOG_LINES` wants some.
+    async fn log_of(&self, change: &BuildChange) -> ReadLog {
         let lines = self.config.reporting.log_lines;
         let wants_log = change.complete && change.status != BuildStatus::Succeeded && lines > 0;
-        let log = match (&change.log, wants_log) {
-            (Some(stream), true) => Some(self.logs.last_lines(stream, lines).await),
-            _ => None,
+        let (Some(stream), true) = (&change.log, wants_log) else {
+            return ReadLog::None;
         };
-        let published: PublishedLog;
-        let failure_code: String;
-        let tail = match log {
-            None => LogTail::None,
-            Some(Ok(raw)) => {
-                published = publishable(&raw);
-                LogTail::Lines(&published)
-            }
-            Some(Err(failure)) => {
+        match self.logs.last_lines(stream, lines).await {
+            Ok(raw) => ReadLog::Lines(publishable(&raw)),
+            Err(failure) => {
                 warn_unread(change, &failure, "the build's log");
-                failure_code = failure.code;
-                LogTail::Unreadable(&failure_code)
+                ReadLog::Unreadable(failure.code)
             }
-        };
-        let results = match change.complete && !change.report_arns.is_empty() {
-            true => Some(self.codebuild.test_results(&change.report_arns).await),
-            false => None,
-        };
-        let tests = match &results {
-            None => Tests::None,
-            Some(Ok(results)) => Tests::Results(results),
-            Some(Err(failure)) => {
-                warn_unread(change, failure, "the build's test reports");
-                Tests::Unreadable(&failure.code)
+        }
+    }
+
+    /// The test results of `change`'s build, once it ended with test reports.
+    async fn tests_of(&self, change: &BuildChange) -> ReadTests {
+        if !change.complete || change.report_arns.is_empty() {
+            return ReadTests::None;
+        }
+        match self.codebuild.test_results(&change.report_arns).await {
+            Ok(results) => ReadTests::Results(results),
+            Err(failure) => {
+                warn_unread(change, &failure, "the build's test reports");
+                ReadTests::Unreadable(failure.code)
             }
-        };
-        render(&Content {
-            change,
-            stamp: &target.stamp,
-            commit: target.commit,
-            superseded_by: superseded_by.as_deref(),
-            log: tail,
-            tests,
-        })
+        }
+    }
+}
+
+/// A build's log as read for its comment.
+enum ReadLog {
+    /// Not wanted.
+    None,
+    /// Its last lines, made safe to publish.
+    Lines(PublishedLog),
+    /// Unreadable, with the AWS error code.
+    Unreadable(String),
+}
+
+impl ReadLog {
+    fn tail(&self) -> LogTail<'_> {
+        match self {
+            Self::None => LogTail::None,
+            Self::Lines(log) => LogTail::Lines(log),
+            Self::Unreadable(code) => LogTail::Unreadable(code),
+        }
+    }
+}
+
+/// A build's test results as read for its comment.
+enum ReadTests {
+    /// None to read.
+    None,
+    /// Read.
+    Results(TestResults),
+    /// Unreadable, with the AWS error code.
+    Unreadable(String),
+}
+
+impl ReadTests {
+    fn shown(&self) -> Tests<'_> {
+        match self {
+            Self::None => Tests::None,
+            Self::Results(results) => Tests::Results(results),
+            Self::Unreadable(code) => Tests::Unreadable(code),
+        }
     }
 }
 
@@ -653,6 +721,8 @@ fn reported(
         action,
         reason,
         approval: None,
+        batch_id: None,
+        batch_status: None,
     };
     info!(
         build = reported.build_id,

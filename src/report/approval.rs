@@ -28,6 +28,8 @@ pub(crate) struct Selected {
     pub project: String,
     /// The rule's name, with routing rules.
     pub rule: Option<String>,
+    /// Whether the rule starts batch builds: its batches count, not their builds.
+    pub batch: bool,
 }
 
 impl fmt::Display for Selected {
@@ -130,6 +132,7 @@ mod tests {
         Selected {
             project: project.into(),
             rule: rule.map(Into::into),
+            batch: false,
         }
     }
 

@@ -52,6 +52,42 @@ pub(crate) struct Stamp {
     pub status: String,
     /// Whether the build had ended.
     pub complete: bool,
+    /// For a batch build (whose id `build_id` is then), how far its builds got.
+    pub batch: Option<BatchProgress>,
+}
+
+/// How far a batch's builds got, which orders two states of one batch: a retry of its failed
+/// builds is news even after it ended, and so is each build that ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct BatchProgress {
+    /// Builds its retries replaced, over all its build groups.
+    pub retried: u32,
+    /// Its builds that have ended.
+    pub ended: usize,
+    /// Its builds.
+    pub builds: usize,
+}
+
+impl fmt::Display for BatchProgress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}/{} ended, {} retried",
+            self.ended, self.builds, self.retried
+        )
+    }
+}
+
+impl BatchProgress {
+    fn parse(text: &str) -> Option<Self> {
+        let (ended, rest) = text.split_once('/')?;
+        let (builds, retried) = rest.split_once(" ended, ")?;
+        Some(Self {
+            ended: ended.parse().ok()?,
+            builds: builds.parse().ok()?,
+            retried: retried.strip_suffix(" retried")?.parse().ok()?,
+        })
+    }
 }
 
 impl Stamp {
@@ -70,6 +106,7 @@ impl Stamp {
                 change.status.to_string()
             },
             complete: change.complete,
+            batch: None,
         }
     }
 
@@ -83,13 +120,17 @@ impl Stamp {
         let line = content.trim_end().lines().next_back()?;
         let line = line.strip_prefix(STAMP_PREFIX)?.strip_suffix('*')?;
         let mut parts = line.split(" · ");
-        let (Some(build), Some(status), Some(subject), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
+        let (Some(build), Some(status), Some(subject), progress, None) = (
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+        ) else {
             return None;
         };
         let mut words = build.split(' ');
-        let (Some(project), Some("build"), Some(build_id), Some(number), None) = (
+        let (Some(project), Some(kind), Some(build_id), Some(number), None) = (
             words.next(),
             words.next(),
             words.next(),
@@ -97,6 +138,11 @@ impl Stamp {
             words.next(),
         ) else {
             return None;
+        };
+        let batch = match (kind, progress) {
+            ("build", None) => None,
+            ("batch", Some(progress)) => Some(BatchProgress::parse(progress)?),
+            _ => return None,
         };
         let (project, rule) = match project.split_once('/') {
             Some((project, rule)) => (project, Some(rule.to_owned())),
@@ -124,6 +170,7 @@ impl Stamp {
             number,
             status: status.to_owned(),
             complete,
+            batch,
         })
     }
 }
@@ -135,13 +182,22 @@ impl fmt::Display for Stamp {
         if let Some(rule) = &self.rule {
             write!(f, "/{rule}")?;
         }
-        write!(f, " build {} #", self.build_id)?;
+        let kind = if self.batch.is_some() {
+            "batch"
+        } else {
+            "build"
+        };
+        write!(f, " {kind} {} #", self.build_id)?;
         match self.number {
             Some(number) => write!(f, "{number}")?,
             None => f.write_str("?")?,
         }
         let progress = if self.complete { "ended" } else { "running" };
-        write!(f, " · {} ({progress}) · {}*", self.status, self.subject)
+        write!(f, " · {} ({progress}) · {}", self.status, self.subject)?;
+        if let Some(batch) = &self.batch {
+            write!(f, " · {batch}")?;
+        }
+        f.write_str("*")
     }
 }
 
@@ -188,7 +244,7 @@ pub(crate) enum Tests<'a> {
 const MAX_TEST_TEXT: usize = 120;
 
 /// The tests' counts, and the failed cases with their messages (cleaned as log lines are).
-fn tests_block(tests: Tests<'_>) -> String {
+pub(super) fn tests_block(tests: Tests<'_>) -> String {
     let results = match tests {
         Tests::None => return String::new(),
         Tests::Unreadable(why) => return format!("The test reports could not be read: {why}.\n\n"),
@@ -264,6 +320,25 @@ pub(crate) fn render(content: &Content<'_>) -> String {
 /// The status, the build, what it built, and why it failed.
 fn head(content: &Content<'_>) -> String {
     let change = content.change;
+    let rule = content.stamp.rule.as_deref();
+    let mut head = status_line(change, rule, "build", change.duration_seconds);
+    head.push_str(&subject_block(
+        content.stamp,
+        content.commit,
+        content.superseded_by,
+    ));
+    head.push_str(&failed_phase_block(change));
+    head
+}
+
+/// The first line: status, project, rule, the build (or batch, as `kind` says) with its
+/// console link, and once ended how long it took (`seconds`).
+pub(super) fn status_line(
+    change: &BuildChange,
+    rule: Option<&str>,
+    kind: &str,
+    seconds: u64,
+) -> String {
     let build = &change.build;
     let mut head = if change.queued {
         format!("🕒 **QUEUED** · project `{}` · ", build.project)
@@ -275,24 +350,31 @@ fn head(content: &Content<'_>) -> String {
             build.project
         )
     };
-    if let Some(rule) = &content.stamp.rule {
+    if let Some(rule) = rule {
         head.push_str(&format!("rule `{rule}` · "));
     }
-    head.push_str("build ");
+    head.push_str(kind);
+    head.push(' ');
     let number = build
         .number
         .map_or_else(|| build.id.clone(), |number| format!("#{number}"));
-    match console_link(build) {
+    match console_page(build, kind) {
         Some(link) => write!(head, "[{number}]({link})"),
         None => write!(head, "`{number}`"),
     }
     .expect("writing to a String cannot fail");
     if change.complete {
-        head.push_str(&format!(" · {}", duration(change.duration_seconds)));
+        head.push_str(&format!(" · {}", duration(seconds)));
     }
     head.push_str("\n\n");
-    let short = &content.commit[..content.commit.len().min(12)];
-    match &content.stamp.subject {
+    head
+}
+
+/// What was built, and whether the pull request has moved on since.
+pub(super) fn subject_block(stamp: &Stamp, commit: &str, superseded_by: Option<&str>) -> String {
+    let mut head = String::new();
+    let short = &commit[..commit.len().min(12)];
+    match &stamp.subject {
         Subject::Revision(revision) => {
             let revision = &revision[..revision.len().min(12)];
             head.push_str(&format!(
@@ -301,12 +383,18 @@ fn head(content: &Content<'_>) -> String {
         }
         Subject::Commit(_) => head.push_str(&format!("Commit `{short}`.\n\n")),
     }
-    if let Some(current) = content.superseded_by {
+    if let Some(current) = superseded_by {
         let current = &current[..current.len().min(12)];
         head.push_str(&format!(
             "> This revision is no longer the pull request's latest (now `{current}`): this result is of older code.\n\n"
         ));
     }
+    head
+}
+
+/// The phase the build failed in, with CodeBuild's reasons.
+pub(super) fn failed_phase_block(change: &BuildChange) -> String {
+    let mut head = String::new();
     if let Some(phase) = &change.failed_phase {
         head.push_str(&format!(
             "**Failed phase:** {} ({})\n\n",
@@ -328,7 +416,7 @@ fn head(content: &Content<'_>) -> String {
 
 /// The log's lines under their heading, saying how many earlier ones are left out and how
 /// many of the log's lines had secrets taken out (`redacted`).
-fn log_block(lines: &[String], left_out: usize, redacted: usize) -> String {
+pub(super) fn log_block(lines: &[String], left_out: usize, redacted: usize) -> String {
     if lines.is_empty() && left_out == 0 {
         return "The build log has no lines to show.\n\n".to_owned();
     }
@@ -361,7 +449,7 @@ fn redaction_note(redacted: usize) -> String {
     }
 }
 
-fn icon(status: &BuildStatus) -> &'static str {
+pub(super) fn icon(status: &BuildStatus) -> &'static str {
     match status {
         BuildStatus::InProgress => "⏳",
         BuildStatus::Succeeded => "✅",
@@ -372,7 +460,7 @@ fn icon(status: &BuildStatus) -> &'static str {
 }
 
 /// `4 min 21 s`, `58 s`, `1 h 2 min`.
-fn duration(seconds: u64) -> String {
+pub(super) fn duration(seconds: u64) -> String {
     match (seconds / 3600, seconds / 60 % 60, seconds % 60) {
         (0, 0, s) => format!("{s} s"),
         (0, m, s) => format!("{m} min {s} s"),
@@ -380,9 +468,9 @@ fn duration(seconds: u64) -> String {
     }
 }
 
-/// The build's page in the CodeBuild console of its partition and region; `None` for a
-/// partition without a known console.
-fn console_link(build: &Build) -> Option<String> {
+/// The page of `build` (a build, or a batch as `kind` says) in the CodeBuild console of its
+/// partition and region; `None` for a partition without a known console.
+pub(super) fn console_page(build: &Build, kind: &str) -> Option<String> {
     let domain = match build.partition.as_str() {
         "aws" => "console.aws.amazon.com",
         "aws-cn" => "console.amazonaws.cn",
@@ -392,7 +480,7 @@ fn console_link(build: &Build) -> Option<String> {
     let region = &build.region;
     let encoded_id = build.id.replace(':', "%3A");
     Some(format!(
-        "https://{region}.{domain}/codesuite/codebuild/{}/projects/{}/build/{encoded_id}/?region={region}",
+        "https://{region}.{domain}/codesuite/codebuild/{}/projects/{}/{kind}/{encoded_id}/?region={region}",
         build.account, build.project
     ))
 }

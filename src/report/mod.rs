@@ -4,12 +4,14 @@
 //! showing the latest build's final status.
 
 mod approval;
+mod batch;
 mod comment;
 mod log;
 mod redact;
 
 pub(crate) use approval::{verdict, RevisionBuild, Selected, Verdict};
-pub(crate) use comment::{render, Content, LogTail, Stamp, Subject, Tests};
+pub(crate) use batch::{render_batch, BatchBuild, BatchContent, MAX_FAILED_SECTIONS};
+pub(crate) use comment::{render, BatchProgress, Content, LogTail, Stamp, Subject, Tests};
 pub(crate) use log::{clean_line, publishable, PublishedLog};
 
 use crate::config::RoleArn;
@@ -20,7 +22,8 @@ use std::fmt;
 /// `BatchGetBuilds` answer): every field CodeBuild's, never the event's. Refused, with the
 /// reason, when the event names no build this function started, when CodeBuild knows no such
 /// build, when its variables or source version are not what the event says, or when
-/// `starter` is given and did not start it.
+/// `starter` is given and did not start it (for a build of a batch, whose initiator is the
+/// batch's service role, the caller checks its batch with [`started_by`]).
 pub fn confirm(
     hint: &BuildChange,
     truth: Option<BuildReport>,
@@ -43,21 +46,35 @@ pub fn confirm(
         }
         _ => {}
     }
-    if let Some(starter) = starter {
-        let initiator = change.initiator.as_deref().unwrap_or_default();
-        if !starter.is_initiator(initiator) {
-            let who = if initiator.is_empty() {
-                "no one CodeBuild names"
-            } else {
-                initiator
-            };
-            return Err(format!(
-                "build {id} was started by {who}, not by a session of STARTER_ROLE_ARN's role {}",
-                starter.name()
-            ));
-        }
+    // A batch's builds are started by its own service role: the batch answers for them.
+    match (starter, &change.batch_arn) {
+        (Some(starter), None) => started_by(&change, starter, "build")?,
+        _ => {}
     }
     Ok(change)
+}
+
+/// Whether `starter` started `change`'s build (or batch, as `kind` says), as CodeBuild's
+/// `initiator` says; why not otherwise.
+pub(crate) fn started_by(
+    change: &BuildChange,
+    starter: &RoleArn,
+    kind: &str,
+) -> Result<(), String> {
+    let initiator = change.initiator.as_deref().unwrap_or_default();
+    if starter.is_initiator(initiator) {
+        return Ok(());
+    }
+    let who = if initiator.is_empty() {
+        "no one CodeBuild names"
+    } else {
+        initiator
+    };
+    Err(format!(
+        "{kind} {} was started by {who}, not by a session of STARTER_ROLE_ARN's role {}",
+        change.build.id,
+        starter.name()
+    ))
 }
 
 /// What to do with a build's status comment.
@@ -78,6 +95,8 @@ pub(crate) enum Keep {
     Unchanged,
     /// It shows this build's final status, which a late event never overwrites.
     Ended(String),
+    /// It shows the same batch further along (more of its builds ended, or retried).
+    FurtherAlong,
     /// It shows a newer build of the same project and subject (a rebuild).
     NewerBuild(u64),
     /// It shows another build, and without build numbers the two cannot be ordered.
@@ -91,6 +110,9 @@ impl fmt::Display for Keep {
             Self::Ended(status) => write!(
                 f,
                 "the comment already shows the build's final status {status}, which a late event never overwrites"
+            ),
+            Self::FurtherAlong => f.write_str(
+                "the comment already shows the batch further along: more of its builds ended or were retried",
             ),
             Self::NewerBuild(number) => write!(
                 f,
@@ -111,9 +133,23 @@ pub(crate) fn write_for<'a>(found: Option<(&'a str, &Stamp)>, incoming: &Stamp) 
         return Write::Post;
     };
     if shown.build_id == incoming.build_id {
+        // A batch's retry, or one more of its builds ended, is news; less is a late read.
+        let progress = |stamp: &Stamp| stamp.batch.map(|batch| (batch.retried, batch.ended));
+        let (shown_progress, incoming_progress) = (progress(shown), progress(incoming));
+        if shown_progress.map(|(retried, _)| retried)
+            < incoming_progress.map(|(retried, _)| retried)
+        {
+            return Write::Update(id);
+        }
+        if incoming_progress < shown_progress {
+            return Write::Keep(id, Keep::FurtherAlong);
+        }
         return if shown.complete {
             Write::Keep(id, Keep::Ended(shown.status.clone()))
-        } else if incoming.complete || shown.status != incoming.status {
+        } else if incoming.complete
+            || shown.status != incoming.status
+            || incoming_progress > shown_progress
+        {
             Write::Update(id)
         } else {
             Write::Keep(id, Keep::Unchanged)
@@ -139,6 +175,7 @@ mod tests {
             number,
             status: status.into(),
             complete,
+            batch: None,
         }
     }
 
@@ -184,6 +221,50 @@ mod tests {
         assert_eq!(
             write_for(Some(("c1", &rebuild)), &unnumbered),
             Write::Keep("c1", Keep::Unordered("app-ci:b".into()))
+        );
+    }
+
+    #[test]
+    fn a_batch_comment_follows_its_builds_and_its_retry_and_never_goes_back() {
+        let at = |retried: u32, ended: usize, status: &str| Stamp {
+            batch: Some(BatchProgress {
+                retried,
+                ended,
+                builds: 3,
+            }),
+            ..stamp("batch", Some(3), status, ended == 3)
+        };
+        let running = at(0, 1, "IN_PROGRESS");
+        let further = at(0, 2, "IN_PROGRESS");
+        let failed = at(0, 3, "FAILED");
+        let retried = at(1, 2, "IN_PROGRESS");
+        assert_eq!(
+            write_for(Some(("c1", &running)), &further),
+            Write::Update("c1")
+        );
+        assert_eq!(
+            write_for(Some(("c1", &further)), &running),
+            Write::Keep("c1", Keep::FurtherAlong)
+        );
+        assert_eq!(
+            write_for(Some(("c1", &further)), &failed),
+            Write::Update("c1")
+        );
+        assert_eq!(
+            write_for(Some(("c1", &failed)), &further),
+            Write::Keep("c1", Keep::FurtherAlong)
+        );
+        assert_eq!(
+            write_for(Some(("c1", &failed)), &failed),
+            Write::Keep("c1", Keep::Ended("FAILED".into()))
+        );
+        assert_eq!(
+            write_for(Some(("c1", &failed)), &retried),
+            Write::Update("c1")
+        );
+        assert_eq!(
+            write_for(Some(("c1", &retried)), &failed),
+            Write::Keep("c1", Keep::FurtherAlong)
         );
     }
 }

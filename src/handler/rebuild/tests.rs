@@ -122,6 +122,7 @@ async fn a_rebuild_while_the_revisions_build_runs_starts_nothing() {
         number: Some(3),
         started_at: Some(0),
         initiator: None,
+        in_batch: false,
     };
     handler.codebuild.history = vec![running.clone()];
     let refused = answer(&handler, BOB).await;
@@ -156,6 +157,7 @@ async fn rebuild_failed_starts_again_only_what_failed_or_was_stopped() {
         number: Some(3),
         started_at: Some(0),
         initiator: None,
+        in_batch: false,
     };
     let mut handler = handler(&[], BOB, "/rebuild failed");
     // Newest first: the latest build of the revision succeeded after an earlier failure.

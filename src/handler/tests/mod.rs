@@ -189,6 +189,7 @@ fn past(id: &str, version: &str, reference: &str, in_progress: bool) -> PastBuil
         number: None,
         started_at: Some(0),
         initiator: None,
+        in_batch: false,
     }
 }
 
@@ -295,7 +296,22 @@ impl crate::aws::reads::BuildReads for SlowCodeBuild {
         Ok(crate::aws::reads::BuildsPage::default())
     }
 
-    async fn build(&self, _id: &str) -> Result<Option<crate::event::BuildReport>, AwsError> {
+    async fn builds(
+        &self,
+        _ids: &[String],
+    ) -> Result<Vec<(String, crate::event::BuildReport)>, AwsError> {
+        Ok(Vec::new())
+    }
+
+    async fn batches_page(
+        &self,
+        _project: &str,
+        _page: Option<String>,
+    ) -> Result<crate::aws::reads::BuildsPage, AwsError> {
+        Ok(crate::aws::reads::BuildsPage::default())
+    }
+
+    async fn batch(&self, _id: &str) -> Result<Option<crate::aws::reads::BatchReport>, AwsError> {
         Ok(None)
     }
 
@@ -318,6 +334,18 @@ impl crate::aws::writes::BuildWrites for SlowCodeBuild {
 
     async fn stop_build(&self, _build_id: &str) -> Result<(), AwsError> {
         Ok(())
+    }
+
+    async fn stop_build_batch(&self, _batch_id: &str) -> Result<(), AwsError> {
+        Ok(())
+    }
+
+    async fn retry_build_batch(
+        &self,
+        _batch_id: &str,
+        _idempotency_token: &str,
+    ) -> Result<crate::aws::writes::StartedBuild, AwsError> {
+        Ok(crate::aws::writes::StartedBuild::AlreadyStarted)
     }
 }
 
