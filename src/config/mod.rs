@@ -482,6 +482,21 @@ mod tests {
     }
 
     #[test]
+    fn a_rule_starts_a_batch_build_only_when_it_says_batch_true() {
+        let batch = r#"[{"name": "matrix", "project": "api-build", "pullRequests": ["main"], "batch": true}]"#;
+        assert!(only_rule(&config(&[(RULES, batch)]).expect("valid")).batch);
+        let plain = r#"[{"name": "unit", "project": "api-build", "pullRequests": ["main"]}]"#;
+        assert!(!only_rule(&config(&[(RULES, plain)]).expect("valid")).batch);
+        let wrong =
+            r#"[{"name": "matrix", "project": "api-build", "branches": ["main"], "batch": "yes"}]"#;
+        let error = config(&[(RULES, wrong)]).unwrap_err().to_string();
+        assert!(
+            error.starts_with("RULES[0].batch: invalid type: string \"yes\", expected a boolean"),
+            "{error}"
+        );
+    }
+
+    #[test]
     fn a_rule_sets_startbuilds_overrides_checked_at_load() {
         let json = r#"[{"name": "matrix", "project": "api-build", "branches": ["main"],
             "buildspec": "ci/linux.yml", "computeType": "BUILD_GENERAL1_LARGE",

@@ -15,6 +15,7 @@ use crate::event::{CommitId, GitRef, PullRequest, Record};
 use crate::lambda::deadline::within;
 use futures_util::stream::{self, StreamExt};
 use lambda_runtime::tracing::{error, info, warn};
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -153,14 +154,14 @@ where
             };
             let project = rule.project.as_str();
             let key = (project, rule.batch);
-            if !listed.contains_key(&key) {
+            if let Entry::Vacant(unread) = listed.entry(key) {
                 let recent = match rule.batch {
                     true => self.codebuild.recent_batches(project).await,
                     false => self.codebuild.recent_builds(project).await,
                 };
                 match recent {
                     Ok(builds) => {
-                        listed.insert(key, builds);
+                        unread.insert(builds);
                     }
                     Err(failure) => warn!(
                         project,

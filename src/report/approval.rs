@@ -46,7 +46,7 @@ impl fmt::Display for Selected {
 pub(crate) enum Verdict {
     /// Every selected (project, rule)'s latest build succeeded.
     Approve(usize),
-    /// This build ended without success.
+    /// This build (`build ID`, or `batch ID`) ended without success, with this status.
     Revoke(String, String),
     /// Some selected (project, rule)s have no build yet, or one still running.
     Wait(Waiting),
@@ -66,7 +66,7 @@ impl fmt::Display for Verdict {
         match self {
             Self::Approve(1) => f.write_str("its one build succeeded"),
             Self::Approve(builds) => write!(f, "all {builds} of its builds succeeded"),
-            Self::Revoke(build, status) => write!(f, "build {build} ended {status}"),
+            Self::Revoke(build, status) => write!(f, "{build} ended {status}"),
             Self::Wait(Waiting { running, missing }) => {
                 let mut parts = Vec::new();
                 match running {
@@ -100,7 +100,8 @@ pub(crate) fn verdict(selected: &[Selected], builds: &[RevisionBuild]) -> Verdic
             Some((_, "SUCCEEDED")) => {}
             Some((_, "IN_PROGRESS" | "QUEUED")) => running += 1,
             Some((build, status)) => {
-                failed.get_or_insert_with(|| (build.id.clone(), status.to_owned()));
+                let kind = if wanted.batch { "batch" } else { "build" };
+                failed.get_or_insert_with(|| (format!("{kind} {}", build.id), status.to_owned()));
             }
         }
     }
@@ -169,7 +170,7 @@ mod tests {
                     build("b", 5, "FAILED")
                 ]
             ),
-            Verdict::Revoke("b:5".into(), "FAILED".into())
+            Verdict::Revoke("build b:5".into(), "FAILED".into())
         );
         // A rebuild that succeeded replaces the failure it repeats, in any order.
         let a = [selected("a", None)];
@@ -179,7 +180,7 @@ mod tests {
         );
         assert_eq!(
             verdict(&a, &[build("a", 1, "STOPPED")]),
-            Verdict::Revoke("a:1".into(), "STOPPED".into())
+            Verdict::Revoke("build a:1".into(), "STOPPED".into())
         );
         // Two rules starting one project: each rule's build counts.
         let lint = RevisionBuild {
@@ -189,7 +190,7 @@ mod tests {
         let rules = [selected("a", Some("lint")), selected("a", None)];
         assert_eq!(
             verdict(&rules, &[lint, build("a", 6, "SUCCEEDED")]),
-            Verdict::Revoke("a:5".into(), "FAILED".into())
+            Verdict::Revoke("build a:5".into(), "FAILED".into())
         );
     }
 

@@ -47,9 +47,8 @@ pub fn confirm(
         _ => {}
     }
     // A batch's builds are started by its own service role: the batch answers for them.
-    match (starter, &change.batch_arn) {
-        (Some(starter), None) => started_by(&change, starter, "build")?,
-        _ => {}
+    if let (Some(starter), None) = (starter, &change.batch_arn) {
+        started_by(&change, starter, "build")?;
     }
     Ok(change)
 }

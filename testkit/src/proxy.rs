@@ -69,6 +69,8 @@ use tokio::time::Instant;
 
 use super::http::{self, HttpResponse, ResetConnection};
 
+mod batches;
+
 /// The `X-Amz-Target` prefix of every CodeBuild operation; only these answers are rewritten.
 pub const CODEBUILD_TARGET_PREFIX: &str = "CodeBuild_20161006.";
 
@@ -358,6 +360,8 @@ struct Shared {
     tokens: Mutex<HashMap<String, Started>>,
     /// Test reports by ARN: the report as `BatchGetReports` answers it, and its test cases.
     reports: Mutex<HashMap<String, (Value, Vec<Value>)>>,
+    /// Batch builds (locked after `builds` when both are).
+    batches: Mutex<batches::Batches>,
 }
 
 impl Shared {
@@ -663,6 +667,7 @@ impl Proxy {
             builds: Mutex::new(HashMap::new()),
             tokens: Mutex::new(HashMap::new()),
             reports: Mutex::new(HashMap::new()),
+            batches: Mutex::new(batches::Batches::default()),
         });
         let handler_state = Arc::clone(&shared);
         let server = http::serve_resettable(listener, move |request| {
@@ -870,6 +875,12 @@ async fn handle(
     }
     if let (Some(target), Some(request)) = (&target, &request_json) {
         if let Some(answer) = shared.answer_reports(operation_of(target), request) {
+            return Ok(answer);
+        }
+        if let Some(answer) = shared
+            .answer_batches(operation_of(target), request, &parts.headers, &caller)
+            .await
+        {
             return Ok(answer);
         }
     }

@@ -13,6 +13,7 @@
 #[ignore = "the end-to-end tests run the release binaries against moto: run `make test`"]
 fn end_to_end_tests_need_make_test() {}
 
+mod batches;
 mod cargo_lambda;
 mod custom_resource;
 mod end_to_end;

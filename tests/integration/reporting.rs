@@ -28,7 +28,7 @@ fn log_lines() -> Vec<String> {
 
 /// Opens pull request 17 from `source` into master at `master`, at [`REVISION`], as the local
 /// CodeCommit and the created event say; returns the function's answer.
-async fn open_pull_request(harness: &Harness, source: &str, master: &str) -> Value {
+pub(crate) async fn open_pull_request(harness: &Harness, source: &str, master: &str) -> Value {
     set_pull_request_17(harness, source, master, "OPEN", false);
     harness.codecommit.set_revision("17", REVISION);
     harness

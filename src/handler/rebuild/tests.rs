@@ -11,12 +11,16 @@ const BOB: &str = "arn:aws:iam::123456789012:user/bob";
 
 /// A handler whose CodeCommit holds comment `c-1` by `author` saying `text`.
 fn handler(extra: &[(&'static str, &str)], author: &str, text: &str) -> Fakes {
-    let mut vars = vec![
-        (CODEBUILD_PROJECT, "app-ci"),
-        (PULL_REQUESTS, "main"),
-        (REPORTER_ROLE_ARN, REPORTER_ROLE),
-    ];
+    let mut vars = vec![(CODEBUILD_PROJECT, "app-ci"), (PULL_REQUESTS, "main")];
     vars.extend_from_slice(extra);
+    configured(&vars, author, text)
+}
+
+/// A handler with `vars` (and `REPORTER_ROLE_ARN`) whose CodeCommit holds comment `c-1` by
+/// `author` saying `text`.
+fn configured(vars: &[(&'static str, &str)], author: &str, text: &str) -> Fakes {
+    let mut vars = vars.to_vec();
+    vars.push((REPORTER_ROLE_ARN, REPORTER_ROLE));
     let codecommit = FakeCodeCommit::default();
     codecommit
         .comments
@@ -193,6 +197,66 @@ async fn rebuild_failed_starts_again_only_what_failed_or_was_stopped() {
     );
     let started = handler.codebuild.requests.lock().expect("lock").len();
     assert_eq!(started, 4, "one for each failure above, nothing more");
+}
+
+#[tokio::test]
+async fn rebuild_failed_of_a_batch_retries_its_failed_builds_and_a_plain_rebuild_starts_a_new_one()
+{
+    let rules =
+        r#"[{"name": "matrix", "project": "app-ci", "pullRequests": ["main"], "batch": true}]"#;
+    let batch = |status: &str| crate::aws::reads::PastBuild {
+        id: "app-ci:batch-1".into(),
+        source_version: Some(PR_SOURCE.into()),
+        in_progress: status == "IN_PROGRESS",
+        repository: Some("my-app".into()),
+        reference: Some("refs/heads/feature/retries".into()),
+        pull_request: Some("17".into()),
+        revision: Some(PR_REVISION.into()),
+        rule: Some("matrix".into()),
+        status: Some(status.into()),
+        number: Some(1),
+        started_at: Some(0),
+        initiator: None,
+        in_batch: false,
+    };
+    let mut handler = configured(&[(crate::config::RULES, rules)], BOB, "/rebuild failed");
+    handler.codebuild.batch_history = vec![batch("FAILED")];
+    let retried = answer(&handler, BOB).await;
+    assert_eq!(
+        retried["started"][0]["batchId"], "app-ci:batch-1",
+        "{retried}"
+    );
+    assert_eq!(retried["started"][0]["retried"], true, "{retried}");
+    let retries = handler.codebuild.retried.lock().expect("lock").clone();
+    assert_eq!(retries.len(), 1);
+    assert_eq!(retries[0].0, "app-ci:batch-1");
+    answer(&handler, BOB).await;
+    let again = handler.codebuild.retried.lock().expect("lock").clone();
+    assert_eq!(
+        again[1], again[0],
+        "a redelivered comment retries under the same token"
+    );
+    assert!(
+        handler.codebuild.requests.lock().expect("lock").is_empty(),
+        "no new batch"
+    );
+
+    handler.codebuild.batch_history = vec![batch("IN_PROGRESS")];
+    let running = answer(&handler, BOB).await;
+    assert_eq!(
+        running["skipped"][0]["reason"],
+        "batch app-ci:batch-1 of this revision is still running: /rebuild starts nothing until it ends"
+    );
+    let mut plain = configured(&[(crate::config::RULES, rules)], BOB, "/rebuild");
+    plain.codebuild.batch_history = vec![batch("FAILED")];
+    let started = answer(&plain, BOB).await;
+    assert!(started["started"][0]["batchId"].is_string(), "{started}");
+    assert_eq!(started["started"][0].get("retried"), None, "{started}");
+    let requests = plain.codebuild.requests.lock().expect("lock").clone();
+    assert!(
+        requests.len() == 1 && requests[0].batch,
+        "a new batch: {requests:?}"
+    );
 }
 
 #[test]
