@@ -165,6 +165,22 @@ def test_the_starter_starts_builds_and_writes_nothing_back_and_the_reporter_star
     assert "codecommit:UpdatePullRequestApprovalState" not in without
 
 
+BATCH_ACTIONS = {"codebuild:StartBuildBatch", "codebuild:ListBuildBatchesForProject",
+                 "codebuild:BatchGetBuildBatches", "codebuild:StopBuildBatch", "codebuild:RetryBuildBatch"}
+
+
+def test_batch_builds_add_the_batch_actions_on_the_allowed_projects_only_when_asked():
+    assert not set(allowed("TriggerFunctionRole", parameters())) & BATCH_ACTIONS
+    assert not set(allowed("ReporterFunctionRole", parameters())) & BATCH_ACTIONS
+    params = parameters(BatchBuilds="true", AllowedProjects="team-*,matrix")
+    projects = {PROJECT_ARN + "team-*", PROJECT_ARN + "matrix"}
+    starter = allowed("TriggerFunctionRole", params)
+    assert {action: set(starter[action]) for action in BATCH_ACTIONS} == {a: projects for a in BATCH_ACTIONS}
+    reporter = allowed("ReporterFunctionRole", params)
+    assert set(reporter) & BATCH_ACTIONS == {"codebuild:BatchGetBuildBatches", "codebuild:ListBuildBatchesForProject"}
+    assert set(reporter["codebuild:BatchGetBuildBatches"]) == projects
+
+
 def test_no_statement_grants_every_resource_or_action():
     params = parameters()
     for role in ("TriggerFunctionRole", "ReporterFunctionRole"):

@@ -210,6 +210,29 @@ def test_each_feature_adds_exactly_its_permissions():
     assert start[0]["Resource"] == arns
 
 
+BATCH_ACTIONS = {"codebuild:StartBuildBatch", "codebuild:ListBuildBatchesForProject",
+                 "codebuild:BatchGetBuildBatches", "codebuild:StopBuildBatch", "codebuild:RetryBuildBatch"}
+
+
+def test_batch_builds_add_the_batch_actions_on_the_rules_projects_only_when_asked():
+    arns = ["arn:aws:codebuild:us-east-1:123456789012:project/matrix"]
+    with_rules = dict(Rules='[{"name": "a"}]', RuleProjectArns=",".join(arns), PullRequests="main",
+                      ApprovePullRequests="true")
+    for role in ("TriggerFunctionRole", "ReporterFunctionRole"):
+        assert not set(actions_of(ROLES[role], parameters(**with_rules))) & BATCH_ACTIONS, role
+    batch = parameters(BatchBuilds="true", **with_rules)
+    starter = [s for s in statements(ROLES["TriggerFunctionRole"], batch) if set(as_list(s["Action"])) & BATCH_ACTIONS]
+    assert [set(s["Action"]) for s in starter] == [BATCH_ACTIONS]
+    assert starter[0]["Resource"] == arns
+    reporter = [s for s in statements(ROLES["ReporterFunctionRole"], batch) if set(as_list(s["Action"])) & BATCH_ACTIONS]
+    assert [set(s["Action"]) for s in reporter] == [{"codebuild:BatchGetBuildBatches", "codebuild:ListBuildBatchesForProject"}]
+    assert reporter[0]["Resource"] == arns
+    assert not condition("UseBatchBuilds", parameters(BatchBuilds="true")), "no rules: no batches"
+    rule = TEMPLATE["Rules"]["BatchBuildsNeedRules"]
+    assert rule["RuleCondition"] == {"Fn::Equals": [{"Ref": "BatchBuilds"}, "true"]}
+    assert rule["Assertions"][0]["Assert"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "Rules"}, ""]}]}
+
+
 def test_rules_replace_the_shorthand_variables():
     function = FUNCTIONS["TriggerFunction"]["Properties"]
     variables = resolve(function["Environment"]["Variables"], parameters(Rules="[]x", RuleProjectArns="a"))
@@ -521,7 +544,8 @@ def test_reporting_is_a_function_of_its_own_and_the_build_starter_writes_nothing
     reporter = {a for s in every_statement(ROLES["ReporterFunctionRole"]) for a in leaves(s["Action"])}
     assert not starter & WRITES, "the build starter cannot write comments or approvals"
     reads = {"codebuild:ListBuildsForProject", "codebuild:BatchGetBuilds", "codebuild:BatchGetReports",
-             "codebuild:DescribeTestCases"}
+             "codebuild:DescribeTestCases", "codebuild:BatchGetBuildBatches",
+             "codebuild:ListBuildBatchesForProject"}
     assert not {a for a in reporter if a.startswith("codebuild:") and a not in reads}, (
         "the reporter cannot start or stop builds"
     )
