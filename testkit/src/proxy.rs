@@ -38,6 +38,10 @@
 //!   callers the local CodeCommit knows: the function is a session of its role), in STS's
 //!   XML.
 //!
+//! - **Test reports and batch builds.** moto has neither: the proxy answers `BatchGetReports`
+//!   and `DescribeTestCases` from the reports a test added ([`Proxy::add_test_report`]), and the
+//!   batch build calls itself (`batches`: [`Proxy::enable_batch_builds`]).
+//!
 //! `StopBuild` itself is moto's: it knows every build id, answers `ResourceNotFoundException`
 //! for an unknown one, and marks the build stopped. Faulted requests are never forwarded, so
 //! they change nothing here.
