@@ -87,7 +87,18 @@ impl AwsError {
     /// The IAM action of the failed call, e.g. `codebuild:StartBuild`.
     pub fn action(&self) -> String {
         let service = match self.operation {
-            "StartBuild" | "StopBuild" | "ListBuildsForProject" | "BatchGetBuilds" => "codebuild",
+            "StartBuild"
+            | "StopBuild"
+            | "ListBuildsForProject"
+            | "BatchGetBuilds"
+            | "BatchGetProjects"
+            | "BatchGetReports"
+            | "DescribeTestCases"
+            | "StartBuildBatch"
+            | "StopBuildBatch"
+            | "RetryBuildBatch"
+            | "ListBuildBatchesForProject"
+            | "BatchGetBuildBatches" => "codebuild",
             "ReceiveMessage"
             | "DeleteMessage"
             | "ChangeMessageVisibility"
@@ -105,7 +116,16 @@ impl AwsError {
 
     /// What a user should do about it.
     pub fn advice(&self) -> String {
+        let batch = matches!(
+            self.operation,
+            "StartBuildBatch" | "RetryBuildBatch" | "StopBuildBatch"
+        );
         match self.code.as_str() {
+            "AccessDeniedException" | "AccessDenied" if batch => format!(
+                "set the stack's BatchBuilds parameter to true: it grants {} on the rules' projects",
+                self.action()
+            ),
+            "InvalidInputException" if self.operation == "StartBuildBatch" => "give the project batch configuration (buildBatchConfig, with its batch service role) and a buildspec with a batch section".to_owned(),
             "AccessDeniedException" | "AccessDenied" | "UnauthorizedOperation" => format!(
                 "grant the function's role {} on the {}",
                 self.action(),
@@ -134,6 +154,17 @@ mod tests {
             code: code.into(),
             message: "m".into(),
         }
+    }
+
+    #[test]
+    fn a_refused_batch_says_what_a_batch_needs() {
+        assert_eq!(
+            error("StartBuildBatch", "AccessDeniedException").advice(),
+            "set the stack's BatchBuilds parameter to true: it grants codebuild:StartBuildBatch on the rules' projects"
+        );
+        assert!(error("StartBuildBatch", "InvalidInputException")
+            .advice()
+            .starts_with("give the project batch configuration (buildBatchConfig"));
     }
 
     #[test]

@@ -355,3 +355,42 @@ async fn a_new_revision_stops_the_older_batch_it_supersedes() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_project_without_batch_configuration_fails_the_event_and_says_what_a_batch_needs() {
+    let (repo, master, first) = repository();
+    let rules =
+        json!([{"name": "matrix", "project": PROJECT, "pullRequests": ["master"], "batch": true}]);
+    let harness = Harness::builder()
+        .rules(&rules)
+        .project(PROJECT)
+        .env("PULL_REQUESTS", "master")
+        .without("PULL_REQUESTS")
+        .git_repository(REPOSITORY, repo)
+        .start()
+        .await;
+    crate::pull_requests::set_pull_request_17(&harness, &first, &master, "OPEN", false);
+    harness.codecommit.set_revision("17", REVISION);
+    let created =
+        crate::pull_requests::event("pull-request-created.json", &first, &master, REVISION);
+    let error = harness
+        .invoke(&created)
+        .await
+        .expect_err("no batch could start");
+    assert_eq!(error.error_type, "StartBuildFailed");
+    assert!(
+        error.error_message.contains("(InvalidInputException)"),
+        "{}",
+        error.error_message
+    );
+    let log = harness.function.stdout_lines().join("\n");
+    assert!(
+        log.contains("give the project batch configuration (buildBatchConfig, with its batch service role) and a buildspec with a batch section"),
+        "{log}"
+    );
+    assert!(!harness.proxy.requests_of("StartBuildBatch").is_empty());
+    assert!(
+        harness.builds().await.is_empty(),
+        "no build of the batch started"
+    );
+}
