@@ -106,6 +106,41 @@ pub struct ProjectFacts {
     pub artifacts_type: String,
     /// Its service role's ARN.
     pub service_role: Option<String>,
+    /// Whether it has batch configuration (`buildBatchConfig` with a service role).
+    pub batch_configured: bool,
+}
+
+/// A rule with `batch` may start batch builds of `project`: the stack grants the batch actions
+/// (`granted`, its `BatchBuilds`), and the project has batch configuration.
+pub fn batch(project: &str, rule: &str, granted: bool, facts: &ProjectFacts) -> Check {
+    const NAME: &str = "batch builds";
+    if !granted {
+        return Check::problem(
+            NAME,
+            format!(
+                "rule {rule} starts batch builds of {project}, but the stack does not grant the \
+                 batch actions"
+            ),
+            "update the stack with BatchBuilds=true".to_owned(),
+        );
+    }
+    if !facts.batch_configured {
+        return Check::problem(
+            NAME,
+            format!(
+                "rule {rule} starts batch builds of {project}, which has no batch configuration: \
+                 StartBuildBatch fails"
+            ),
+            format!(
+                "aws codebuild update-project --name {project} --build-batch-config \
+                 serviceRole=BATCH_ROLE_ARN,restrictions={{maximumBuildsAllowed=10}}"
+            ),
+        );
+    }
+    Check::fine(
+        NAME,
+        format!("rule {rule} may start batch builds of {project}"),
+    )
 }
 
 /// The repository exists in the region.

@@ -37,6 +37,9 @@ pub struct Target {
     pub projects: Vec<String>,
     /// The branch patterns (the stack's `BranchPatterns` if not given).
     pub branches: Option<String>,
+    /// The stack's rules with `batch`, as (rule, project name), and whether the stack grants
+    /// the batch actions (`BatchBuilds`).
+    pub batches: (Vec<(String, String)>, bool),
 }
 
 /// A stack as `DescribeStacks` answers it.
@@ -95,6 +98,12 @@ async fn checks_of(clients: &Clients, target: &mut Target) -> Vec<Check> {
     for project in &target.projects {
         let read = project_facts(clients, project).await;
         found.push(checks::project(&clients.region, project, &read));
+        let (batch_rules, granted) = &target.batches;
+        for (rule, _) in batch_rules.iter().filter(|(_, named)| named == project) {
+            if let Ok(Some(facts)) = &read {
+                found.push(checks::batch(project, rule, *granted, facts));
+            }
+        }
         if let (Ok(Some(project_facts)), Some(repository)) = (&read, &facts) {
             found.push(match project_facts.service_role.as_deref() {
                 Some(role) => {
@@ -144,10 +153,31 @@ fn fill_from_stack(target: &mut Target, stack: &Stack) {
                 .collect()
         };
     }
+    target.batches = (
+        batch_rules(stack.parameter("Rules").unwrap_or_default()),
+        stack.parameter("BatchBuilds") == Some("true"),
+    );
     // With routing rules each rule has its own branches: `explain` decides an event by them.
     if target.branches.is_none() && !rules {
         target.branches = stack.parameter("BranchPatterns").map(str::to_owned);
     }
+}
+
+/// The rules of `rules` (the stack's `Rules`, JSON) with `"batch": true`, as (rule, project
+/// name); none when it is not a list of rules (the function itself says what is wrong).
+fn batch_rules(rules: &str) -> Vec<(String, String)> {
+    let rules: Vec<serde_json::Value> = serde_json::from_str(rules).unwrap_or_default();
+    rules
+        .iter()
+        .filter(|rule| rule["batch"] == true)
+        .filter_map(|rule| {
+            let project = rule["project"].as_str()?;
+            let name = project
+                .rsplit_once(":project/")
+                .map_or(project, |(_, name)| name);
+            Some((rule["name"].as_str()?.to_owned(), name.to_owned()))
+        })
+        .collect()
 }
 
 /// Whether `stack` is wired by EventBridge rules: `TriggerMode=EventBridge`, or a
@@ -375,6 +405,9 @@ async fn project_facts(clients: &Clients, name: &str) -> Result<Option<ProjectFa
                 .map(|artifacts| artifacts.r#type.as_str().to_owned())
                 .unwrap_or_default(),
             service_role: project.service_role.filter(|role| !role.is_empty()),
+            batch_configured: project
+                .build_batch_config
+                .is_some_and(|config| config.service_role.is_some_and(|role| !role.is_empty())),
         }))
 }
 

@@ -426,3 +426,29 @@ async fn in_eventbridge_mode_the_rule_is_checked_instead_of_the_trigger() {
         &["  ✓ rule: the stack's EventBridge rule is CREATE_COMPLETE"],
     );
 }
+
+#[tokio::test]
+async fn a_batch_rule_on_a_project_without_batch_configuration_is_named_with_its_fix() {
+    let mut setup = healthy();
+    setup.parameters.insert(
+        "Rules",
+        r#"[{"name": "matrix", "project": "my-app-build", "pullRequests": ["main"], "batch": true}]"#,
+    );
+    setup.parameters.insert(
+        "RuleProjectArns",
+        "arn:aws:codebuild:us-east-1:123456789012:project/my-app-build",
+    );
+    setup.parameters.insert("BatchBuilds", "true");
+    let installation = Installation::start(setup).await;
+    let (code, stdout) = installation.doctor(&["--stack", STACK]).await;
+    assert_eq!(code, Some(1), "{stdout}");
+    assert_lines(
+        &stdout,
+        &[
+            "  ✗ batch builds: rule matrix starts batch builds of my-app-build, which has no batch \
+             configuration: StartBuildBatch fails",
+            "      fix: aws codebuild update-project --name my-app-build --build-batch-config \
+             serviceRole=BATCH_ROLE_ARN,restrictions={maximumBuildsAllowed=10}",
+        ],
+    );
+}

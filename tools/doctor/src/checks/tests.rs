@@ -54,6 +54,7 @@ fn a_pipelines_project_builds_unless_its_artifacts_are_the_pipelines() {
             source_type: source.into(),
             artifacts_type: artifacts.into(),
             service_role: None,
+            batch_configured: false,
         }))
     };
     let fine = project(
@@ -196,4 +197,27 @@ fn kept_events_and_failed_stacks_are_problems() {
         .contains("does not exist in us-east-1"));
     assert!(push_rule(&Ok(Some("CREATE_COMPLETE".into()))).is_fine());
     assert!(!push_rule(&Ok(None)).is_fine());
+}
+
+#[test]
+fn a_batch_rule_needs_the_stacks_grant_and_the_projects_batch_configuration() {
+    let facts = |configured| ProjectFacts {
+        source_type: "CODECOMMIT".into(),
+        artifacts_type: "NO_ARTIFACTS".into(),
+        service_role: None,
+        batch_configured: configured,
+    };
+    let (what, fix) = problem(&batch("matrix", "m", false, &facts(true)));
+    assert!(
+        what.ends_with("but the stack does not grant the batch actions"),
+        "{what}"
+    );
+    assert_eq!(fix, "update the stack with BatchBuilds=true");
+    let (what, fix) = problem(&batch("matrix", "m", true, &facts(false)));
+    assert!(what.contains("which has no batch configuration"), "{what}");
+    assert!(
+        fix.starts_with("aws codebuild update-project --name matrix --build-batch-config"),
+        "{fix}"
+    );
+    assert!(batch("matrix", "m", true, &facts(true)).is_fine());
 }
