@@ -448,25 +448,13 @@ where
     ) -> Result<Reported, HandlerError> {
         let mut make = Some(content);
         let mut content = None;
-        let ours = |author: &str| own.is_session(author);
         // Twice at most: a post that loses a race with another delivery of an event of the
         // same build reads the winner's comment and decides again; a post whose token an
         // earlier, since deleted, comment took posts under a token of this build's.
         for attempt in 0..2 {
-            let comments = self
-                .codecommit
-                .comments(&target.thread, &ours)
-                .await
-                .map_err(|source| failed(change, source))?;
-            let found = comments.iter().find_map(|comment| {
-                let stamp = Stamp::read(&comment.content)?;
-                target
-                    .stamp
-                    .same_slot(&stamp)
-                    .then_some((comment.id.as_str(), stamp))
-            });
+            let found = self.slot_comment(change, target, own).await?;
             let write = write_for(
-                found.as_ref().map(|(id, stamp)| (*id, stamp)),
+                found.as_ref().map(|(id, stamp)| (id.as_str(), stamp)),
                 &target.stamp,
             );
             let id = match write {
@@ -526,6 +514,29 @@ where
                         .into(),
             },
         ))
+    }
+
+    /// The function's own comment (its id and stamp) in the slot of `target`'s stamp: the same
+    /// project, rule and subject; `None` when there is none yet.
+    async fn slot_comment(
+        &self,
+        change: &BuildChange,
+        target: &Target<'_>,
+        own: &RoleArn,
+    ) -> Result<Option<(String, Stamp)>, HandlerError> {
+        let ours = |author: &str| own.is_session(author);
+        let comments = self
+            .codecommit
+            .comments(&target.thread, &ours)
+            .await
+            .map_err(|source| failed(change, source))?;
+        Ok(comments.into_iter().find_map(|comment| {
+            let stamp = Stamp::read(&comment.content)?;
+            target
+                .stamp
+                .same_slot(&stamp)
+                .then_some((comment.id, stamp))
+        }))
     }
 
     /// Writes the final status `text` of `change` into comment `id` again if a concurrent

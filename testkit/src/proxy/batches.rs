@@ -59,6 +59,16 @@ struct Batch {
     groups: Vec<Group>,
 }
 
+/// What a retry starts again.
+struct RetryPlan {
+    /// Each group's position and identifier.
+    again: Vec<(usize, String)>,
+    /// The batch's project and source version, as a StartBuild's.
+    request: Value,
+    /// The batch's variables.
+    environment: Vec<Value>,
+}
+
 struct Group {
     identifier: String,
     /// The current build's id and ARN.
@@ -253,36 +263,8 @@ impl Shared {
                 Err(problem) => return error(OPERATION, "InvalidInputException", &problem),
             }
         }
-        let (number, position) = {
-            let batches = self.batches.lock().expect("proxy batches poisoned");
-            let of_project = batches
-                .batches
-                .iter()
-                .filter(|batch| batch.project == project)
-                .count();
-            (1 + of_project as u64, batches.batches.len())
-        };
-        let id = format!("{project}:{}", uuid(number, position));
-        let mut batch = Batch {
-            arn: format!(
-                "arn:aws:codebuild:{}:{}:build-batch/{id}",
-                region(headers),
-                account(caller)
-            ),
-            id: id.clone(),
-            project,
-            number,
-            initiator: super::initiator(caller),
-            source_version: request["sourceVersion"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned(),
-            environment: environment.iter().map(reported_variable).collect(),
-            started_at: now(),
-            ended_at: None,
-            stopped: false,
-            groups,
-        };
+        let mut batch = self.new_batch(request, headers, caller, &environment, groups);
+        let id = batch.id.clone();
         self.mark_members(&batch);
         let builds = self.builds.lock().expect("proxy build states poisoned");
         let mut batches = self.batches.lock().expect("proxy batches poisoned");
@@ -294,6 +276,49 @@ impl Shared {
         }
         batches.batches.push(batch);
         ok(json!({"buildBatch": view}))
+    }
+
+    /// The batch `request` (from `caller`, signed as `headers` say) started, numbered after the
+    /// project's earlier ones, with its builds' `groups`.
+    fn new_batch(
+        &self,
+        request: &Value,
+        headers: &HeaderMap,
+        caller: &str,
+        environment: &[Value],
+        groups: Vec<Group>,
+    ) -> Batch {
+        let project = request["projectName"].as_str().unwrap_or_default();
+        let (number, position) = {
+            let batches = self.batches.lock().expect("proxy batches poisoned");
+            let of_project = batches
+                .batches
+                .iter()
+                .filter(|batch| batch.project == project)
+                .count();
+            (1 + of_project as u64, batches.batches.len())
+        };
+        let id = format!("{project}:{}", uuid(number, position));
+        Batch {
+            arn: format!(
+                "arn:aws:codebuild:{}:{}:build-batch/{id}",
+                region(headers),
+                account(caller)
+            ),
+            id,
+            project: project.to_owned(),
+            number,
+            initiator: super::initiator(caller),
+            source_version: request["sourceVersion"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+            environment: environment.iter().map(reported_variable).collect(),
+            started_at: now(),
+            ended_at: None,
+            stopped: false,
+            groups,
+        }
     }
 
     /// Gives the builds of `batch` its ARN and its service role as their initiator.
@@ -447,6 +472,40 @@ impl Shared {
         ok(json!({"buildBatch": batch.view(&builds)}))
     }
 
+    /// What a retry of batch `id` starts again (each group's position and identifier; all of
+    /// them, or those whose build ended badly), with the batch's request and variables; or
+    /// CodeBuild's refusal (its code and message). Read under the locks; the builds start
+    /// without them.
+    fn retry_plan(&self, id: &str, all: bool) -> Result<RetryPlan, (&'static str, String)> {
+        let builds = self.builds.lock().expect("proxy build states poisoned");
+        let batches = self.batches.lock().expect("proxy batches poisoned");
+        let Some(batch) = batches.batches.iter().find(|batch| batch.id == id) else {
+            return Err((
+                "ResourceNotFoundException",
+                format!("Build batch {id} does not exist"),
+            ));
+        };
+        let status = batch.status(&builds);
+        if status == "IN_PROGRESS" || status == "SUCCEEDED" {
+            return Err((
+                "InvalidInputException",
+                format!("Build batch {id} is {status} and cannot be retried"),
+            ));
+        }
+        let again = batch
+            .groups
+            .iter()
+            .enumerate()
+            .filter(|(_, group)| all || ended_badly(&status_of(&builds, &group.current.0)))
+            .map(|(index, group)| (index, group.identifier.clone()))
+            .collect();
+        Ok(RetryPlan {
+            again,
+            request: json!({"projectName": batch.project, "sourceVersion": batch.source_version}),
+            environment: batch.environment.clone(),
+        })
+    }
+
     async fn retry_batch(&self, request: &Value, headers: &HeaderMap) -> HttpResponse {
         const OPERATION: &str = "RetryBuildBatch";
         if let Some(answer) = self.repeated(OPERATION, request) {
@@ -463,40 +522,14 @@ impl Shared {
             );
         }
         let all = request["retryType"] == "RETRY_ALL_BUILDS";
-        // What to start again, read under the locks; started without them.
-        let (again, base) = {
-            let builds = self.builds.lock().expect("proxy build states poisoned");
-            let batches = self.batches.lock().expect("proxy batches poisoned");
-            let Some(batch) = batches.batches.iter().find(|batch| batch.id == id) else {
-                return error(
-                    OPERATION,
-                    "ResourceNotFoundException",
-                    &format!("Build batch {id} does not exist"),
-                );
-            };
-            let status = batch.status(&builds);
-            if status == "IN_PROGRESS" || status == "SUCCEEDED" {
-                return error(
-                    OPERATION,
-                    "InvalidInputException",
-                    &format!("Build batch {id} is {status} and cannot be retried"),
-                );
-            }
-            let again: Vec<(usize, String)> = batch
-                .groups
-                .iter()
-                .enumerate()
-                .filter(|(_, group)| all || ended_badly(&status_of(&builds, &group.current.0)))
-                .map(|(index, group)| (index, group.identifier.clone()))
-                .collect();
-            let base = json!({"projectName": batch.project, "sourceVersion": batch.source_version});
-            (again, (base, batch.environment.clone()))
+        let plan = match self.retry_plan(&id, all) {
+            Ok(plan) => plan,
+            Err((code, message)) => return error(OPERATION, code, &message),
         };
-        let (base, environment) = base;
         let mut started = Vec::new();
-        for (index, identifier) in again {
+        for (index, identifier) in plan.again {
             match self
-                .start_member(&base, &environment, &identifier, headers)
+                .start_member(&plan.request, &plan.environment, &identifier, headers)
                 .await
             {
                 Ok(current) => started.push((index, current)),
