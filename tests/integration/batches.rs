@@ -383,11 +383,18 @@ async fn a_project_without_batch_configuration_fails_the_event_and_says_what_a_b
         "{}",
         error.error_message
     );
-    let log = harness.function.stdout_lines().join("\n");
-    assert!(
-        log.contains("give the project batch configuration (buildBatchConfig, with its batch service role) and a buildspec with a batch section"),
-        "{log}"
-    );
+    let advice = "give the project batch configuration (buildBatchConfig, with its batch service role) and a buildspec with a batch section";
+    harness
+        .function
+        .wait_for_log_record(
+            |line| {
+                line["fields"]["message"] == "StartBuild failed"
+                    && line["fields"]["action"] == advice
+            },
+            std::time::Duration::from_secs(5),
+        )
+        .await
+        .unwrap_or_else(|| panic!("the failure's advice in the log\n{}", harness.diagnostics()));
     assert!(!harness.proxy.requests_of("StartBuildBatch").is_empty());
     assert!(
         harness.builds().await.is_empty(),
