@@ -41,14 +41,15 @@ lint: venv
 	cargo fmt --check
 	tools/harness test --no-run
 	tools/harness test --no-run --benches
-	cfn-lint template.yaml many-repositories.yaml
+	cfn-lint template.yaml many-repositories.yaml examples/static-site/template.yaml
 	sam validate --lint
 	sam validate --lint --template many-repositories.yaml
 
-## unit: the unit tests (src/), a quick pass of the fuzz tests, the template's policy tests
+## unit: the unit tests (src/), a quick pass of the fuzz tests, the template's policy tests, the
+## static-site example (Pelican builds it, publish.py publishes it to moto's S3)
 unit: venv
 	tools/harness test --lib --bins --test fuzz
-	pytest -q tests/template
+	pytest -q tests/template tests/examples
 
 ## e2e: the end-to-end tests (tests/integration, and the doctor's tools/doctor/tests/end_to_end.rs):
 ## the release binaries against moto and the local endpoints, under a local Lambda Runtime API
