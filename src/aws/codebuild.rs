@@ -434,6 +434,34 @@ impl BuildReads for CodeBuild {
     }
 }
 
+/// `builder` (StartBuild's or StartBuildBatch's, which name these settings alike) with what
+/// `request` sets but its timeout: the project, the repository and commit as the source, the
+/// token, the variables (`environment`) and the overrides.
+macro_rules! with_request {
+    ($builder:expr, $request:expr, $environment:expr) => {{
+        let request: &BuildRequest = $request;
+        let overrides = &request.overrides;
+        $builder
+            .project_name(&request.project)
+            .source_type_override(SourceType::Codecommit)
+            .source_location_override(&request.source_location)
+            .source_version(&request.source_version)
+            .idempotency_token(&request.idempotency_token)
+            .set_environment_variables_override(Some($environment))
+            .set_buildspec_override(overrides.buildspec.clone())
+            .set_compute_type_override(overrides.compute_type.as_deref().map(ComputeType::from))
+            .set_image_override(overrides.image.clone())
+            .set_environment_type_override(
+                overrides
+                    .environment_type
+                    .as_deref()
+                    .map(EnvironmentType::from),
+            )
+            .set_queued_timeout_in_minutes_override(overrides.queued_timeout_in_minutes.map(as_i32))
+            .set_git_clone_depth_override(overrides.git_clone_depth.map(as_i32))
+    }};
+}
+
 /// A request's variables as StartBuild and StartBuildBatch take them.
 fn environment_of(
     request: &BuildRequest,
@@ -466,27 +494,10 @@ impl CodeBuild {
     /// Sends a batch's request as StartBuildBatch, with StartBuild's retries.
     async fn start_build_batch(&self, request: &BuildRequest) -> Result<StartedBuild, AwsError> {
         let overrides = &request.overrides;
-        let answer = self
-            .client
-            .start_build_batch()
-            .project_name(&request.project)
-            .source_type_override(SourceType::Codecommit)
-            .source_location_override(&request.source_location)
-            .source_version(&request.source_version)
-            .idempotency_token(&request.idempotency_token)
-            .set_environment_variables_override(Some(environment_of(request, "StartBuildBatch")?))
-            .set_buildspec_override(overrides.buildspec.clone())
-            .set_compute_type_override(overrides.compute_type.as_deref().map(ComputeType::from))
-            .set_image_override(overrides.image.clone())
-            .set_environment_type_override(
-                overrides
-                    .environment_type
-                    .as_deref()
-                    .map(EnvironmentType::from),
-            )
+        let environment = environment_of(request, "StartBuildBatch")?;
+        let answer = with_request!(self.client.start_build_batch(), request, environment)
+            // A batch's builds' timeout; StartBuild's is `timeoutInMinutesOverride`.
             .set_build_timeout_in_minutes_override(overrides.timeout_in_minutes.map(as_i32))
-            .set_queued_timeout_in_minutes_override(overrides.queued_timeout_in_minutes.map(as_i32))
-            .set_git_clone_depth_override(overrides.git_clone_depth.map(as_i32))
             .customize()
             .config_override(self.start_retries.clone())
             .send()
@@ -523,27 +534,8 @@ impl BuildWrites for CodeBuild {
         }
         let overrides = &request.overrides;
         let environment = environment_of(request, "StartBuild")?;
-        let answer = self
-            .client
-            .start_build()
-            .project_name(&request.project)
-            .source_type_override(SourceType::Codecommit)
-            .source_location_override(&request.source_location)
-            .source_version(&request.source_version)
-            .idempotency_token(&request.idempotency_token)
-            .set_environment_variables_override(Some(environment))
-            .set_buildspec_override(overrides.buildspec.clone())
-            .set_compute_type_override(overrides.compute_type.as_deref().map(ComputeType::from))
-            .set_image_override(overrides.image.clone())
-            .set_environment_type_override(
-                overrides
-                    .environment_type
-                    .as_deref()
-                    .map(EnvironmentType::from),
-            )
+        let answer = with_request!(self.client.start_build(), request, environment)
             .set_timeout_in_minutes_override(overrides.timeout_in_minutes.map(as_i32))
-            .set_queued_timeout_in_minutes_override(overrides.queued_timeout_in_minutes.map(as_i32))
-            .set_git_clone_depth_override(overrides.git_clone_depth.map(as_i32))
             .customize()
             .config_override(self.start_retries.clone())
             .send()

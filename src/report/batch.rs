@@ -3,8 +3,8 @@
 
 use super::clean_line;
 use super::comment::{
-    comment_len, console_page, duration, failed_phase_block, icon, log_block, status_line,
-    subject_block, tests_block, LogTail, Stamp, Tests, MAX_COMMENT_LEN,
+    comment_len, console_page, duration, failed_phase_block, icon, log_block, most_that_fit,
+    status_line, subject_block, tests_block, LogTail, Stamp, Tests, MAX_COMMENT_LEN,
 };
 use crate::event::{BuildChange, BuildStatus};
 use crate::vocabulary::truncate;
@@ -131,16 +131,10 @@ pub(crate) fn render_batch(content: &BatchContent<'_>) -> String {
         })
         .max()
         .unwrap_or(0);
-    // Nearly the most log lines a build that fit, by bisection, as for one build.
-    let (mut fits, mut too_many) = (0, most + 1);
-    while too_many - fits > 1 {
-        let middle = (fits + too_many) / 2;
-        if comment_len(&sections(&shown, None, middle)) <= budget {
-            fits = middle;
-        } else {
-            too_many = middle;
-        }
-    }
+    // The most log lines a failed build that fit, the same for each.
+    let fits = most_that_fit(most, |lines| {
+        comment_len(&sections(&shown, None, lines)) <= budget
+    });
     format!("{head}{}{stamp}", sections(&shown, None, fits))
 }
 

@@ -303,18 +303,23 @@ pub(crate) fn render(content: &Content<'_>) -> String {
             log.redacted,
         )
     };
-    // Nearly the most lines that fit, by bisection (fewer lines make a shorter block, but for
-    // the note counting those left out); always some that fit.
-    let (mut fits, mut too_many) = (0, lines.len() + 1);
-    while too_many - fits > 1 {
-        let middle = (fits + too_many) / 2;
-        if comment_len(&block(middle)) <= budget {
-            fits = middle;
+    let fits = most_that_fit(lines.len(), |shown| comment_len(&block(shown)) <= budget);
+    format!("{head}{}{stamp}", block(fits))
+}
+
+/// Nearly the most log lines, up to `most`, that `fits` accepts, by bisection (fewer lines
+/// make a shorter text, but for the note counting those left out); 0 when none does.
+pub(super) fn most_that_fit(most: usize, fits: impl Fn(usize) -> bool) -> usize {
+    let (mut fitting, mut too_many) = (0, most + 1);
+    while too_many - fitting > 1 {
+        let middle = (fitting + too_many) / 2;
+        if fits(middle) {
+            fitting = middle;
         } else {
             too_many = middle;
         }
     }
-    format!("{head}{}{stamp}", block(fits))
+    fitting
 }
 
 /// The status, the build, what it built, and why it failed.

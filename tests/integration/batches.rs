@@ -20,18 +20,15 @@ const PROJECT: &str = "matrix-project";
 /// approvals on; the harness and the batch's id.
 async fn started_matrix() -> (Harness, String) {
     let (repo, master, first) = repository();
-    let rules = json!([{"name": "matrix", "project": PROJECT, "pullRequests": ["master"],
-                        "batch": true, "timeoutInMinutes": 30}]);
-    let harness = Harness::builder()
-        .rules(&rules)
-        .project(PROJECT)
-        .env("PULL_REQUESTS", "master")
-        .without("PULL_REQUESTS")
-        .env("REPORTER_ROLE_ARN", FUNCTION_ROLE)
-        .env("APPROVE_PULL_REQUESTS", "true")
-        .git_repository(REPOSITORY, repo)
-        .start()
-        .await;
+    let harness = matrix_harness(
+        repo,
+        json!({"timeoutInMinutes": 30}),
+        &[
+            ("REPORTER_ROLE_ARN", FUNCTION_ROLE),
+            ("APPROVE_PULL_REQUESTS", "true"),
+        ],
+    )
+    .await;
     harness
         .proxy
         .enable_batch_builds(PROJECT, &["linux", "windows", "mac"]);
@@ -44,6 +41,30 @@ async fn started_matrix() -> (Harness, String) {
     (harness, batch)
 }
 
+/// The function on `repo` with one rule, `matrix`, that starts batches of [`PROJECT`] for pull
+/// requests into master, with `more` fields, and the `extra` variables.
+async fn matrix_harness(
+    repo: testkit::git::GitRepo,
+    more: Value,
+    extra: &[(&str, &str)],
+) -> Harness {
+    let mut rule =
+        json!({"name": "matrix", "project": PROJECT, "pullRequests": ["master"], "batch": true});
+    for (field, value) in more.as_object().into_iter().flatten() {
+        rule[field] = value.clone();
+    }
+    let mut builder = Harness::builder()
+        .rules(&json!([rule]))
+        .project(PROJECT)
+        .env("PULL_REQUESTS", "master")
+        .without("PULL_REQUESTS")
+        .git_repository(REPOSITORY, repo);
+    for (name, value) in extra {
+        builder = builder.env(name, value);
+    }
+    builder.start().await
+}
+
 /// The state event CodeBuild sends for build `identifier` of `batch` at `status`, with the
 /// batch's variables; CodeBuild reports the build so from now on.
 fn member_event(harness: &Harness, batch: &str, identifier: &str, status: &str) -> Value {
@@ -52,12 +73,7 @@ fn member_event(harness: &Harness, batch: &str, identifier: &str, status: &str) 
 
 /// The same event delivered late: CodeBuild's own answer has moved on.
 fn late_event(harness: &Harness, batch: &str, identifier: &str, status: &str) -> Value {
-    let (_, build) = harness
-        .proxy
-        .batch_members(batch)
-        .into_iter()
-        .find(|(name, _)| name == identifier)
-        .unwrap_or_else(|| panic!("no build {identifier} in batch {batch}"));
+    let build = member(harness, batch, identifier);
     let request = harness
         .proxy
         .requests_of("StartBuildBatch")
@@ -71,6 +87,7 @@ fn late_event(harness: &Harness, batch: &str, identifier: &str, status: &str) ->
     build_state_event(&build, 1, status, variables)
 }
 
+/// The id of build `identifier`'s current build in `batch`.
 fn member(harness: &Harness, batch: &str, identifier: &str) -> String {
     harness
         .proxy
@@ -78,7 +95,7 @@ fn member(harness: &Harness, batch: &str, identifier: &str) -> String {
         .into_iter()
         .find(|(name, _)| name == identifier)
         .map(|(_, build)| build)
-        .expect("the build")
+        .unwrap_or_else(|| panic!("no build {identifier} in batch {batch}"))
 }
 
 #[tokio::test]
@@ -310,16 +327,7 @@ async fn a_new_revision_stops_the_older_batch_it_supersedes() {
     let (repo, master, first) = repository();
     repo.write("src/upload.rs", "pub fn upload() { /* backing off */ }\n");
     let second = repo.commit("Back off between tries");
-    let rules = json!([{"name": "matrix", "project": PROJECT, "pullRequests": ["master"],
-                        "batch": true, "supersede": true}]);
-    let harness = Harness::builder()
-        .rules(&rules)
-        .project(PROJECT)
-        .env("PULL_REQUESTS", "master")
-        .without("PULL_REQUESTS")
-        .git_repository(REPOSITORY, repo)
-        .start()
-        .await;
+    let harness = matrix_harness(repo, json!({"supersede": true}), &[]).await;
     harness
         .proxy
         .enable_batch_builds(PROJECT, &["linux", "windows"]);
@@ -359,16 +367,7 @@ async fn a_new_revision_stops_the_older_batch_it_supersedes() {
 #[tokio::test]
 async fn a_project_without_batch_configuration_fails_the_event_and_says_what_a_batch_needs() {
     let (repo, master, first) = repository();
-    let rules =
-        json!([{"name": "matrix", "project": PROJECT, "pullRequests": ["master"], "batch": true}]);
-    let harness = Harness::builder()
-        .rules(&rules)
-        .project(PROJECT)
-        .env("PULL_REQUESTS", "master")
-        .without("PULL_REQUESTS")
-        .git_repository(REPOSITORY, repo)
-        .start()
-        .await;
+    let harness = matrix_harness(repo, json!({}), &[]).await;
     crate::pull_requests::set_pull_request_17(&harness, &first, &master, "OPEN", false);
     harness.codecommit.set_revision("17", REVISION);
     let created =
