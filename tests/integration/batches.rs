@@ -7,7 +7,9 @@
 #![cfg(feature = "end-to-end")]
 
 use crate::pull_requests::{repository, REPOSITORY};
-use crate::reporting::{open_pull_request, the_comment, write_build_log, REVISION};
+use crate::reporting::{
+    open_pull_request, reviewer_comments, the_comment, write_build_log, REVISION,
+};
 
 use serde_json::{json, Value};
 use testkit::codecommit::{StoredComment, FUNCTION_ROLE, FUNCTION_SESSION};
@@ -246,23 +248,12 @@ async fn a_matrix_reports_in_one_comment_retries_only_its_failed_build_then_is_a
     );
 
     // `/rebuild failed` retries only the failed build of the batch.
-    let bob = "arn:aws:iam::123456789012:user/bob";
-    let rebuild = harness.codecommit.add_comment(StoredComment {
-        id: String::new(),
-        author: bob.into(),
-        content: "/rebuild failed".into(),
-        updates: 0,
-        token: None,
-        deleted: false,
-        ..the_comment(&harness)
-    });
+    let rebuild = reviewer_comments(&harness, the_comment(&harness), "/rebuild failed");
     let (linux, mac) = (
         member(&harness, &batch, "linux"),
         member(&harness, &batch, "mac"),
     );
-    let answer = harness
-        .answer(&testkit::events::pull_request_comment_event(&rebuild, bob))
-        .await;
+    let answer = harness.answer(&rebuild).await;
     assert_eq!(answer["started"][0]["batchId"], json!(batch), "{answer}");
     assert_eq!(answer["started"][0]["retried"], true, "{answer}");
     let retries = harness.proxy.requests_of("RetryBuildBatch");

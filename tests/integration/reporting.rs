@@ -77,6 +77,22 @@ pub(crate) async fn write_build_log(harness: &Harness, build_id: &str, lines: &[
     moto::write_log(&logs, &format!("/aws/codebuild/{project}"), uuid, lines).await;
 }
 
+/// A reviewer's comment saying `text` on the pull request and commits of the function's
+/// comment `beside`; the event of its posting.
+pub(crate) fn reviewer_comments(harness: &Harness, beside: StoredComment, text: &str) -> Value {
+    let bob = "arn:aws:iam::123456789012:user/bob";
+    let id = harness.codecommit.add_comment(StoredComment {
+        id: String::new(),
+        author: bob.into(),
+        content: text.into(),
+        updates: 0,
+        token: None,
+        deleted: false,
+        ..beside
+    });
+    testkit::events::pull_request_comment_event(&id, bob)
+}
+
 pub(crate) fn the_comment(harness: &Harness) -> StoredComment {
     let comments = harness.codecommit.comments();
     let [comment] = comments.as_slice() else {
@@ -478,24 +494,14 @@ async fn rebuild_failed_starts_again_only_the_rule_whose_build_failed() {
     harness
         .answer(&event_of(&harness, &lint, "SUCCEEDED"))
         .await;
-    let bob = "arn:aws:iam::123456789012:user/bob";
     let comment = harness
         .codecommit
         .comments()
         .into_iter()
         .next()
         .expect("a status comment");
-    let rebuild = harness.codecommit.add_comment(StoredComment {
-        id: String::new(),
-        author: bob.into(),
-        content: "/rebuild failed".into(),
-        updates: 0,
-        token: None,
-        deleted: false,
-        ..comment
-    });
     let answer = harness
-        .answer(&testkit::events::pull_request_comment_event(&rebuild, bob))
+        .answer(&reviewer_comments(&harness, comment, "/rebuild failed"))
         .await;
     let started: Vec<&str> = answer["started"]
         .as_array()
