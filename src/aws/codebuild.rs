@@ -76,17 +76,13 @@ fn build_id_of_arn(arn: &str) -> Option<&str> {
 impl PastBuild {
     /// What the function needs to know of `batch`, as of an earlier build.
     fn from_batch(batch: &BuildBatch) -> Option<Self> {
-        let report = batch_report_of(batch).report;
-        let variable = |name: &str| {
-            report
-                .variables
-                .iter()
-                .find(|variable| variable.name == name)
-                .and_then(|variable| variable.value.clone())
-        };
+        let variable = |name: &str| variable_in(batch.environment(), name);
         Some(Self {
             id: batch.id()?.to_owned(),
-            source_version: report.source_version.clone(),
+            source_version: batch
+                .resolved_source_version()
+                .or(batch.source_version())
+                .map(str::to_owned),
             in_progress: batch.build_batch_status() == Some(&StatusType::InProgress),
             repository: variable(variables::REPOSITORY),
             reference: variable(variables::REF),
@@ -96,23 +92,17 @@ impl PastBuild {
             status: batch
                 .build_batch_status()
                 .map(|status| status.as_str().to_owned()),
-            number: report.number,
+            number: batch
+                .build_batch_number()
+                .and_then(|number| u64::try_from(number).ok()),
             started_at: batch.start_time().and_then(|time| time.to_millis().ok()),
-            initiator: report.initiator.clone(),
+            initiator: batch.initiator().map(str::to_owned),
             in_batch: false,
         })
     }
 
     fn from_build(build: &Build) -> Option<Self> {
-        let variable = |name: &str| {
-            build
-                .environment()
-                .map(|environment| environment.environment_variables())
-                .unwrap_or_default()
-                .iter()
-                .find(|variable| variable.name() == name)
-                .map(|variable| variable.value().to_owned())
-        };
+        let variable = |name: &str| variable_in(build.environment(), name);
         Some(Self {
             id: build.id()?.to_owned(),
             source_version: build
@@ -136,6 +126,15 @@ impl PastBuild {
             in_batch: build.build_batch_arn().is_some(),
         })
     }
+}
+
+/// The value of variable `name` in `environment` (a build's or a batch's), when it has one.
+fn variable_in(environment: Option<&ProjectEnvironment>, name: &str) -> Option<String> {
+    environment?
+        .environment_variables()
+        .iter()
+        .find(|variable| variable.name() == name)
+        .map(|variable| variable.value().to_owned())
 }
 
 /// The environment variables CodeBuild reports of a build or batch.
