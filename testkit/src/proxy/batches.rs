@@ -321,12 +321,11 @@ impl Shared {
         }
     }
 
-    /// Gives the builds of `batch` its ARN and its service role as their initiator.
+    /// Gives the builds of `batch` its ARN (their batch role's initiator `start_member` gave).
     fn mark_members(&self, batch: &Batch) {
         let mut builds = self.builds.lock().expect("proxy build states poisoned");
         for group in &batch.groups {
             if let Some(tracked) = builds.get_mut(&group.current.0) {
-                tracked.initiator = BATCH_INITIATOR.to_owned();
                 tracked
                     .view
                     .insert("buildBatchArn".to_owned(), json!(batch.arn));
